@@ -1,0 +1,138 @@
+// Package config holds acre's one typed configuration: defaults, a strict
+// YAML file (unknown keys are errors) and Validate.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/acre-project/acre/internal/reference"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the server configuration.
+type Config struct {
+	// Addr is the listen address (default 127.0.0.1:5000).
+	Addr string `yaml:"addr"`
+	// Data is the directory holding blobs and metadata (default ./acre-data).
+	Data string `yaml:"data"`
+	// Domain: each registry's login server is <name>.<domain> (default localhost).
+	Domain string `yaml:"domain"`
+	// DefaultRegistry is created on a fresh data directory and served on
+	// addresses that name no registry (default "acre").
+	DefaultRegistry string `yaml:"default_registry"`
+	// ShutdownTimeout bounds how long in-flight requests may finish on stop.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Log             Log           `yaml:"log"`
+	TLS             TLS           `yaml:"tls"`
+	Storage         Storage       `yaml:"storage"`
+	Limits          Limits        `yaml:"limits"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Format string `yaml:"format"` // text (default) or json
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+}
+
+// TLS enables HTTPS when both files are set.
+type TLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Storage selects and tunes the stores.
+type Storage struct {
+	SQLite SQLite `yaml:"sqlite"`
+}
+
+// SQLite tunes the embedded metadata store.
+type SQLite struct {
+	// Synchronous is "full" (default: a commit survives power loss) or
+	// "normal" (survives a process crash; faster on slow disks).
+	Synchronous string `yaml:"synchronous"`
+}
+
+// Limits bound what clients may send.
+type Limits struct {
+	MaxManifestBytes int64 `yaml:"max_manifest_bytes"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:5000",
+		Data:            "./acre-data",
+		Domain:          "localhost",
+		DefaultRegistry: "acre",
+		ShutdownTimeout: 30 * time.Second,
+		Log:             Log{Format: "text", Level: "info"},
+		Storage:         Storage{SQLite: SQLite{Synchronous: "full"}},
+		Limits:          Limits{MaxManifestBytes: 4 << 20},
+	}
+}
+
+// Load reads a YAML file over the defaults. Unknown keys are errors.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file keeps the defaults
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks the configuration as a whole.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: %w", c.Addr, err))
+	}
+	if c.Data == "" {
+		errs = append(errs, errors.New("data: a directory is required"))
+	}
+	if c.Domain == "" {
+		errs = append(errs, errors.New("domain: required"))
+	}
+	if reference.ValidateName(c.DefaultRegistry) != nil || len(c.DefaultRegistry) > 50 {
+		errs = append(errs, fmt.Errorf("default_registry %q: use lower-case letters and digits", c.DefaultRegistry))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format %q: use text or json", c.Log.Format))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level %q: use debug, info, warn or error", c.Log.Level))
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		errs = append(errs, errors.New("tls: set both cert and key, or neither"))
+	}
+	switch c.Storage.SQLite.Synchronous {
+	case "full", "normal":
+	default:
+		errs = append(errs, fmt.Errorf("storage.sqlite.synchronous %q: use full or normal", c.Storage.SQLite.Synchronous))
+	}
+	if c.Limits.MaxManifestBytes < 1024 {
+		errs = append(errs, errors.New("limits.max_manifest_bytes: at least 1024"))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("shutdown_timeout: must not be negative"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,235 @@
+// Package meta defines acre's metadata model and the small store interfaces
+// through which every component reads and changes it.
+//
+// The model, shared by every feature:
+//
+//	Registry (top-level resource, routed by login server host)
+//	└── Repository (name with slashes; changeable attributes = locks)
+//	    ├── Manifest (by digest; immutable content; refs to blobs and child manifests)
+//	    ├── Tag (mutable name -> manifest)
+//	    └── BlobLink (repository -> global Blob; a blob is readable only where linked)
+//	Blob (content-addressed, stored once per server)
+//	Upload (an in-progress blob upload session)
+//	Event (the outbox: written in the same transaction as the change it describes)
+//
+// Implementations must make every method safe for concurrent use and must
+// list by key range (last, n), never by loading everything.
+package meta
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// ErrNotFound is returned when the requested row does not exist.
+var ErrNotFound = errors.New("meta: not found")
+
+// ErrConflict is returned when a unique key is already taken.
+var ErrConflict = errors.New("meta: already exists")
+
+// Attributes are ACR's changeable attributes (locks) of a repository, tag or
+// manifest. The zero value is not useful; use DefaultAttributes.
+type Attributes struct {
+	DeleteEnabled bool `json:"deleteEnabled"`
+	WriteEnabled  bool `json:"writeEnabled"`
+	ReadEnabled   bool `json:"readEnabled"`
+	ListEnabled   bool `json:"listEnabled"`
+}
+
+// DefaultAttributes allows everything.
+func DefaultAttributes() Attributes {
+	return Attributes{DeleteEnabled: true, WriteEnabled: true, ReadEnabled: true, ListEnabled: true}
+}
+
+// Registry is the top-level resource: a named registry with its own login server.
+type Registry struct {
+	ID          int64
+	Name        string
+	LoginServer string
+	SKU         string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Repository is a named collection of manifests and tags inside a registry.
+type Repository struct {
+	ID         int64
+	RegistryID int64
+	Name       string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Attributes Attributes
+}
+
+// RefKind says what a manifest reference points at.
+type RefKind int
+
+const (
+	// RefBlob is a config or layer blob that must be linked in the repository.
+	RefBlob RefKind = 0
+	// RefManifest is a child manifest of an index.
+	RefManifest RefKind = 1
+)
+
+// Ref is one content reference held by a manifest; GC and retention follow them.
+type Ref struct {
+	Digest digest.Digest
+	Kind   RefKind
+}
+
+// Manifest is an immutable manifest stored in one repository.
+type Manifest struct {
+	ID              int64
+	RepositoryID    int64
+	Digest          digest.Digest
+	MediaType       string
+	ArtifactType    string
+	ConfigMediaType string
+	Subject         digest.Digest // empty when the manifest has no subject
+	Size            int64         // length of Content
+	ImageSize       int64         // manifest plus the blobs it references directly
+	Annotations     map[string]string
+	Architecture    string
+	OS              string
+	Content         []byte // nil when loaded without content
+	Refs            []Ref  // written on insert; not loaded by reads
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	Attributes      Attributes
+}
+
+// Tag is a mutable name pointing at a manifest of the same repository.
+type Tag struct {
+	RepositoryID int64
+	Name         string
+	ManifestID   int64
+	Digest       digest.Digest
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Attributes   Attributes
+}
+
+// Upload is an in-progress blob upload session. Its bytes live in the blob
+// upload store; this row binds the session to a registry and repository.
+type Upload struct {
+	ID         string
+	RegistryID int64
+	Repository string
+	CreatedAt  time.Time
+}
+
+// Event is one outbox row: a change to announce (webhooks, audit, replication).
+type Event struct {
+	ID         int64
+	RegistryID int64
+	Action     string // push, delete, ...
+	Repository string
+	Tag        string
+	Digest     digest.Digest
+	MediaType  string
+	Size       int64
+	Payload    []byte // the JSON document delivered to consumers
+	CreatedAt  time.Time
+}
+
+// Page selects a key range: entries after Last, at most N of them (N > 0).
+type Page struct {
+	Last string
+	N    int
+}
+
+// Registries stores registries.
+type Registries interface {
+	CreateRegistry(ctx context.Context, r *Registry) error
+	GetRegistry(ctx context.Context, name string) (*Registry, error)
+	RegistryByLoginServer(ctx context.Context, host string) (*Registry, error)
+	ListRegistries(ctx context.Context, p Page) ([]Registry, error)
+}
+
+// Repositories stores repositories.
+type Repositories interface {
+	// EnsureRepository returns the repository, creating it when absent.
+	EnsureRepository(ctx context.Context, registryID int64, name string) (*Repository, error)
+	GetRepository(ctx context.Context, registryID int64, name string) (*Repository, error)
+	// ListRepositories lists names of listable repositories holding at least one manifest.
+	ListRepositories(ctx context.Context, registryID int64, p Page) ([]string, error)
+	// TouchRepository sets the repository's last update time.
+	TouchRepository(ctx context.Context, id int64, at time.Time) error
+}
+
+// Blobs stores the global blob index and per-repository links.
+type Blobs interface {
+	// PutBlob records a stored blob; recording an existing one is a no-op.
+	PutBlob(ctx context.Context, d digest.Digest, size int64, at time.Time) error
+	// LinkBlob makes a recorded blob readable in a repository (idempotent).
+	LinkBlob(ctx context.Context, repositoryID int64, d digest.Digest, at time.Time) error
+	// LinkedBlob returns the size of a blob linked in the repository, or ErrNotFound.
+	LinkedBlob(ctx context.Context, repositoryID int64, d digest.Digest) (int64, error)
+	// BlobInRegistry reports whether any repository of the registry links d.
+	BlobInRegistry(ctx context.Context, registryID int64, d digest.Digest) (bool, error)
+	// UnlinkBlob removes the link; ErrNotFound when there was none.
+	UnlinkBlob(ctx context.Context, repositoryID int64, d digest.Digest) error
+}
+
+// Manifests stores manifests and their references.
+type Manifests interface {
+	// PutManifest inserts m (with its Refs) unless the repository already has
+	// that digest; either way m.ID is set. created reports an insert.
+	PutManifest(ctx context.Context, m *Manifest) (created bool, err error)
+	// GetManifest loads a manifest; with content only when withContent is set.
+	GetManifest(ctx context.Context, repositoryID int64, d digest.Digest, withContent bool) (*Manifest, error)
+	// DeleteManifest removes a manifest and, with it, every tag pointing at it.
+	DeleteManifest(ctx context.Context, repositoryID int64, d digest.Digest) error
+	// Referrers lists manifests whose subject is d, optionally of one artifact type.
+	Referrers(ctx context.Context, repositoryID int64, d digest.Digest, artifactType string) ([]Manifest, error)
+}
+
+// Tags stores tags.
+type Tags interface {
+	// PutTag points name at a manifest, creating or moving the tag.
+	PutTag(ctx context.Context, repositoryID int64, name string, manifestID int64, at time.Time) error
+	// GetTag loads a tag with the digest it points at.
+	GetTag(ctx context.Context, repositoryID int64, name string) (*Tag, error)
+	DeleteTag(ctx context.Context, repositoryID int64, name string) error
+	ListTags(ctx context.Context, repositoryID int64, p Page) ([]string, error)
+}
+
+// Uploads stores upload sessions.
+type Uploads interface {
+	CreateUpload(ctx context.Context, u *Upload) error
+	GetUpload(ctx context.Context, id string) (*Upload, error)
+	DeleteUpload(ctx context.Context, id string) error
+}
+
+// Outbox stores events for at-least-once delivery.
+type Outbox interface {
+	AppendEvent(ctx context.Context, e *Event) error
+	// ListEvents returns events with ID greater than after, oldest first.
+	ListEvents(ctx context.Context, after int64, n int) ([]Event, error)
+}
+
+// Queries is everything a transaction (or a plain read) can do.
+type Queries interface {
+	Registries
+	Repositories
+	Blobs
+	Manifests
+	Tags
+	Uploads
+	Outbox
+}
+
+// Store gives access to the metadata.
+type Store interface {
+	// Read returns Queries for reads outside a transaction; writes through it fail.
+	Read() Queries
+	// Tx runs fn in one serializable read-write transaction, committed when
+	// fn returns nil and rolled back otherwise.
+	Tx(ctx context.Context, fn func(q Queries) error) error
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,61 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/opencontainers/go-digest"
+)
+
+func (q *queries) PutBlob(ctx context.Context, d digest.Digest, size int64, at time.Time) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (digest) DO NOTHING`, d.String(), size, ns(at))
+	return err
+}
+
+func (q *queries) LinkBlob(ctx context.Context, repositoryID int64, d digest.Digest, at time.Time) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO blob_links (repository_id, digest, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (repository_id, digest) DO NOTHING`, repositoryID, d.String(), ns(at))
+	return err
+}
+
+func (q *queries) LinkedBlob(ctx context.Context, repositoryID int64, d digest.Digest) (int64, error) {
+	var size int64
+	err := q.db.QueryRowContext(ctx, `SELECT b.size FROM blob_links l JOIN blobs b ON b.digest = l.digest
+		WHERE l.repository_id = ? AND l.digest = ?`, repositoryID, d.String()).Scan(&size)
+	return size, notFound(err)
+}
+
+func (q *queries) UnlinkBlob(ctx context.Context, repositoryID int64, d digest.Digest) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM blob_links WHERE repository_id = ? AND digest = ?`, repositoryID, d.String())
+	return affected(res, err)
+}
+
+// affected turns "no row changed" into meta.ErrNotFound.
+func affected(res interface{ RowsAffected() (int64, error) }, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return meta.ErrNotFound
+	}
+	return nil
+}
+
+func (q *queries) BlobInRegistry(ctx context.Context, registryID int64, d digest.Digest) (bool, error) {
+	var one int
+	err := q.db.QueryRowContext(ctx, `SELECT 1 FROM blob_links l JOIN repositories r ON r.id = l.repository_id
+		WHERE l.digest = ? AND r.registry_id = ? LIMIT 1`, d.String(), registryID).Scan(&one)
+	if err := notFound(err); errors.Is(err, meta.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
+}

@@ -1,0 +1,111 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/opencontainers/go-digest"
+)
+
+const manifestCols = `id, repository_id, digest, media_type, artifact_type, config_media_type, subject, size, image_size,
+	annotations, architecture, os, created_at, updated_at, delete_enabled, write_enabled, read_enabled, list_enabled`
+
+func scanManifest(sc interface{ Scan(...any) error }, extra ...any) (*meta.Manifest, error) {
+	var m meta.Manifest
+	var d, subj, ann string
+	var c, u int64
+	a := &m.Attributes
+	dest := append([]any{&m.ID, &m.RepositoryID, &d, &m.MediaType, &m.ArtifactType, &m.ConfigMediaType, &subj, &m.Size,
+		&m.ImageSize, &ann, &m.Architecture, &m.OS, &c, &u, &a.DeleteEnabled, &a.WriteEnabled, &a.ReadEnabled, &a.ListEnabled}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, notFound(err)
+	}
+	m.Digest, m.Subject = digest.Digest(d), digest.Digest(subj)
+	m.CreatedAt, m.UpdatedAt = fromNS(c), fromNS(u)
+	if ann != "" {
+		if err := json.Unmarshal([]byte(ann), &m.Annotations); err != nil {
+			return nil, err
+		}
+	}
+	return &m, nil
+}
+
+func (q *queries) PutManifest(ctx context.Context, m *meta.Manifest) (bool, error) {
+	old, err := q.GetManifest(ctx, m.RepositoryID, m.Digest, false)
+	if err == nil {
+		m.ID = old.ID
+		return false, nil
+	}
+	if !errors.Is(err, meta.ErrNotFound) {
+		return false, err
+	}
+	ann := ""
+	if len(m.Annotations) > 0 {
+		b, err := json.Marshal(m.Annotations)
+		if err != nil {
+			return false, err
+		}
+		ann = string(b)
+	}
+	err = q.db.QueryRowContext(ctx, `INSERT INTO manifests (repository_id, digest, media_type, artifact_type,
+		config_media_type, subject, size, image_size, annotations, architecture, os, content, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.RepositoryID, m.Digest.String(), m.MediaType, m.ArtifactType, m.ConfigMediaType, m.Subject.String(), m.Size,
+		m.ImageSize, ann, m.Architecture, m.OS, m.Content, ns(m.CreatedAt), ns(m.UpdatedAt)).Scan(&m.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range m.Refs {
+		if _, err := q.db.ExecContext(ctx, `INSERT INTO manifest_refs (manifest_id, digest, kind) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, m.ID, r.Digest.String(), int(r.Kind)); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func (q *queries) GetManifest(ctx context.Context, repositoryID int64, d digest.Digest, withContent bool) (*meta.Manifest, error) {
+	if !withContent {
+		return scanManifest(q.db.QueryRowContext(ctx, `SELECT `+manifestCols+` FROM manifests
+			WHERE repository_id = ? AND digest = ?`, repositoryID, d.String()))
+	}
+	var content []byte
+	m, err := scanManifest(q.db.QueryRowContext(ctx, `SELECT `+manifestCols+`, content FROM manifests
+		WHERE repository_id = ? AND digest = ?`, repositoryID, d.String()), &content)
+	if err != nil {
+		return nil, err
+	}
+	m.Content = content
+	return m, nil
+}
+
+func (q *queries) DeleteManifest(ctx context.Context, repositoryID int64, d digest.Digest) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM manifests WHERE repository_id = ? AND digest = ?`, repositoryID, d.String())
+	return affected(res, err)
+}
+
+func (q *queries) Referrers(ctx context.Context, repositoryID int64, d digest.Digest, artifactType string) ([]meta.Manifest, error) {
+	query := `SELECT ` + manifestCols + ` FROM manifests WHERE repository_id = ? AND subject = ?`
+	args := []any{repositoryID, d.String()}
+	if artifactType != "" {
+		// A manifest without artifactType is typed by its config's media type.
+		query += ` AND (artifact_type = ? OR (artifact_type = '' AND config_media_type = ?))`
+		args = append(args, artifactType, artifactType)
+	}
+	rows, err := q.db.QueryContext(ctx, query+` ORDER BY digest`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []meta.Manifest
+	for rows.Next() {
+		m, err := scanManifest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *m)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,134 @@
+// Package oci serves the OCI Distribution API v1.1 under /v2/
+// (https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md).
+// It parses requests, calls the transport-free registry.Service and writes
+// responses; every handler returns an error, which WriteError maps.
+package oci
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/acre-project/acre/internal/registry"
+)
+
+// Handler serves /v2/.
+type Handler struct {
+	svc *registry.Service
+	log *slog.Logger
+}
+
+// New returns the /v2/ handler.
+func New(svc *registry.Service, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, log: log}
+}
+
+// route is a parsed /v2/ path.
+type route struct {
+	kind string // ping, catalog, tags, manifest, blob, uploads, upload, referrers
+	name string // repository name
+	arg  string // reference, digest or upload id
+}
+
+// parsePath splits a /v2/ path into a route. Repository names may contain
+// slashes, so the verb is found from the right.
+func parsePath(p string) (route, bool) {
+	rest, ok := strings.CutPrefix(p, "/v2/")
+	if !ok {
+		return route{}, p == "/v2"
+	}
+	if rest == "" {
+		return route{kind: "ping"}, true
+	}
+	if rest == "_catalog" {
+		return route{kind: "catalog"}, true
+	}
+	seg := strings.Split(rest, "/")
+	n := len(seg)
+	join := func(k int) string { return strings.Join(seg[:k], "/") }
+	switch {
+	case n >= 4 && seg[n-3] == "blobs" && seg[n-2] == "uploads" && seg[n-1] == "":
+		return route{kind: "uploads", name: join(n - 3)}, true
+	case n >= 4 && seg[n-3] == "blobs" && seg[n-2] == "uploads":
+		return route{kind: "upload", name: join(n - 3), arg: seg[n-1]}, true
+	case n >= 3 && seg[n-2] == "tags" && seg[n-1] == "list":
+		return route{kind: "tags", name: join(n - 2)}, true
+	case n >= 3 && seg[n-2] == "manifests":
+		return route{kind: "manifest", name: join(n - 2), arg: seg[n-1]}, true
+	case n >= 3 && seg[n-2] == "blobs":
+		return route{kind: "blob", name: join(n - 2), arg: seg[n-1]}, true
+	case n >= 3 && seg[n-2] == "referrers":
+		return route{kind: "referrers", name: join(n - 2), arg: seg[n-1]}, true
+	}
+	return route{}, false
+}
+
+// methods lists what each route allows, for 405 answers.
+var methods = map[string]string{
+	"ping":      "GET, HEAD",
+	"catalog":   "GET",
+	"tags":      "GET",
+	"manifest":  "GET, HEAD, PUT, DELETE",
+	"blob":      "GET, HEAD, DELETE",
+	"uploads":   "POST",
+	"upload":    "GET, PATCH, PUT, DELETE",
+	"referrers": "GET",
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	if err := h.serve(w, r); err != nil {
+		WriteError(w, r, h.log, err)
+	}
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
+	rt, ok := parsePath(r.URL.Path)
+	if !ok {
+		return registry.Errorf(registry.CodeUnsupported, "no such endpoint: %s", r.URL.Path).WithStatus(http.StatusNotFound)
+	}
+	reg, err := h.svc.RegistryForHost(r.Context(), r.Host)
+	if err != nil {
+		return err
+	}
+	repo := registry.Repo{Registry: reg, Name: rt.name}
+	m := r.Method
+	switch {
+	case rt.kind == "ping" && (m == http.MethodGet || m == http.MethodHead):
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "2")
+		if m == http.MethodGet {
+			_, _ = w.Write([]byte("{}"))
+		}
+		return nil
+	case rt.kind == "catalog" && m == http.MethodGet:
+		return h.catalog(w, r, reg)
+	case rt.kind == "tags" && m == http.MethodGet:
+		return h.tags(w, r, repo)
+	case rt.kind == "manifest" && (m == http.MethodGet || m == http.MethodHead):
+		return h.getManifest(w, r, repo, rt.arg)
+	case rt.kind == "manifest" && m == http.MethodPut:
+		return h.putManifest(w, r, repo, rt.arg)
+	case rt.kind == "manifest" && m == http.MethodDelete:
+		return h.deleteManifest(w, r, repo, rt.arg)
+	case rt.kind == "blob" && (m == http.MethodGet || m == http.MethodHead):
+		return h.getBlob(w, r, repo, rt.arg)
+	case rt.kind == "blob" && m == http.MethodDelete:
+		return h.deleteBlob(w, r, repo, rt.arg)
+	case rt.kind == "uploads" && m == http.MethodPost:
+		return h.startUpload(w, r, repo)
+	case rt.kind == "upload" && m == http.MethodGet:
+		return h.uploadStatus(w, r, repo, rt.arg)
+	case rt.kind == "upload" && m == http.MethodPatch:
+		return h.patchUpload(w, r, repo, rt.arg)
+	case rt.kind == "upload" && m == http.MethodPut:
+		return h.putUpload(w, r, repo, rt.arg)
+	case rt.kind == "upload" && m == http.MethodDelete:
+		return h.cancelUpload(w, r, repo, rt.arg)
+	case rt.kind == "referrers" && m == http.MethodGet:
+		return h.referrers(w, r, repo, rt.arg)
+	}
+	w.Header().Set("Allow", methods[rt.kind])
+	return registry.Errorf(registry.CodeUnsupported, "method %s is not allowed on %s", m, r.URL.Path)
+}

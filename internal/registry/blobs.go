@@ -1,0 +1,271 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/acre-project/acre/internal/blob"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/reference"
+	"github.com/google/uuid"
+	"github.com/opencontainers/go-digest"
+)
+
+func blobUnknown(d digest.Digest) *Error {
+	return Errorf(CodeBlobUnknown, "blob %s is not known to this repository", d).WithDetail(map[string]string{"digest": d.String()})
+}
+
+// ParseDigest parses a client-supplied digest into a spec error.
+func ParseDigest(s string) (digest.Digest, error) {
+	d, err := reference.ParseDigest(s)
+	if err != nil {
+		return "", Errorf(CodeDigestInvalid, "invalid or unsupported digest %q", s).WithDetail(map[string]string{"digest": s})
+	}
+	return d, nil
+}
+
+// StatBlob returns the size of a blob linked in the repository.
+func (s *Service) StatBlob(ctx context.Context, r Repo, d digest.Digest) (int64, error) {
+	q := s.meta.Read()
+	repo, err := s.repository(ctx, q, r, blobUnknown(d))
+	if err != nil {
+		return 0, err
+	}
+	size, err := q.LinkedBlob(ctx, repo.ID, d)
+	if errors.Is(err, meta.ErrNotFound) {
+		return 0, blobUnknown(d)
+	}
+	return size, err
+}
+
+// OpenBlob opens a blob linked in the repository from offset on and returns
+// it with the blob's whole size.
+func (s *Service) OpenBlob(ctx context.Context, r Repo, d digest.Digest, offset int64) (io.ReadCloser, int64, error) {
+	size, err := s.StatBlob(ctx, r, d)
+	if err != nil {
+		return nil, 0, err
+	}
+	if offset > size {
+		offset = size
+	}
+	rc, err := s.blobs.Open(ctx, d, offset)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, 0, blobUnknown(d)
+	}
+	return rc, size, err
+}
+
+// DeleteBlob unlinks a blob from the repository; the bytes stay while other
+// repositories link them (garbage collection frees the rest).
+func (s *Service) DeleteBlob(ctx context.Context, r Repo, d digest.Digest) error {
+	return s.meta.Tx(ctx, func(q meta.Queries) error {
+		repo, err := s.repository(ctx, q, r, blobUnknown(d))
+		if err != nil {
+			return err
+		}
+		if err := q.UnlinkBlob(ctx, repo.ID, d); errors.Is(err, meta.ErrNotFound) {
+			return blobUnknown(d)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+}
+
+// MountBlob links a blob into r without copying it. With from set, the blob
+// must be linked in that repository of the same registry; without it, in any
+// repository of the registry. It reports false (and no error) when the blob
+// cannot be mounted, so the caller can fall back to an upload.
+func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.Digest) (bool, error) {
+	if err := validName(r.Name); err != nil {
+		return false, err
+	}
+	mounted := false
+	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+		if from != "" {
+			if reference.ValidateName(from) != nil {
+				return nil
+			}
+			src, err := q.GetRepository(ctx, r.Registry.ID, from)
+			if errors.Is(err, meta.ErrNotFound) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if _, err := q.LinkedBlob(ctx, src.ID, d); errors.Is(err, meta.ErrNotFound) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+		} else {
+			ok, err := q.BlobInRegistry(ctx, r.Registry.ID, d)
+			if err != nil || !ok {
+				return err
+			}
+		}
+		repo, err := q.EnsureRepository(ctx, r.Registry.ID, r.Name)
+		if err != nil {
+			return err
+		}
+		mounted = true
+		return q.LinkBlob(ctx, repo.ID, d, time.Now().UTC())
+	})
+	return mounted, err
+}
+
+// UploadInfo describes an upload session.
+type UploadInfo struct {
+	ID   string
+	Size int64
+}
+
+func uploadUnknown(id string) *Error {
+	return Errorf(CodeBlobUploadUnknown, "upload %q is not known to this repository", id)
+}
+
+// StartUpload opens an upload session in the repository.
+func (s *Service) StartUpload(ctx context.Context, r Repo) (string, error) {
+	if err := validName(r.Name); err != nil {
+		return "", err
+	}
+	id := uuid.NewString()
+	if err := s.uploads.Start(ctx, id); err != nil {
+		return "", err
+	}
+	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+		return q.CreateUpload(ctx, &meta.Upload{ID: id, RegistryID: r.Registry.ID, Repository: r.Name, CreatedAt: time.Now().UTC()})
+	})
+	if err != nil {
+		_ = s.uploads.Abort(ctx, id)
+		return "", err
+	}
+	return id, nil
+}
+
+// upload checks that the session exists and belongs to r.
+func (s *Service) upload(ctx context.Context, r Repo, id string) error {
+	if err := validName(r.Name); err != nil {
+		return err
+	}
+	u, err := s.meta.Read().GetUpload(ctx, id)
+	if errors.Is(err, meta.ErrNotFound) {
+		return uploadUnknown(id)
+	}
+	if err != nil {
+		return err
+	}
+	if u.RegistryID != r.Registry.ID || u.Repository != r.Name {
+		return uploadUnknown(id)
+	}
+	return nil
+}
+
+// UploadSize returns the bytes an upload session holds.
+func (s *Service) UploadSize(ctx context.Context, r Repo, id string) (int64, error) {
+	if err := s.upload(ctx, r, id); err != nil {
+		return 0, err
+	}
+	size, err := s.uploads.Size(ctx, id)
+	if errors.Is(err, blob.ErrNotFound) {
+		return 0, uploadUnknown(id)
+	}
+	return size, err
+}
+
+// AppendUpload appends a chunk. offset is where the client says the chunk
+// starts (from Content-Range), or -1 to append at the end.
+func (s *Service) AppendUpload(ctx context.Context, r Repo, id string, offset int64, body io.Reader) (int64, error) {
+	size, err := s.UploadSize(ctx, r, id)
+	if err != nil {
+		return 0, err
+	}
+	if offset < 0 {
+		offset = size
+	}
+	n, err := s.uploads.Append(ctx, id, offset, body)
+	switch {
+	case errors.Is(err, blob.ErrOffset):
+		return n, Errorf(CodeBlobUploadInvalid, "chunk starts at %d but the upload holds %d bytes", offset, n).WithStatus(416)
+	case errors.Is(err, blob.ErrNotFound):
+		return 0, uploadUnknown(id)
+	}
+	return n, err
+}
+
+// CommitUpload appends an optional last chunk (body may be nil), verifies
+// the digest and makes the blob readable in the repository.
+func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.Digest, offset int64, body io.Reader) (int64, error) {
+	if body != nil {
+		if _, err := s.AppendUpload(ctx, r, id, offset, body); err != nil {
+			return 0, err
+		}
+	} else if err := s.upload(ctx, r, id); err != nil {
+		return 0, err
+	}
+	size, err := s.uploads.Commit(ctx, id, d)
+	switch {
+	case errors.Is(err, blob.ErrDigestMismatch):
+		return 0, Errorf(CodeDigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
+	case errors.Is(err, blob.ErrNotFound):
+		return 0, uploadUnknown(id)
+	case err != nil:
+		return 0, err
+	}
+	return size, s.meta.Tx(ctx, func(q meta.Queries) error {
+		if err := s.linkNew(ctx, q, r, d, size); err != nil {
+			return err
+		}
+		if err := q.DeleteUpload(ctx, id); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+}
+
+func (s *Service) linkNew(ctx context.Context, q meta.Queries, r Repo, d digest.Digest, size int64) error {
+	now := time.Now().UTC()
+	repo, err := q.EnsureRepository(ctx, r.Registry.ID, r.Name)
+	if err != nil {
+		return err
+	}
+	if err := q.PutBlob(ctx, d, size, now); err != nil {
+		return err
+	}
+	return q.LinkBlob(ctx, repo.ID, d, now)
+}
+
+// PutBlob stores a whole blob in one request (a monolithic upload).
+func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.Reader) (int64, error) {
+	if err := validName(r.Name); err != nil {
+		return 0, err
+	}
+	id := uuid.NewString()
+	if err := s.uploads.Start(ctx, id); err != nil {
+		return 0, err
+	}
+	defer s.uploads.Abort(context.WithoutCancel(ctx), id) // no-op after a commit
+	if _, err := s.uploads.Append(ctx, id, 0, body); err != nil {
+		return 0, err
+	}
+	size, err := s.uploads.Commit(ctx, id, d)
+	if errors.Is(err, blob.ErrDigestMismatch) {
+		return 0, Errorf(CodeDigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
+	}
+	if err != nil {
+		return 0, err
+	}
+	return size, s.meta.Tx(ctx, func(q meta.Queries) error { return s.linkNew(ctx, q, r, d, size) })
+}
+
+// CancelUpload ends an upload session and discards its bytes.
+func (s *Service) CancelUpload(ctx context.Context, r Repo, id string) error {
+	if err := s.upload(ctx, r, id); err != nil {
+		return err
+	}
+	if err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.DeleteUpload(ctx, id) }); err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	return s.uploads.Abort(ctx, id)
+}

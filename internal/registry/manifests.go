@@ -1,0 +1,258 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/reference"
+	"github.com/opencontainers/go-digest"
+)
+
+func manifestUnknown(ref string) *Error {
+	return Errorf(CodeManifestUnknown, "manifest %s is not known to this repository", ref).WithDetail(map[string]string{"reference": ref})
+}
+
+// checkRef validates a manifest reference (a tag or a digest).
+func checkRef(ref string) error {
+	if reference.IsDigest(ref) {
+		_, err := ParseDigest(ref)
+		return err
+	}
+	if reference.ValidateTag(ref) != nil {
+		return Errorf(CodeManifestInvalid, "invalid tag %q", ref).WithDetail(map[string]string{"tag": ref})
+	}
+	return nil
+}
+
+// GetManifest resolves ref (a tag or a digest) in the repository.
+func (s *Service) GetManifest(ctx context.Context, r Repo, ref string, withContent bool) (*meta.Manifest, error) {
+	if err := validName(r.Name); err != nil {
+		return nil, err
+	}
+	if err := checkRef(ref); err != nil {
+		return nil, err
+	}
+	q := s.meta.Read()
+	repo, err := s.repository(ctx, q, r, nameUnknown(r))
+	if err != nil {
+		return nil, err
+	}
+	d := digest.Digest(ref)
+	if !reference.IsDigest(ref) {
+		t, err := q.GetTag(ctx, repo.ID, ref)
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil, manifestUnknown(ref)
+		} else if err != nil {
+			return nil, err
+		}
+		d = t.Digest
+	}
+	m, err := q.GetManifest(ctx, repo.ID, d, withContent)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, manifestUnknown(ref)
+	}
+	return m, err
+}
+
+// PutManifest stores a manifest under ref (a tag or its digest) and under
+// any extra tags. Every blob and child manifest it references must already
+// be in the repository. It returns the stored manifest.
+func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType string, body io.Reader, tags []string) (*meta.Manifest, error) {
+	if err := validName(r.Name); err != nil {
+		return nil, err
+	}
+	if err := checkRef(ref); err != nil {
+		return nil, err
+	}
+	for _, t := range tags {
+		if err := checkRef(t); err != nil || reference.IsDigest(t) {
+			return nil, Errorf(CodeManifestInvalid, "invalid tag %q", t)
+		}
+	}
+	content, err := io.ReadAll(io.LimitReader(body, s.maxManifest+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(content)) > s.maxManifest {
+		return nil, Errorf(CodeManifestInvalid, "manifest exceeds the %d byte limit", s.maxManifest).WithStatus(413)
+	}
+	alg := digest.Canonical
+	if reference.IsDigest(ref) {
+		alg = digest.Digest(ref).Algorithm()
+	}
+	d := alg.FromBytes(content)
+	if reference.IsDigest(ref) && d.String() != ref {
+		return nil, Errorf(CodeDigestInvalid, "manifest content has digest %s, not %s", d, ref).WithDetail(map[string]string{"digest": ref})
+	}
+	p, err := ParseManifest(contentType, content)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	m := &meta.Manifest{Digest: d, MediaType: p.MediaType, ArtifactType: p.ArtifactType, Subject: p.Subject,
+		Size: int64(len(content)), ImageSize: p.ImageSize, Annotations: p.Annotations, Content: content,
+		Refs: p.refs(), CreatedAt: now, UpdatedAt: now}
+	if p.Config != nil {
+		m.ConfigMediaType = p.Config.MediaType
+		m.Architecture, m.OS = s.platform(ctx, p.Config)
+	}
+	if !reference.IsDigest(ref) {
+		tags = append([]string{ref}, tags...)
+	}
+	err = s.meta.Tx(ctx, func(q meta.Queries) error {
+		repo, err := q.EnsureRepository(ctx, r.Registry.ID, r.Name)
+		if err != nil {
+			return err
+		}
+		if err := s.checkRefs(ctx, q, repo.ID, p); err != nil {
+			return err
+		}
+		m.RepositoryID = repo.ID
+		if _, err := q.PutManifest(ctx, m); err != nil {
+			return err
+		}
+		for _, t := range tags {
+			if err := q.PutTag(ctx, repo.ID, t, m.ID, now); err != nil {
+				return err
+			}
+		}
+		if err := q.TouchRepository(ctx, repo.ID, now); err != nil {
+			return err
+		}
+		if len(tags) == 0 {
+			return appendEvent(ctx, q, r.Registry.ID, "push", r.Name, "", d, p.MediaType, m.Size)
+		}
+		for _, t := range tags {
+			if err := appendEvent(ctx, q, r.Registry.ID, "push", r.Name, t, d, p.MediaType, m.Size); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// checkRefs fails with MANIFEST_BLOB_UNKNOWN when a referenced blob is not
+// linked in the repository (or has another size), or with MANIFEST_UNKNOWN
+// when an index names a manifest the repository does not hold.
+func (s *Service) checkRefs(ctx context.Context, q meta.Queries, repoID int64, p *parsedManifest) error {
+	for _, b := range p.Blobs {
+		d := digest.Digest(b.Digest)
+		size, err := q.LinkedBlob(ctx, repoID, d)
+		if errors.Is(err, meta.ErrNotFound) {
+			return Errorf(CodeManifestBlobUnknown, "blob %s referenced by the manifest is not in the repository", d).
+				WithDetail(map[string]string{"digest": d.String()})
+		} else if err != nil {
+			return err
+		}
+		if size != b.Size {
+			return Errorf(CodeManifestInvalid, "blob %s has %d bytes, the manifest says %d", d, size, b.Size).
+				WithDetail(map[string]string{"digest": d.String()})
+		}
+	}
+	for _, c := range p.Children {
+		d := digest.Digest(c.Digest)
+		if _, err := q.GetManifest(ctx, repoID, d, false); errors.Is(err, meta.ErrNotFound) {
+			return Errorf(CodeManifestBlobUnknown, "manifest %s referenced by the index is not in the repository", d).
+				WithDetail(map[string]string{"digest": d.String()})
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxConfigRead bounds how much of a config blob is read for its platform.
+const maxConfigRead = 1 << 20
+
+// platform reads architecture and OS from an image config, best effort.
+func (s *Service) platform(ctx context.Context, cfg *descriptor) (arch, os string) {
+	if (cfg.MediaType != MediaTypeOCIConfig && cfg.MediaType != MediaTypeDockerConfig) || cfg.Size > maxConfigRead {
+		return "", ""
+	}
+	rc, err := s.blobs.Open(ctx, digest.Digest(cfg.Digest), 0)
+	if err != nil {
+		return "", ""
+	}
+	defer rc.Close()
+	var c imageConfig
+	if json.NewDecoder(io.LimitReader(rc, maxConfigRead)).Decode(&c) != nil {
+		return "", ""
+	}
+	return c.Architecture, c.OS
+}
+
+// DeleteManifest deletes by reference: a tag is untagged (the manifest
+// stays); a digest deletes the manifest and every tag pointing at it.
+func (s *Service) DeleteManifest(ctx context.Context, r Repo, ref string) error {
+	if err := validName(r.Name); err != nil {
+		return err
+	}
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	return s.meta.Tx(ctx, func(q meta.Queries) error {
+		repo, err := s.repository(ctx, q, r, nameUnknown(r))
+		if err != nil {
+			return err
+		}
+		if !reference.IsDigest(ref) {
+			if err := q.DeleteTag(ctx, repo.ID, ref); errors.Is(err, meta.ErrNotFound) {
+				return manifestUnknown(ref)
+			} else if err != nil {
+				return err
+			}
+			return q.TouchRepository(ctx, repo.ID, time.Now().UTC())
+		}
+		d := digest.Digest(ref)
+		m, err := q.GetManifest(ctx, repo.ID, d, false)
+		if errors.Is(err, meta.ErrNotFound) {
+			return manifestUnknown(ref)
+		} else if err != nil {
+			return err
+		}
+		if err := q.DeleteManifest(ctx, repo.ID, d); err != nil {
+			return err
+		}
+		if err := q.TouchRepository(ctx, repo.ID, time.Now().UTC()); err != nil {
+			return err
+		}
+		return appendEvent(ctx, q, r.Registry.ID, "delete", r.Name, "", d, m.MediaType, 0)
+	})
+}
+
+// ListTags lists tag names in lexical order after last, at most n.
+func (s *Service) ListTags(ctx context.Context, r Repo, p meta.Page) ([]string, error) {
+	q := s.meta.Read()
+	repo, err := s.repository(ctx, q, r, nameUnknown(r))
+	if err != nil {
+		return nil, err
+	}
+	return q.ListTags(ctx, repo.ID, p)
+}
+
+// Catalog lists repository names in lexical order after last, at most n.
+func (s *Service) Catalog(ctx context.Context, reg *meta.Registry, p meta.Page) ([]string, error) {
+	return s.meta.Read().ListRepositories(ctx, reg.ID, p)
+}
+
+// Referrers lists the manifests whose subject is d, optionally filtered by
+// artifact type. An unknown repository or subject has no referrers.
+func (s *Service) Referrers(ctx context.Context, r Repo, d digest.Digest, artifactType string) ([]meta.Manifest, error) {
+	q := s.meta.Read()
+	repo, err := s.repository(ctx, q, r, nil)
+	if err != nil {
+		return nil, err
+	}
+	if repo == nil {
+		return nil, nil
+	}
+	return q.Referrers(ctx, repo.ID, d, artifactType)
+}

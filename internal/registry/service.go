@@ -1,0 +1,146 @@
+// Package registry is acre's transport-free core: blobs, uploads, manifests,
+// tags and referrers of the registries a server hosts, with the rules that
+// keep them consistent. Every change is one metadata transaction that also
+// writes its events to the outbox.
+package registry
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acre-project/acre/internal/blob"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/reference"
+)
+
+// DefaultMaxManifestBytes is ACR's manifest size limit (4 MiB).
+const DefaultMaxManifestBytes = 4 << 20
+
+// Options configure a Service.
+type Options struct {
+	Meta    meta.Store
+	Blobs   blob.Store
+	Uploads blob.Uploads
+	Log     *slog.Logger
+	// DefaultRegistry names the registry served on addresses that name no
+	// registry's login server (a plain IP address, for example).
+	DefaultRegistry string
+	// MaxManifestBytes bounds manifest bodies (default 4 MiB).
+	MaxManifestBytes int64
+}
+
+// Service implements the registry operations.
+type Service struct {
+	meta            meta.Store
+	blobs           blob.Store
+	uploads         blob.Uploads
+	log             *slog.Logger
+	defaultRegistry string
+	maxManifest     int64
+	hosts           sync.Map // host -> hostEntry
+}
+
+type hostEntry struct {
+	reg     *meta.Registry
+	expires time.Time
+}
+
+// hostCacheTTL bounds how long a host-to-registry lookup is reused.
+const hostCacheTTL = 5 * time.Second
+
+// New builds a Service.
+func New(o Options) *Service {
+	if o.MaxManifestBytes <= 0 {
+		o.MaxManifestBytes = DefaultMaxManifestBytes
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
+		defaultRegistry: o.DefaultRegistry, maxManifest: o.MaxManifestBytes}
+}
+
+// MaxManifestBytes is the largest manifest body accepted.
+func (s *Service) MaxManifestBytes() int64 { return s.maxManifest }
+
+// EnsureRegistry creates the named registry with login server host unless it exists.
+func (s *Service) EnsureRegistry(ctx context.Context, name, loginServer, sku string) (*meta.Registry, error) {
+	var out *meta.Registry
+	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+		r, err := q.GetRegistry(ctx, name)
+		if err == nil {
+			out = r
+			return nil
+		}
+		if !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+		now := time.Now().UTC()
+		out = &meta.Registry{Name: name, LoginServer: loginServer, SKU: sku, CreatedAt: now, UpdatedAt: now}
+		return q.CreateRegistry(ctx, out)
+	})
+	return out, err
+}
+
+// RegistryForHost routes a request's Host header to a registry: the one whose
+// login server is that host name, else the default registry.
+func (s *Service) RegistryForHost(ctx context.Context, host string) (*meta.Registry, error) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	if e, ok := s.hosts.Load(host); ok && time.Now().Before(e.(hostEntry).expires) {
+		return e.(hostEntry).reg, nil
+	}
+	r, err := s.meta.Read().RegistryByLoginServer(ctx, host)
+	if errors.Is(err, meta.ErrNotFound) && s.defaultRegistry != "" {
+		r, err = s.meta.Read().GetRegistry(ctx, s.defaultRegistry)
+	}
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, Errorf(CodeNameUnknown, "no registry is served at %q", host)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.hosts.Store(host, hostEntry{reg: r, expires: time.Now().Add(hostCacheTTL)})
+	return r, nil
+}
+
+// Repo names one repository of one registry.
+type Repo struct {
+	Registry *meta.Registry
+	Name     string
+}
+
+func validName(name string) error {
+	if err := reference.ValidateName(name); err != nil {
+		return Errorf(CodeNameInvalid, "invalid repository name %q", name).WithDetail(map[string]string{"name": name})
+	}
+	return nil
+}
+
+// repository loads an existing repository or fails with notFound (or
+// returns nil, nil when notFound is nil).
+func (s *Service) repository(ctx context.Context, q meta.Queries, r Repo, notFound *Error) (*meta.Repository, error) {
+	if err := validName(r.Name); err != nil {
+		return nil, err
+	}
+	repo, err := q.GetRepository(ctx, r.Registry.ID, r.Name)
+	if errors.Is(err, meta.ErrNotFound) {
+		if notFound == nil {
+			return nil, nil
+		}
+		return nil, notFound
+	}
+	return repo, err
+}
+
+func nameUnknown(r Repo) *Error {
+	return Errorf(CodeNameUnknown, "repository %q is not known to registry %q", r.Name, r.Registry.Name).
+		WithDetail(map[string]string{"name": r.Name})
+}

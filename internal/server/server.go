@@ -1,0 +1,134 @@
+// Package server is acre's composition root: it builds the stores, the
+// registry service and the HTTP handlers from the configuration, and runs
+// them with a known start and stop order.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/acre-project/acre/internal/blob/fs"
+	"github.com/acre-project/acre/internal/config"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/meta/sqlstore"
+	"github.com/acre-project/acre/internal/oci"
+	"github.com/acre-project/acre/internal/registry"
+)
+
+// Server is a configured acre service.
+type Server struct {
+	cfg  config.Config
+	log  *slog.Logger
+	meta meta.Store
+	svc  *registry.Service
+}
+
+// New opens the stores under cfg.Data and makes sure the default registry exists.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, err
+	}
+	blobs, err := fs.New(filepath.Join(cfg.Data, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	m, err := sqlstore.OpenSQLite(ctx, filepath.Join(cfg.Data, "meta.db"), sqlstore.Options{Synchronous: cfg.Storage.SQLite.Synchronous})
+	if err != nil {
+		return nil, fmt.Errorf("open metadata: %w", err)
+	}
+	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
+		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes})
+	name := cfg.DefaultRegistry
+	if _, err := svc.EnsureRegistry(ctx, name, name+"."+cfg.Domain, "Standard"); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("create default registry: %w", err)
+	}
+	return &Server{cfg: cfg, log: log, meta: m, svc: svc}, nil
+}
+
+// Close releases the stores.
+func (s *Server) Close() error { return s.meta.Close() }
+
+// Handler returns the whole HTTP surface.
+func (s *Server) Handler() http.Handler {
+	v2 := oci.New(s.svc, s.log)
+	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/v2" || strings.HasPrefix(p, "/v2/"):
+			v2.ServeHTTP(w, r)
+		case p == "/healthz":
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte("ok\n"))
+		case p == "/readyz":
+			if err := s.meta.Ping(r.Context()); err != nil {
+				http.Error(w, "metadata store: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = w.Write([]byte("ready\n"))
+		default:
+			oci.WriteError(w, r, s.log, registry.Errorf(registry.CodeUnsupported, "no such endpoint: %s", p).WithStatus(http.StatusNotFound))
+		}
+	})
+	return withRequest(s.log, mux)
+}
+
+// Run serves on cfg.Addr until ctx is done, then shuts down gracefully:
+// in-flight requests get cfg.ShutdownTimeout to finish, and uploads cut
+// short stay resumable because their state lives in the stores.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if s.cfg.TLS.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.Cert, s.cfg.TLS.Key)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	s.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.Data,
+		"default_registry", s.cfg.DefaultRegistry)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return err
+}
