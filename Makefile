@@ -1,0 +1,29 @@
+# Convenience targets; the README's commands are the contract.
+.PHONY: run build test unit e2e bench fuzz
+
+build:
+	go build -o bin/acre ./cmd/acre
+
+run:
+	go run ./cmd/acre serve
+
+test:
+	./scripts/test.sh
+
+unit:
+	go test ./...
+
+e2e: build
+	./scripts/install-test-deps.sh
+	ACRE_BIN=$(CURDIR)/bin/acre ACRE_TOOLS=$(CURDIR)/.tools/bin go test -tags e2e -count=1 -v ./test/e2e/
+
+bench: build
+	go run ./cmd/acre-bench --acre $(CURDIR)/bin/acre
+
+# Runs each fuzz target for FUZZTIME (default 30s); the seed corpora under
+# testdata/fuzz also run as part of every `go test`.
+FUZZTIME ?= 30s
+fuzz:
+	go test ./internal/reference -run '^$$' -fuzz FuzzReference -fuzztime $(FUZZTIME)
+	go test ./internal/oci -run '^$$' -fuzz FuzzParseRange -fuzztime $(FUZZTIME)
+	go test ./internal/registry -run '^$$' -fuzz FuzzParseManifest -fuzztime $(FUZZTIME)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what the test suites need, pinned: Debian packages (the Docker
+# engine, busybox-static for test images) and the OCI clients and the
+# distribution-spec conformance suite from the Go module proxy, into
+# .tools/bin. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CRANE_VERSION=v0.22.1        # github.com/google/go-containerregistry/cmd/crane
+ORAS_VERSION=v1.3.6          # oras.land/oras/cmd/oras
+REGCTL_VERSION=v0.11.7       # github.com/regclient/regclient/cmd/regctl
+CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111  # github.com/opencontainers/distribution-spec/conformance
+
+TOOLS="$PWD/.tools/bin"
+mkdir -p "$TOOLS"
+
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+pkgs=()
+command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
+[ -x /bin/busybox ] || pkgs+=(busybox-static)
+command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${pkgs[*]}"
+  sudo_ apt-get update -qq
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+
+# go_tool NAME MODULE/PATH VERSION: install once per version (a stamp file records it).
+go_tool() {
+  local name=$1 pkg=$2 version=$3 stamp="$TOOLS/.$1.version"
+  if [ -x "$TOOLS/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then return; fi
+  echo "installing $name $version"
+  GOBIN="$TOOLS" GOFLAGS=-buildvcs=false go install "$pkg@$version"
+  echo "$version" > "$stamp"
+}
+go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" &
+go_tool oras oras.land/oras/cmd/oras "$ORAS_VERSION" &
+go_tool regctl github.com/regclient/regclient/cmd/regctl "$REGCTL_VERSION" &
+go_tool conformance github.com/opencontainers/distribution-spec/conformance "$CONFORMANCE_VERSION" &
+wait
+for t in crane oras regctl conformance; do [ -x "$TOOLS/$t" ] || { echo "missing $t" >&2; exit 1; }; done
