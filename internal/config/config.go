@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/acre-project/acre/internal/reference"
@@ -28,10 +29,19 @@ type Config struct {
 	DefaultRegistry string `yaml:"default_registry"`
 	// ShutdownTimeout bounds how long in-flight requests may finish on stop.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	Log             Log           `yaml:"log"`
-	TLS             TLS           `yaml:"tls"`
-	Storage         Storage       `yaml:"storage"`
-	Limits          Limits        `yaml:"limits"`
+	// Registries are created on start when missing, besides the default one;
+	// each is served at its login server <name>.<domain>.
+	Registries []Registry `yaml:"registries"`
+	Log        Log        `yaml:"log"`
+	TLS        TLS        `yaml:"tls"`
+	Storage    Storage    `yaml:"storage"`
+	Limits     Limits     `yaml:"limits"`
+}
+
+// Registry declares a registry to create on start.
+type Registry struct {
+	Name string `yaml:"name"`
+	SKU  string `yaml:"sku"` // Basic, Standard (default) or Premium
 }
 
 // Log configures structured logging.
@@ -107,8 +117,18 @@ func (c Config) Validate() error {
 	if c.Domain == "" {
 		errs = append(errs, errors.New("domain: required"))
 	}
-	if reference.ValidateName(c.DefaultRegistry) != nil || len(c.DefaultRegistry) > 50 {
+	if reference.ValidateName(c.DefaultRegistry) != nil || len(c.DefaultRegistry) > 50 || strings.Contains(c.DefaultRegistry, "/") {
 		errs = append(errs, fmt.Errorf("default_registry %q: use lower-case letters and digits", c.DefaultRegistry))
+	}
+	for _, r := range c.Registries {
+		if reference.ValidateName(r.Name) != nil || len(r.Name) > 50 || strings.Contains(r.Name, "/") {
+			errs = append(errs, fmt.Errorf("registries: name %q: use lower-case letters and digits", r.Name))
+		}
+		switch r.SKU {
+		case "", "Basic", "Standard", "Premium":
+		default:
+			errs = append(errs, fmt.Errorf("registries: %s: sku %q: use Basic, Standard or Premium", r.Name, r.SKU))
+		}
 	}
 	switch c.Log.Format {
 	case "text", "json":

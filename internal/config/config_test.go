@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -15,7 +16,7 @@ func TestLoad(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{name: "empty file gives defaults", yaml: "", check: func(t *testing.T, c Config) {
-			if c != Default() {
+			if !reflect.DeepEqual(c, Default()) {
 				t.Fatalf("got %+v", c)
 			}
 		}},
@@ -61,6 +62,9 @@ func TestValidate(t *testing.T) {
 		{"bad log format", func(c *Config) { c.Log.Format = "xml" }, false},
 		{"bad registry name", func(c *Config) { c.DefaultRegistry = "Bad_Name" }, false},
 		{"bad synchronous", func(c *Config) { c.Storage.SQLite.Synchronous = "off" }, false},
+		{"registries", func(c *Config) { c.Registries = []Registry{{Name: "prod", SKU: "Premium"}, {Name: "dev"}} }, true},
+		{"bad registry sku", func(c *Config) { c.Registries = []Registry{{Name: "prod", SKU: "Gold"}} }, false},
+		{"registry with slash", func(c *Config) { c.Registries = []Registry{{Name: "a/b"}} }, false},
 		{"tiny manifests", func(c *Config) { c.Limits.MaxManifestBytes = 10 }, false},
 	}
 	for _, tt := range tests {

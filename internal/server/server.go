@@ -50,10 +50,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes})
-	name := cfg.DefaultRegistry
-	if _, err := svc.EnsureRegistry(ctx, name, name+"."+cfg.Domain, "Standard"); err != nil {
-		m.Close()
-		return nil, fmt.Errorf("create default registry: %w", err)
+	regs := append([]config.Registry{{Name: cfg.DefaultRegistry}}, cfg.Registries...)
+	for _, r := range regs {
+		sku := r.SKU
+		if sku == "" {
+			sku = "Standard"
+		}
+		if _, err := svc.EnsureRegistry(ctx, r.Name, r.Name+"."+cfg.Domain, sku); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("create registry %s: %w", r.Name, err)
+		}
 	}
 	return &Server{cfg: cfg, log: log, meta: m, svc: svc}, nil
 }

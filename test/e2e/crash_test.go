@@ -1,0 +1,113 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestCrashDuringPushes kills the server with SIGKILL again and again while
+// several clients push, restarts it on the same data directory, and checks
+// that every push it acknowledged pulls back byte for byte and is listed in
+// the catalog and its tag list, and that everything listed is whole.
+func TestCrashDuringPushes(t *testing.T) {
+	const (
+		rounds  = 6
+		writers = 6
+	)
+	data := t.TempDir()
+	var acked []testImage
+	var mu sync.Mutex
+	seq := 0
+	for round := range rounds {
+		a := StartAcre(t, data)
+		c := newPushClient(a.Addr)
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					mu.Lock()
+					seq++
+					n := seq
+					mu.Unlock()
+					img := randomImage(fmt.Sprintf("crash/w%d", w), fmt.Sprintf("r%d-%d", round, n), 2, 16<<10+n%4096)
+					if err := c.push(ctx, img); err == nil {
+						mu.Lock()
+						acked = append(acked, img)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(300+round*150) * time.Millisecond)
+		a.Kill() // SIGKILL, mid-write
+		cancel()
+		wg.Wait()
+	}
+	if len(acked) < rounds {
+		t.Fatalf("only %d pushes acknowledged; the server is too slow to test", len(acked))
+	}
+
+	start := time.Now()
+	a := StartAcre(t, data)
+	t.Logf("restart after %d kills took %v; verifying %d acknowledged pushes", rounds, time.Since(start), len(acked))
+	c := newPushClient(a.Addr)
+	ctx := context.Background()
+	for _, img := range acked {
+		if err := c.verify(ctx, img); err != nil {
+			t.Errorf("acknowledged push lost or damaged: %v", err)
+		}
+	}
+	var cat struct{ Repositories []string }
+	if err := c.getJSON(ctx, "/v2/_catalog", &cat); err != nil {
+		t.Fatal(err)
+	}
+	byRepo := map[string][]testImage{}
+	for _, img := range acked {
+		byRepo[img.Repo] = append(byRepo[img.Repo], img)
+	}
+	for repo, imgs := range byRepo {
+		if !slices.Contains(cat.Repositories, repo) {
+			t.Errorf("catalog %v lacks %s", cat.Repositories, repo)
+		}
+		var tl struct{ Tags []string }
+		if err := c.getJSON(ctx, "/v2/"+repo+"/tags/list", &tl); err != nil {
+			t.Fatal(err)
+		}
+		for _, img := range imgs {
+			if !slices.Contains(tl.Tags, img.Tag) {
+				t.Errorf("tag list of %s lacks %s", repo, img.Tag)
+			}
+		}
+		// Whatever is listed, acknowledged or not, must be whole.
+		for _, tag := range tl.Tags {
+			var m struct {
+				Config struct{ Digest string }
+				Layers []struct{ Digest string }
+			}
+			if err := c.getJSON(ctx, "/v2/"+repo+"/manifests/"+tag, &m); err != nil {
+				t.Errorf("listed tag %s:%s: %v", repo, tag, err)
+				continue
+			}
+			for _, d := range append([]string{m.Config.Digest}, func() (ds []string) {
+				for _, l := range m.Layers {
+					ds = append(ds, l.Digest)
+				}
+				return
+			}()...) {
+				resp, _, err := c.do(ctx, "HEAD", "/v2/"+repo+"/blobs/"+d, nil, nil)
+				if err != nil || resp.StatusCode != 200 {
+					t.Errorf("listed tag %s:%s references missing blob %s", repo, tag, d)
+				}
+			}
+		}
+	}
+}
