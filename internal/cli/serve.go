@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"fmt"
+	"io"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
+	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/config"
 	"github.com/acre-project/acre/internal/server"
 	"github.com/spf13/cobra"
@@ -13,6 +18,7 @@ func newServeCmd() *cobra.Command {
 	var cfgFile string
 	var o struct {
 		addr, data, logFormat, logLevel, tlsCert, tlsKey, domain string
+		noAuth                                                   bool
 	}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -38,17 +44,23 @@ SQLite metadata under --data). Flags override the configuration file.`,
 			set("log-level", &cfg.Log.Level, o.logLevel)
 			set("tls-cert", &cfg.TLS.Cert, o.tlsCert)
 			set("tls-key", &cfg.TLS.Key, o.tlsKey)
+			if f.Changed("auth") {
+				cfg.Auth.Enabled = !o.noAuth
+			}
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
 			log := server.NewLogger(cmd.ErrOrStderr(), cfg.Log.Format, cfg.Log.Level)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			srv, err := server.New(ctx, cfg, log)
+			srv, err := server.New(ctx, cfg, log, os.Getenv("ACRE_BOOTSTRAP_USER"), os.Getenv("ACRE_BOOTSTRAP_PASSWORD"))
 			if err != nil {
 				return err
 			}
 			defer srv.Close()
+			if b := srv.Bootstrapped(); b.Created {
+				printBootstrap(cmd.ErrOrStderr(), cfg, b)
+			}
 			return srv.Run(ctx)
 		},
 	}
@@ -62,5 +74,17 @@ SQLite metadata under --data). Flags override the configuration file.`,
 	f.StringVar(&o.logLevel, "log-level", d.Log.Level, "log level: debug, info, warn, error")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); enables HTTPS with --tls-key")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	f.BoolVar(&o.noAuth, "auth", true, "require authentication; --auth=false turns it off (throwaway local use only)")
 	return cmd
+}
+
+// printBootstrap tells, once, how to sign in as the first owner.
+func printBootstrap(w io.Writer, cfg config.Config, b auth.BootstrapResult) {
+	fmt.Fprintf(w, "\nacre: created the first owner %q.\n", b.User)
+	if b.Password != "" {
+		fmt.Fprintf(w, "  password: %s\n  (shown once; also in %s, readable only by you)\n", b.Password,
+			filepath.Join(cfg.Data, "bootstrap-owner.txt"))
+	}
+	fmt.Fprintf(w, "  sign in:  acre account login --server http://%s --username %s\n", cfg.Addr, b.User)
+	fmt.Fprintf(w, "  docker:   docker login %s --username %s\n\n", cfg.Addr, b.User)
 }

@@ -32,6 +32,7 @@ type Config struct {
 	// Registries are created on start when missing, besides the default one;
 	// each is served at its login server <name>.<domain>.
 	Registries []Registry `yaml:"registries"`
+	Auth       Auth       `yaml:"auth"`
 	Log        Log        `yaml:"log"`
 	TLS        TLS        `yaml:"tls"`
 	Storage    Storage    `yaml:"storage"`
@@ -42,6 +43,17 @@ type Config struct {
 type Registry struct {
 	Name string `yaml:"name"`
 	SKU  string `yaml:"sku"` // Basic, Standard (default) or Premium
+}
+
+// Auth configures authentication and tokens.
+type Auth struct {
+	// Enabled turns authentication on (the default). Off, anyone who can
+	// reach the server may do anything: only for throwaway local use.
+	Enabled         bool          `yaml:"enabled"`
+	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`  // default 75m, as ACR's
+	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"` // default 3h (acre login)
+	SessionTTL      time.Duration `yaml:"session_ttl"`       // default 12h (CLI sign-in)
+	KeyRotation     time.Duration `yaml:"key_rotation"`      // default 720h
 }
 
 // Log configures structured logging.
@@ -81,9 +93,11 @@ func Default() Config {
 		Domain:          "localhost",
 		DefaultRegistry: "acre",
 		ShutdownTimeout: 30 * time.Second,
-		Log:             Log{Format: "text", Level: "info"},
-		Storage:         Storage{SQLite: SQLite{Synchronous: "full"}},
-		Limits:          Limits{MaxManifestBytes: 4 << 20},
+		Auth: Auth{Enabled: true, AccessTokenTTL: 75 * time.Minute, RefreshTokenTTL: 3 * time.Hour,
+			SessionTTL: 12 * time.Hour, KeyRotation: 30 * 24 * time.Hour},
+		Log:     Log{Format: "text", Level: "info"},
+		Storage: Storage{SQLite: SQLite{Synchronous: "full"}},
+		Limits:  Limits{MaxManifestBytes: 4 << 20},
 	}
 }
 
@@ -150,6 +164,15 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxManifestBytes < 1024 {
 		errs = append(errs, errors.New("limits.max_manifest_bytes: at least 1024"))
+	}
+	for name, d := range map[string]time.Duration{"auth.access_token_ttl": c.Auth.AccessTokenTTL,
+		"auth.refresh_token_ttl": c.Auth.RefreshTokenTTL, "auth.session_ttl": c.Auth.SessionTTL} {
+		if d < time.Minute || d > 7*24*time.Hour {
+			errs = append(errs, fmt.Errorf("%s: between 1m and 168h", name))
+		}
+	}
+	if c.Auth.KeyRotation < time.Hour {
+		errs = append(errs, errors.New("auth.key_rotation: at least 1h"))
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must not be negative"))

@@ -50,6 +50,7 @@ type Registry struct {
 	Name        string
 	LoginServer string
 	SKU         string
+	Settings    RegistrySettings
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -147,6 +148,8 @@ type Registries interface {
 	GetRegistry(ctx context.Context, name string) (*Registry, error)
 	RegistryByLoginServer(ctx context.Context, host string) (*Registry, error)
 	ListRegistries(ctx context.Context, p Page) ([]Registry, error)
+	UpdateRegistry(ctx context.Context, r *Registry) error // SKU, settings
+	DeleteRegistry(ctx context.Context, id int64) error
 }
 
 // Repositories stores repositories.
@@ -168,8 +171,8 @@ type Blobs interface {
 	LinkBlob(ctx context.Context, repositoryID int64, d digest.Digest, at time.Time) error
 	// LinkedBlob returns the size of a blob linked in the repository, or ErrNotFound.
 	LinkedBlob(ctx context.Context, repositoryID int64, d digest.Digest) (int64, error)
-	// BlobInRegistry reports whether any repository of the registry links d.
-	BlobInRegistry(ctx context.Context, registryID int64, d digest.Digest) (bool, error)
+	// ReposLinkingBlob lists (up to n) repositories of the registry that link d.
+	ReposLinkingBlob(ctx context.Context, registryID int64, d digest.Digest, n int) ([]string, error)
 	// UnlinkBlob removes the link; ErrNotFound when there was none.
 	UnlinkBlob(ctx context.Context, repositoryID int64, d digest.Digest) error
 }
@@ -220,6 +223,10 @@ type Queries interface {
 	Tags
 	Uploads
 	Outbox
+	Identities
+	ScopeMaps
+	SigningKeys
+	Audit
 }
 
 // Store gives access to the metadata.

@@ -62,6 +62,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
+	for k, v := range e.Headers {
+		w.Header().Set(k, v)
+	}
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
 		return

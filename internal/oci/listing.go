@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
 )
@@ -46,6 +47,31 @@ func list(w http.ResponseWriter, r *http.Request, p meta.Page, fetch func(meta.P
 }
 
 // writeJSON writes v as a JSON body of the given media type.
+// filtered wraps a page fetcher so that it returns only names keep accepts,
+// reading further pages until the page is full or the names run out.
+func filtered(fetch func(meta.Page) ([]string, error), keep func(string) bool) func(meta.Page) ([]string, error) {
+	return func(p meta.Page) ([]string, error) {
+		out := []string{}
+		last := p.Last
+		for len(out) < p.N {
+			names, err := fetch(meta.Page{Last: last, N: p.N})
+			if err != nil {
+				return nil, err
+			}
+			for _, n := range names {
+				if keep(n) && len(out) < p.N {
+					out = append(out, n)
+				}
+			}
+			if len(names) < p.N {
+				break
+			}
+			last = names[len(names)-1]
+		}
+		return out, nil
+	}
+}
+
 func writeJSON(w http.ResponseWriter, status int, mediaType string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -64,7 +90,15 @@ func (h *Handler) catalog(w http.ResponseWriter, r *http.Request, reg *meta.Regi
 	if err != nil {
 		return err
 	}
-	names, err := list(w, r, p, func(p meta.Page) ([]string, error) { return h.svc.Catalog(r.Context(), reg, p) })
+	fetch := func(p meta.Page) ([]string, error) { return h.svc.Catalog(r.Context(), reg, p) }
+	if id := identity(r.Context()); id != nil {
+		g, err := h.gate.FullGrants(r.Context(), reg, id)
+		if err != nil {
+			return err
+		}
+		fetch = filtered(fetch, func(name string) bool { return g.On(name)&(auth.ContentRead|auth.MetadataRead) != 0 })
+	}
+	names, err := list(w, r, p, fetch)
 	if err != nil {
 		return err
 	}

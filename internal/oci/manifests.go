@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 
@@ -32,7 +33,14 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo regis
 			WithStatus(http.StatusRequestEntityTooLarge)
 	}
 	tags := r.URL.Query()["tag"]
-	m, err := h.svc.PutManifest(r.Context(), repo, ref, r.Header.Get("Content-Type"), r.Body, tags)
+	var body io.Reader = r.Body
+	if signerOnly(r.Context(), repo.Name) {
+		var err error
+		if body, err = checkReferrer(r, ref, h.svc.MaxManifestBytes()); err != nil {
+			return err
+		}
+	}
+	m, err := h.svc.PutManifest(r.Context(), repo, ref, r.Header.Get("Content-Type"), body, tags)
 	if err != nil {
 		return err
 	}

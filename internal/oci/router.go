@@ -9,18 +9,20 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/registry"
 )
 
 // Handler serves /v2/.
 type Handler struct {
-	svc *registry.Service
-	log *slog.Logger
+	svc  *registry.Service
+	gate *auth.Gate
+	log  *slog.Logger
 }
 
-// New returns the /v2/ handler.
-func New(svc *registry.Service, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, log: log}
+// New returns the /v2/ handler. With gate nil, authentication is off.
+func New(svc *registry.Service, gate *auth.Gate, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, gate: gate, log: log}
 }
 
 // route is a parsed /v2/ path.
@@ -90,6 +92,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	reg, err := h.svc.RegistryForHost(r.Context(), r.Host)
 	if err != nil {
+		return err
+	}
+	if r, err = h.authorize(r, reg, rt); err != nil {
 		return err
 	}
 	repo := registry.Repo{Registry: reg, Name: rt.name}

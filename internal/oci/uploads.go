@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/registry"
 	"github.com/opencontainers/go-digest"
 )
@@ -39,7 +40,15 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, repo regis
 		if err != nil {
 			return err
 		}
-		ok, err := h.svc.MountBlob(r.Context(), repo, q.Get("from"), d)
+		var canRead func(string) bool
+		if id := identity(r.Context()); id != nil {
+			g, err := h.gate.FullGrants(r.Context(), repo.Registry, id)
+			if err != nil {
+				return err
+			}
+			canRead = func(src string) bool { return g.Allows(src, auth.ContentRead) }
+		}
+		ok, err := h.svc.MountBlob(r.Context(), repo, q.Get("from"), d, canRead)
 		if err != nil {
 			return err
 		}

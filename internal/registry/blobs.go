@@ -76,34 +76,46 @@ func (s *Service) DeleteBlob(ctx context.Context, r Repo, d digest.Digest) error
 
 // MountBlob links a blob into r without copying it. With from set, the blob
 // must be linked in that repository of the same registry; without it, in any
-// repository of the registry. It reports false (and no error) when the blob
-// cannot be mounted, so the caller can fall back to an upload.
-func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.Digest) (bool, error) {
+// repository of the registry. Only source repositories for which canRead
+// holds are considered (nil: all). It reports false (and no error) when the
+// blob cannot be mounted, so the caller can fall back to an upload.
+func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.Digest, canRead func(repo string) bool) (bool, error) {
 	if err := validName(r.Name); err != nil {
 		return false, err
 	}
+	if canRead == nil {
+		canRead = func(string) bool { return true }
+	}
 	mounted := false
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {
-		if from != "" {
-			if reference.ValidateName(from) != nil {
-				return nil
+		sources := []string{from}
+		if from == "" {
+			var err error
+			if sources, err = q.ReposLinkingBlob(ctx, r.Registry.ID, d, 100); err != nil {
+				return err
 			}
-			src, err := q.GetRepository(ctx, r.Registry.ID, from)
+		}
+		found := false
+		for _, src := range sources {
+			if reference.ValidateName(src) != nil || !canRead(src) {
+				continue
+			}
+			repo, err := q.GetRepository(ctx, r.Registry.ID, src)
 			if errors.Is(err, meta.ErrNotFound) {
-				return nil
+				continue
 			} else if err != nil {
 				return err
 			}
-			if _, err := q.LinkedBlob(ctx, src.ID, d); errors.Is(err, meta.ErrNotFound) {
-				return nil
+			if _, err := q.LinkedBlob(ctx, repo.ID, d); errors.Is(err, meta.ErrNotFound) {
+				continue
 			} else if err != nil {
 				return err
 			}
-		} else {
-			ok, err := q.BlobInRegistry(ctx, r.Registry.ID, d)
-			if err != nil || !ok {
-				return err
-			}
+			found = true
+			break
+		}
+		if !found {
+			return nil
 		}
 		repo, err := q.EnsureRepository(ctx, r.Registry.ID, r.Name)
 		if err != nil {

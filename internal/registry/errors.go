@@ -33,6 +33,7 @@ type Error struct {
 	Status  int // HTTP status; 0 means the code's usual status
 	Message string
 	Detail  any
+	Headers map[string]string // response headers to add, such as WWW-Authenticate
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }

@@ -57,8 +57,8 @@ type envelope struct {
 	Annotations   map[string]string `json:"annotations"`
 }
 
-// parsedManifest is what PutManifest learns from a manifest body.
-type parsedManifest struct {
+// ParsedManifest is what PutManifest learns from a manifest body.
+type ParsedManifest struct {
 	MediaType    string
 	ArtifactType string
 	Config       *descriptor
@@ -71,7 +71,7 @@ type parsedManifest struct {
 
 // ParseManifest validates a manifest body sent with the given Content-Type
 // and says what it references. It never panics on hostile input.
-func ParseManifest(contentType string, body []byte) (*parsedManifest, error) {
+func ParseManifest(contentType string, body []byte) (*ParsedManifest, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, Errorf(CodeManifestInvalid, "manifest is not valid JSON: %v", err)
@@ -94,7 +94,7 @@ func ParseManifest(contentType string, body []byte) (*parsedManifest, error) {
 	if !IsManifestMediaType(mt) {
 		return nil, Errorf(CodeManifestInvalid, "unsupported manifest media type %q", mt)
 	}
-	p := &parsedManifest{MediaType: mt, ArtifactType: env.ArtifactType, Annotations: env.Annotations, ImageSize: int64(len(body))}
+	p := &ParsedManifest{MediaType: mt, ArtifactType: env.ArtifactType, Annotations: env.Annotations, ImageSize: int64(len(body))}
 	if isIndex(mt) {
 		if env.Config != nil || env.Layers != nil {
 			return nil, Errorf(CodeManifestInvalid, "an index has no config or layers")
@@ -122,7 +122,9 @@ func ParseManifest(contentType string, body []byte) (*parsedManifest, error) {
 			if err := checkDescriptor(d); err != nil {
 				return nil, err
 			}
-			p.ImageSize += d.Size
+			if p.ImageSize += d.Size; p.ImageSize < 0 {
+				return nil, Errorf(CodeManifestInvalid, "the layers' sizes add up to more than any image can hold")
+			}
 			if isNonDistributable(d) {
 				continue
 			}
@@ -138,12 +140,16 @@ func ParseManifest(contentType string, body []byte) (*parsedManifest, error) {
 	return p, nil
 }
 
+// maxDescriptorSize bounds a descriptor's size (64 TiB), so that a sum of
+// sizes that overflows is caught as a negative number.
+const maxDescriptorSize = 1 << 46
+
 func checkDescriptor(d descriptor) error {
 	if _, err := reference.ParseDigest(d.Digest); err != nil {
 		return Errorf(CodeManifestInvalid, "descriptor digest %q is invalid", d.Digest)
 	}
-	if d.Size < 0 {
-		return Errorf(CodeManifestInvalid, "descriptor %s has a negative size", d.Digest)
+	if d.Size < 0 || d.Size > maxDescriptorSize {
+		return Errorf(CodeManifestInvalid, "descriptor %s has an impossible size %d", d.Digest, d.Size)
 	}
 	if d.MediaType == "" {
 		return Errorf(CodeManifestInvalid, "descriptor %s has no mediaType", d.Digest)
@@ -159,7 +165,7 @@ func isNonDistributable(d descriptor) bool {
 }
 
 // refs lists what a stored manifest references, for GC and retention.
-func (p *parsedManifest) refs() []meta.Ref {
+func (p *ParsedManifest) refs() []meta.Ref {
 	var out []meta.Ref
 	for _, b := range p.Blobs {
 		out = append(out, meta.Ref{Digest: digest.Digest(b.Digest), Kind: meta.RefBlob})

@@ -32,6 +32,8 @@ type Options struct {
 	DefaultRegistry string
 	// MaxManifestBytes bounds manifest bodies (default 4 MiB).
 	MaxManifestBytes int64
+	// Domain: a registry's login server is <name>.<domain>.
+	Domain string
 }
 
 // Service implements the registry operations.
@@ -41,6 +43,7 @@ type Service struct {
 	uploads         blob.Uploads
 	log             *slog.Logger
 	defaultRegistry string
+	domain          string
 	maxManifest     int64
 	hosts           sync.Map // host -> hostEntry
 }
@@ -62,7 +65,7 @@ func New(o Options) *Service {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
-		defaultRegistry: o.DefaultRegistry, maxManifest: o.MaxManifestBytes}
+		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes}
 }
 
 // MaxManifestBytes is the largest manifest body accepted.
@@ -110,6 +113,18 @@ func (s *Service) RegistryForHost(ctx context.Context, host string) (*meta.Regis
 	s.hosts.Store(host, hostEntry{reg: r, expires: time.Now().Add(hostCacheTTL)})
 	return r, nil
 }
+
+// RegistryByLoginServer finds a registry by its login server host name.
+func (s *Service) RegistryByLoginServer(ctx context.Context, host string) (*meta.Registry, error) {
+	r, err := s.meta.Read().RegistryByLoginServer(ctx, strings.ToLower(host))
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, Errorf(CodeNameUnknown, "no registry has login server %q", host)
+	}
+	return r, err
+}
+
+// ForgetRegistries drops cached host routes, after a registry changed.
+func (s *Service) ForgetRegistries() { s.hosts.Clear() }
 
 // Repo names one repository of one registry.
 type Repo struct {

@@ -16,24 +16,32 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acre-project/acre/internal/acrapi"
+	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/blob/fs"
 	"github.com/acre-project/acre/internal/config"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/meta/sqlstore"
+	"github.com/acre-project/acre/internal/mgmt"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
 )
 
 // Server is a configured acre service.
 type Server struct {
-	cfg  config.Config
-	log  *slog.Logger
-	meta meta.Store
-	svc  *registry.Service
+	cfg       config.Config
+	log       *slog.Logger
+	meta      meta.Store
+	svc       *registry.Service
+	auth      *auth.Service // nil when authentication is off
+	bootstrap auth.BootstrapResult
 }
 
-// New opens the stores under cfg.Data and makes sure the default registry exists.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+// New opens the stores under cfg.Data, makes sure the configured registries
+// exist and, with authentication on, loads the token keys (until ctx ends)
+// and creates the first owner on a fresh store: bootstrapUser and
+// bootstrapPassword when given, else "owner" with a generated password.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser, bootstrapPassword string) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -49,7 +57,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
 	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
-		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes})
+		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain})
 	regs := append([]config.Registry{{Name: cfg.DefaultRegistry}}, cfg.Registries...)
 	for _, r := range regs {
 		sku := r.SKU
@@ -61,19 +69,56 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			return nil, fmt.Errorf("create registry %s: %w", r.Name, err)
 		}
 	}
-	return &Server{cfg: cfg, log: log, meta: m, svc: svc}, nil
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc}
+	if cfg.Auth.Enabled {
+		s.auth = auth.New(auth.Options{Meta: m, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,
+			RefreshTTL: cfg.Auth.RefreshTokenTTL, SessionTTL: cfg.Auth.SessionTTL, KeyRotation: cfg.Auth.KeyRotation})
+		if err := s.auth.Start(ctx); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("token keys: %w", err)
+		}
+		if s.bootstrap, err = s.auth.Bootstrap(ctx, bootstrapUser, bootstrapPassword); err != nil {
+			m.Close()
+			return nil, err
+		}
+		if s.bootstrap.Password != "" {
+			p := filepath.Join(cfg.Data, "bootstrap-owner.txt")
+			body := fmt.Sprintf("user: %s\npassword: %s\n", s.bootstrap.User, s.bootstrap.Password)
+			if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+				m.Close()
+				return nil, err
+			}
+		}
+	} else {
+		log.Warn("authentication is OFF: anyone who reaches this server may push, pull and delete")
+	}
+	return s, nil
 }
+
+// Bootstrapped reports the owner created on this start, if any.
+func (s *Server) Bootstrapped() auth.BootstrapResult { return s.bootstrap }
 
 // Close releases the stores.
 func (s *Server) Close() error { return s.meta.Close() }
 
 // Handler returns the whole HTTP surface.
 func (s *Server) Handler() http.Handler {
-	v2 := oci.New(s.svc, s.log)
+	var gate *auth.Gate
+	var tokens, api http.Handler = notFound(s.log), notFound(s.log)
+	if s.auth != nil {
+		gate = auth.NewGate(s.auth)
+		tokens = acrapi.NewTokenHandler(s.svc, s.auth, s.log)
+		api = mgmt.New(s.svc, s.auth, s.log)
+	}
+	v2 := oci.New(s.svc, gate, s.log)
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {
 		case p == "/v2" || strings.HasPrefix(p, "/v2/"):
 			v2.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/oauth2/"):
+			tokens.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/api/"):
+			api.ServeHTTP(w, r)
 		case p == "/healthz":
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write([]byte("ok\n"))
@@ -84,10 +129,16 @@ func (s *Server) Handler() http.Handler {
 			}
 			_, _ = w.Write([]byte("ready\n"))
 		default:
-			oci.WriteError(w, r, s.log, registry.Errorf(registry.CodeUnsupported, "no such endpoint: %s", p).WithStatus(http.StatusNotFound))
+			notFound(s.log).ServeHTTP(w, r)
 		}
 	})
 	return withRequest(s.log, mux)
+}
+
+func notFound(log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		oci.WriteError(w, r, log, registry.Errorf(registry.CodeUnsupported, "no such endpoint: %s", r.URL.Path).WithStatus(http.StatusNotFound))
+	})
 }
 
 // Run serves on cfg.Addr until ctx is done, then shuts down gracefully:

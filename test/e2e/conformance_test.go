@@ -9,7 +9,8 @@ import (
 	"testing"
 )
 
-// TestConformance runs the OCI distribution-spec conformance suite with
+// TestConformance runs the OCI distribution-spec conformance suite, signed
+// in through the token flow (authentication on, as by default), with
 // every API group on (version "dev": pull, push, cross-mount with and
 // without from, upload cancel, tag params, referrers, tag list, content
 // management, digest headers, sha512) and requires zero failures.
@@ -24,6 +25,7 @@ func TestConformance(t *testing.T) {
 	env := []string{
 		"OCI_REGISTRY=" + a.Addr, "OCI_TLS=disabled", "OCI_VERSION=dev",
 		"OCI_REPO1=conformance/repo1", "OCI_REPO2=conformance/repo2",
+		"OCI_USERNAME=" + a.User, "OCI_PASSWORD=" + a.Password,
 		"OCI_RESULTS_DIR=" + results, "OCI_LOG=warn",
 		"OCI_API_PING=true", "OCI_API_PULL=true", "OCI_API_PUSH=true", "OCI_API_REFERRER=true",
 		"OCI_API_BLOBS_ATOMIC=true", "OCI_API_BLOBS_DELETE=true", "OCI_API_BLOBS_DIGEST_HEADER=true",

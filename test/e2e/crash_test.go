@@ -26,7 +26,7 @@ func TestCrashDuringPushes(t *testing.T) {
 	seq := 0
 	for round := range rounds {
 		a := StartAcre(t, data)
-		c := newPushClient(a.Addr)
+		c := newPushClient(a)
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		for w := range writers {
@@ -59,7 +59,7 @@ func TestCrashDuringPushes(t *testing.T) {
 	start := time.Now()
 	a := StartAcre(t, data)
 	t.Logf("restart after %d kills took %v; verifying %d acknowledged pushes", rounds, time.Since(start), len(acked))
-	c := newPushClient(a.Addr)
+	c := newPushClient(a)
 	ctx := context.Background()
 	for _, img := range acked {
 		if err := c.verify(ctx, img); err != nil {

@@ -55,11 +55,13 @@ func runMain(m *testing.M) int {
 
 // Acre is a running acre server process.
 type Acre struct {
-	Addr string // host:port it listens on
-	Data string // its data directory
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan struct{}
+	Addr     string // host:port it listens on
+	Data     string // its data directory
+	User     string // the bootstrap owner ("" with --auth=false)
+	Password string
+	cmd      *exec.Cmd
+	logs     *syncBuffer
+	done     chan struct{}
 }
 
 type syncBuffer struct {
@@ -79,8 +81,13 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// ownerPassword is the bootstrap owner's password in every test server.
+const ownerPassword = "e2e-owner-password"
+
 // StartAcre starts `acre serve` on a free loopback port with a fresh data
 // directory (or data, when given) and stops it when the test ends.
+// Authentication is on, with owner "owner" (password ownerPassword),
+// unless extra holds --auth=false.
 func StartAcre(t testing.TB, data string, extra ...string) *Acre {
 	t.Helper()
 	if data == "" {
@@ -88,6 +95,7 @@ func StartAcre(t testing.TB, data string, extra ...string) *Acre {
 	}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-format", "json"}, extra...)
 	cmd := exec.Command(acreBin, args...)
+	cmd.Env = append(os.Environ(), "ACRE_BOOTSTRAP_USER=owner", "ACRE_BOOTSTRAP_PASSWORD="+ownerPassword)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +103,12 @@ func StartAcre(t testing.TB, data string, extra ...string) *Acre {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	a := &Acre{Data: data, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	a := &Acre{Data: data, User: "owner", Password: ownerPassword, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	for _, x := range extra {
+		if x == "--auth=false" {
+			a.User, a.Password = "", ""
+		}
+	}
 	addrc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -127,8 +140,17 @@ func StartAcre(t testing.TB, data string, extra ...string) *Acre {
 	return a
 }
 
-// URL returns http://addr + path.
-func (a *Acre) URL(path string) string { return "http://" + a.Addr + path }
+// URL returns http://addr + path, with the owner's credentials in it (Go's
+// HTTP client sends them as Basic credentials, which acre accepts on /v2/).
+func (a *Acre) URL(path string) string {
+	if a.User == "" {
+		return "http://" + a.Addr + path
+	}
+	return "http://" + a.User + ":" + a.Password + "@" + a.Addr + path
+}
+
+// AnonURL returns http://addr + path without credentials.
+func (a *Acre) AnonURL(path string) string { return "http://" + a.Addr + path }
 
 // Kill stops the server with SIGKILL and waits for it.
 func (a *Acre) Kill() {

@@ -41,13 +41,15 @@ func TestHostRouting(t *testing.T) {
 	}
 	hc := &http.Client{Transport: &http.Transport{DialContext: dial}}
 	push := func(host string, img testImage) {
-		c := &pushClient{base: "http://" + host + ":" + port, hc: hc}
+		c := &pushClient{base: "http://" + host + ":" + port, user: a.User, pass: a.Password, hc: hc}
 		if err := c.push(context.Background(), img); err != nil {
 			t.Fatalf("push to %s: %v", host, err)
 		}
 	}
 	status := func(host, path string) int {
-		resp, err := hc.Get("http://" + host + ":" + port + path)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+host+":"+port+path, nil)
+		req.SetBasicAuth(a.User, a.Password)
+		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +81,7 @@ func TestHostRouting(t *testing.T) {
 		})
 	}
 	// A mount without "from" never reaches into another registry.
-	c := &pushClient{base: "http://dev.acre.test:" + port, hc: hc}
+	c := &pushClient{base: "http://dev.acre.test:" + port, user: a.User, pass: a.Password, hc: hc}
 	for d := range img.Blobs {
 		resp, _, err := c.do(context.Background(), http.MethodPost, "/v2/steal/blobs/uploads/?mount="+d.String(), nil, nil)
 		if err != nil {
@@ -97,11 +99,11 @@ func TestHealthAndGracefulShutdown(t *testing.T) {
 	data := t.TempDir()
 	a := StartAcre(t, data)
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if code, body := Get(t, a.URL(p)); code != 200 {
+		if code, body := Get(t, a.AnonURL(p)); code != 200 {
 			t.Fatalf("%s: %d %s", p, code, body)
 		}
 	}
-	c := newPushClient(a.Addr)
+	c := newPushClient(a)
 	ctx := context.Background()
 	resp, _, err := c.do(ctx, http.MethodPost, "/v2/resume/blobs/uploads/", nil, nil)
 	if err != nil || resp.StatusCode != 202 {
@@ -119,7 +121,7 @@ func TestHealthAndGracefulShutdown(t *testing.T) {
 	}
 
 	a = StartAcre(t, data)
-	c = newPushClient(a.Addr)
+	c = newPushClient(a)
 	resp, _, err = c.do(ctx, http.MethodGet, loc, nil, nil)
 	if err != nil || resp.StatusCode != 204 || resp.Header.Get("Range") != "0-99999" {
 		t.Fatalf("status after restart: %v %v", resp, err)
@@ -146,7 +148,9 @@ func TestTLS(t *testing.T) {
 	writeSelfSigned(t, certFile, keyFile)
 	a := StartAcre(t, "", "--tls-cert", certFile, "--tls-key", keyFile)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	resp, err := hc.Get("https://" + a.Addr + "/v2/")
+	req, _ := http.NewRequest(http.MethodGet, "https://"+a.Addr+"/v2/", nil)
+	req.SetBasicAuth(a.User, a.Password)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +159,10 @@ func TestTLS(t *testing.T) {
 	if resp.StatusCode != 200 || resp.TLS == nil {
 		t.Fatalf("https /v2/: %d %s", resp.StatusCode, body)
 	}
-	out := Run(t, nil, Tool(t, "crane"), "catalog", "--insecure", a.Addr)
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "DOCKER_CONFIG=" + home}
+	Run(t, env, Tool(t, "crane"), "auth", "login", "--insecure", a.Addr, "-u", a.User, "-p", a.Password)
+	out := Run(t, env, Tool(t, "crane"), "catalog", "--insecure", a.Addr)
 	if strings.TrimSpace(out) != "" {
 		t.Fatalf("catalog of an empty registry: %q", out)
 	}

@@ -18,12 +18,13 @@ import (
 // pushClient is a minimal OCI client for tests that need many pushes fast
 // (the real clients are exercised in their own tests).
 type pushClient struct {
-	base string
-	hc   *http.Client
+	base       string
+	user, pass string // Basic credentials, when set
+	hc         *http.Client
 }
 
-func newPushClient(addr string) *pushClient {
-	return &pushClient{base: "http://" + addr, hc: &http.Client{Timeout: 30 * time.Second,
+func newPushClient(a *Acre) *pushClient {
+	return &pushClient{base: "http://" + a.Addr, user: a.User, pass: a.Password, hc: &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
 }
 
@@ -68,6 +69,9 @@ func (c *pushClient) do(ctx context.Context, method, path string, body []byte, h
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
+	}
+	if c.user != "" {
+		req.SetBasicAuth(c.user, c.pass)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -138,11 +138,19 @@ func (s *Store) Walk(ctx context.Context, fn func(d digest.Digest, size int64) e
 	})
 }
 
+// lock serializes work on one upload session. The unlock it returns also
+// drops the session's lock entry once the session is gone (committed,
+// aborted or never there), so the map does not grow with dead sessions.
 func (s *Store) lock(id string) func() {
 	m, _ := s.locks.LoadOrStore(id, &sync.Mutex{})
 	mu := m.(*sync.Mutex)
 	mu.Lock()
-	return mu.Unlock
+	return func() {
+		if _, err := os.Stat(filepath.Join(s.root, "uploads", id)); errors.Is(err, fs.ErrNotExist) {
+			s.locks.Delete(id)
+		}
+		mu.Unlock()
+	}
 }
 
 // Start implements blob.Uploads.
@@ -300,7 +308,6 @@ func (s *Store) Commit(ctx context.Context, id string, want digest.Digest) (int6
 	if err := syncDir(filepath.Dir(dst)); err != nil {
 		return 0, err
 	}
-	s.locks.Delete(id)
 	return size, os.RemoveAll(dir)
 }
 
@@ -311,7 +318,6 @@ func (s *Store) Abort(_ context.Context, id string) error {
 		return nil
 	}
 	defer s.lock(id)()
-	s.locks.Delete(id)
 	return os.RemoveAll(dir)
 }
 

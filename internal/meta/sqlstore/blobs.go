@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
@@ -48,14 +47,8 @@ func affected(res interface{ RowsAffected() (int64, error) }, err error) error {
 	return nil
 }
 
-func (q *queries) BlobInRegistry(ctx context.Context, registryID int64, d digest.Digest) (bool, error) {
-	var one int
-	err := q.db.QueryRowContext(ctx, `SELECT 1 FROM blob_links l JOIN repositories r ON r.id = l.repository_id
-		WHERE l.digest = ? AND r.registry_id = ? LIMIT 1`, d.String(), registryID).Scan(&one)
-	if err := notFound(err); errors.Is(err, meta.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return true, nil
+func (q *queries) ReposLinkingBlob(ctx context.Context, registryID int64, d digest.Digest, n int) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT r.name FROM blob_links l JOIN repositories r ON r.id = l.repository_id
+		WHERE l.digest = ? AND r.registry_id = ? ORDER BY r.name LIMIT ?`, d.String(), registryID, n)
+	return scanStrings(rows, err)
 }

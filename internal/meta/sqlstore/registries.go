@@ -17,12 +17,12 @@ func isUnique(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint") || strings.Contains(err.Error(), "duplicate key"))
 }
 
-const registryCols = `id, name, login_server, sku, created_at, updated_at`
+const registryCols = `id, name, login_server, sku, admin_enabled, anonymous_pull, created_at, updated_at`
 
 func scanRegistry(sc interface{ Scan(...any) error }) (*meta.Registry, error) {
 	var r meta.Registry
 	var c, u int64
-	if err := sc.Scan(&r.ID, &r.Name, &r.LoginServer, &r.SKU, &c, &u); err != nil {
+	if err := sc.Scan(&r.ID, &r.Name, &r.LoginServer, &r.SKU, &r.Settings.AdminEnabled, &r.Settings.AnonymousPull, &c, &u); err != nil {
 		return nil, notFound(err)
 	}
 	r.CreatedAt, r.UpdatedAt = fromNS(c), fromNS(u)
@@ -30,8 +30,9 @@ func scanRegistry(sc interface{ Scan(...any) error }) (*meta.Registry, error) {
 }
 
 func (q *queries) CreateRegistry(ctx context.Context, r *meta.Registry) error {
-	err := q.db.QueryRowContext(ctx, `INSERT INTO registries (name, login_server, sku, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`, r.Name, r.LoginServer, r.SKU, ns(r.CreatedAt), ns(r.UpdatedAt)).Scan(&r.ID)
+	err := q.db.QueryRowContext(ctx, `INSERT INTO registries (name, login_server, sku, admin_enabled, anonymous_pull,
+		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, r.Name, r.LoginServer, r.SKU,
+		r.Settings.AdminEnabled, r.Settings.AnonymousPull, ns(r.CreatedAt), ns(r.UpdatedAt)).Scan(&r.ID)
 	if isUnique(err) {
 		return meta.ErrConflict
 	}
@@ -61,4 +62,24 @@ func (q *queries) ListRegistries(ctx context.Context, p meta.Page) ([]meta.Regis
 		out = append(out, *r)
 	}
 	return out, rows.Err()
+}
+
+func (q *queries) UpdateRegistry(ctx context.Context, r *meta.Registry) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE registries SET sku = ?, admin_enabled = ?, anonymous_pull = ?, updated_at = ?
+		WHERE id = ?`, r.SKU, r.Settings.AdminEnabled, r.Settings.AnonymousPull, ns(r.UpdatedAt), r.ID)
+	return affected(res, err)
+}
+
+func (q *queries) DeleteRegistry(ctx context.Context, id int64) error {
+	for _, stmt := range []string{
+		`DELETE FROM principals WHERE registry_id = ?`,
+		`DELETE FROM role_assignments WHERE registry_id = ?`,
+		`DELETE FROM repositories WHERE registry_id = ?`,
+	} {
+		if _, err := q.db.ExecContext(ctx, stmt, id); err != nil {
+			return err
+		}
+	}
+	res, err := q.db.ExecContext(ctx, `DELETE FROM registries WHERE id = ?`, id)
+	return affected(res, err)
 }

@@ -1,0 +1,132 @@
+package meta
+
+import (
+	"context"
+	"time"
+)
+
+// Principal kinds.
+const (
+	KindUser             = "user"
+	KindServicePrincipal = "serviceprincipal"
+	KindManagedIdentity  = "managedidentity"
+	KindToken            = "token"
+	KindAdmin            = "admin"
+)
+
+// Principal is an identity that can authenticate.
+type Principal struct {
+	ID         int64
+	Kind       string
+	Name       string // login name: user name, app id, token name, or the registry name for its admin user
+	RegistryID int64  // 0 for server-wide identities
+	ScopeMap   string // tokens: the scope map granting their access
+	Enabled    bool
+	CreatedAt  time.Time
+}
+
+// Credential is a hashed secret of a principal (password, password2, secret).
+type Credential struct {
+	PrincipalID int64
+	Name        string
+	Hash        string
+	ExpiresAt   time.Time // zero: never
+	CreatedAt   time.Time
+}
+
+// RoleAssignment grants a role to a principal at a scope.
+type RoleAssignment struct {
+	ID          int64
+	PrincipalID int64
+	Role        string
+	RegistryID  int64  // 0: every registry
+	Repository  string // "": the whole registry
+	CreatedAt   time.Time
+}
+
+// ScopeMap is a named list of repository actions of one registry.
+type ScopeMap struct {
+	RegistryID  int64
+	Name        string
+	Description string
+	Actions     []string // repositories/<repo>/<action>
+	CreatedAt   time.Time
+}
+
+// SigningKey is a token signing key (PKCS#8 DER).
+type SigningKey struct {
+	ID         string
+	PrivateKey []byte
+	CreatedAt  time.Time
+	RetiredAt  time.Time // zero: still signs
+}
+
+// AuditEntry is one audit log line, shaped like ACR's RepositoryEvents and LoginEvents.
+type AuditEntry struct {
+	ID         int64
+	At         time.Time
+	RegistryID int64
+	Category   string // login, repository
+	Operation  string
+	Identity   string
+	Repository string
+	Tag        string
+	Digest     string
+	CallerIP   string
+	UserAgent  string
+	Result     string
+	DurationMS int64
+}
+
+// RegistrySettings are the access settings of a registry.
+type RegistrySettings struct {
+	AdminEnabled  bool
+	AnonymousPull bool
+}
+
+// Identities stores principals, their credentials and role assignments.
+type Identities interface {
+	CreatePrincipal(ctx context.Context, p *Principal) error // ErrConflict when the name is taken
+	// PrincipalByName finds a login name: first among the registry's own
+	// principals (tokens, admin user), then among server-wide ones.
+	PrincipalByName(ctx context.Context, registryID int64, name string) (*Principal, error)
+	GetPrincipal(ctx context.Context, id int64) (*Principal, error)
+	ListPrincipals(ctx context.Context, registryID int64, kind string) ([]Principal, error)
+	SetPrincipalEnabled(ctx context.Context, id int64, enabled bool) error
+	SetPrincipalScopeMap(ctx context.Context, id int64, scopeMap string) error
+	DeletePrincipal(ctx context.Context, id int64) error
+	CountPrincipals(ctx context.Context) (int, error)
+
+	PutCredential(ctx context.Context, c *Credential) error // creates or replaces
+	ListCredentials(ctx context.Context, principalID int64) ([]Credential, error)
+	DeleteCredential(ctx context.Context, principalID int64, name string) error
+
+	CreateRoleAssignment(ctx context.Context, a *RoleAssignment) error
+	ListRoleAssignments(ctx context.Context, principalID int64) ([]RoleAssignment, error)
+	ListAllRoleAssignments(ctx context.Context) ([]RoleAssignment, error)
+	DeleteRoleAssignment(ctx context.Context, id int64) error
+}
+
+// ScopeMaps stores scope maps.
+type ScopeMaps interface {
+	PutScopeMap(ctx context.Context, m *ScopeMap) error // creates or replaces
+	GetScopeMap(ctx context.Context, registryID int64, name string) (*ScopeMap, error)
+	ListScopeMaps(ctx context.Context, registryID int64) ([]ScopeMap, error)
+	DeleteScopeMap(ctx context.Context, registryID int64, name string) error
+}
+
+// SigningKeys stores token signing keys.
+type SigningKeys interface {
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	RetireSigningKeys(ctx context.Context, before time.Time, at time.Time) error
+	DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) error
+}
+
+// Audit stores the audit log.
+type Audit interface {
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// ListAudit returns entries of a registry (0: all) with ID > after, oldest first.
+	ListAudit(ctx context.Context, registryID int64, after int64, n int) ([]AuditEntry, error)
+	DeleteAuditBefore(ctx context.Context, before time.Time) error
+}

@@ -1,0 +1,186 @@
+// Package mgmt serves acre's management API under /api/v1/: JSON over HTTP
+// for what is not data plane (registries, settings, identities, roles,
+// scope maps, tokens). It is documented in docs/openapi.yaml; the acre CLI
+// uses nothing else, so everything the CLI does, curl can do.
+package mgmt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/registry"
+)
+
+// Handler serves /api/v1/.
+type Handler struct {
+	reg  *registry.Service
+	auth *auth.Service
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New returns the management API.
+func New(reg *registry.Service, a *auth.Service, log *slog.Logger) *Handler {
+	h := &Handler{reg: reg, auth: a, log: log, mux: http.NewServeMux()}
+	h.routes()
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// apiError is an error with an HTTP status and a code, written as
+// {"error": {"code": ..., "message": ...}}.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// handler is an API endpoint: the caller is authenticated before it runs.
+type handler func(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error
+
+// handle registers an authenticated endpoint.
+func (h *Handler) handle(pattern string, fn handler) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		caller, err := h.authenticate(r)
+		if err == nil {
+			err = fn(w, r, caller)
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+		}
+	})
+}
+
+// writeError maps every error of the API in one place.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var re *registry.Error
+	var th *auth.ThrottledError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &th):
+		w.Header().Set("Retry-After", fmt.Sprint(int(th.RetryAfter.Seconds())+1))
+		ae = errorf(http.StatusTooManyRequests, "TooManyRequests", "%v", err)
+	case errors.Is(err, auth.ErrInvalid):
+		ae = errorf(http.StatusBadRequest, "BadRequest", "%v", err)
+	case errors.Is(err, meta.ErrNotFound):
+		ae = errorf(http.StatusNotFound, "NotFound", "not found")
+	case errors.As(err, &re):
+		status := re.Status
+		switch {
+		case status != 0:
+		case re.Code == registry.CodeNameUnknown:
+			status = http.StatusNotFound
+		case re.Code == registry.CodeDenied:
+			status = http.StatusForbidden
+		default:
+			status = http.StatusBadRequest
+		}
+		ae = errorf(status, string(re.Code), "%s", re.Message)
+	default:
+		h.log.ErrorContext(r.Context(), "management API", "path", r.URL.Path, "err", err)
+		ae = errorf(http.StatusInternalServerError, "InternalError", "internal server error")
+	}
+	if ae.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="acre"`)
+	}
+	writeJSON(w, ae.Status, map[string]any{"error": map[string]string{"code": ae.Code, "message": ae.Message}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
+
+// decode reads a JSON body strictly (unknown fields are errors).
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return errorf(http.StatusBadRequest, "BadRequest", "invalid JSON body: %v", err)
+	}
+	return nil
+}
+
+// authenticate accepts a session token (Bearer) or Basic credentials of a
+// server-wide identity.
+func (h *Handler) authenticate(r *http.Request) (*meta.Principal, error) {
+	hdr := r.Header.Get("Authorization")
+	scheme, cred, _ := strings.Cut(hdr, " ")
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		_, p, err := h.auth.VerifyToken(r.Context(), strings.TrimSpace(cred), auth.ManagementAudience, auth.TypeSession)
+		if err != nil || p == nil {
+			return nil, errorf(http.StatusUnauthorized, "Unauthorized", "the session is invalid or expired: sign in again")
+		}
+		return p, nil
+	case strings.EqualFold(scheme, "Basic"):
+		user, pass, _ := r.BasicAuth()
+		start := time.Now()
+		p, fresh, err := h.auth.Login(r.Context(), nil, user, pass, auth.ClientIP(r))
+		if fresh {
+			h.auth.AuditLogin(r.Context(), nil, r, user, "management", err, start)
+		}
+		var th *auth.ThrottledError
+		if errors.As(err, &th) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, errorf(http.StatusUnauthorized, "Unauthorized", "wrong user name or password")
+		}
+		return p, nil
+	}
+	return nil, errorf(http.StatusUnauthorized, "Unauthorized", "sign in: send a session token or Basic credentials")
+}
+
+// require checks that caller holds need in reg (nil: at server scope).
+func (h *Handler) require(ctx context.Context, caller *meta.Principal, reg *meta.Registry, need auth.Management) error {
+	m, err := h.auth.Management(ctx, caller, reg)
+	if err != nil {
+		return err
+	}
+	if m&need != need {
+		where := "this server"
+		if reg != nil {
+			where = "registry " + reg.Name
+		}
+		return errorf(http.StatusForbidden, "Forbidden", "%s lacks the role needed for this in %s", caller.Name, where)
+	}
+	return nil
+}
+
+// registry loads the {registry} of the path and checks caller's permission on it.
+func (h *Handler) registry(r *http.Request, caller *meta.Principal, need auth.Management) (*meta.Registry, error) {
+	reg, err := h.reg.GetRegistry(r.Context(), r.PathValue("registry"))
+	if err != nil {
+		return nil, err
+	}
+	if err := h.require(r.Context(), caller, reg, need); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}

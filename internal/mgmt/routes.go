@@ -1,0 +1,257 @@
+package mgmt
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/registry"
+)
+
+func (h *Handler) routes() {
+	h.mux.HandleFunc("POST /api/v1/session", h.session)
+	h.handle("GET /api/v1/whoami", h.whoami)
+	h.handle("GET /api/v1/registries", h.listRegistries)
+	h.handle("POST /api/v1/registries", h.createRegistry)
+	h.handle("GET /api/v1/registries/{registry}", h.showRegistry)
+	h.handle("PATCH /api/v1/registries/{registry}", h.updateRegistry)
+	h.handle("DELETE /api/v1/registries/{registry}", h.deleteRegistry)
+	h.handle("GET /api/v1/registries/{registry}/credentials", h.showCredentials)
+	h.handle("POST /api/v1/registries/{registry}/credentials/renew", h.renewCredentials)
+	h.handle("GET /api/v1/identities", h.listIdentities)
+	h.handle("POST /api/v1/identities", h.createIdentity)
+	h.handle("DELETE /api/v1/identities/{name}", h.deleteIdentity)
+	h.handle("POST /api/v1/identities/{name}/reset", h.resetIdentity)
+	h.handle("GET /api/v1/roleAssignments", h.listAssignments)
+	h.handle("POST /api/v1/roleAssignments", h.createAssignment)
+	h.handle("DELETE /api/v1/roleAssignments/{id}", h.deleteAssignment)
+	h.handle("GET /api/v1/registries/{registry}/scopeMaps", h.listScopeMaps)
+	h.handle("PUT /api/v1/registries/{registry}/scopeMaps/{name}", h.putScopeMap)
+	h.handle("GET /api/v1/registries/{registry}/scopeMaps/{name}", h.showScopeMap)
+	h.handle("DELETE /api/v1/registries/{registry}/scopeMaps/{name}", h.deleteScopeMap)
+	h.handle("GET /api/v1/registries/{registry}/tokens", h.listTokens)
+	h.handle("POST /api/v1/registries/{registry}/tokens", h.createToken)
+	h.handle("GET /api/v1/registries/{registry}/tokens/{name}", h.showToken)
+	h.handle("PATCH /api/v1/registries/{registry}/tokens/{name}", h.updateToken)
+	h.handle("DELETE /api/v1/registries/{registry}/tokens/{name}", h.deleteToken)
+	h.handle("POST /api/v1/registries/{registry}/tokens/{name}/credentials/generate", h.generateTokenPassword)
+	h.handle("GET /api/v1/registries/{registry}/audit", h.listAudit)
+	h.handle("POST /api/v1/signingKeys/rotate", h.rotateKeys)
+	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, errorf(http.StatusNotFound, "NotFound", "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// session signs in (Basic credentials or a JSON user name and password)
+// and returns a session token for this API and /oauth2/exchange.
+func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Username, Password string }
+	if u, p, ok := r.BasicAuth(); ok {
+		in.Username, in.Password = u, p
+	} else if err := decode(r, &in); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	start := time.Now()
+	p, _, err := h.auth.Login(r.Context(), nil, in.Username, in.Password, auth.ClientIP(r))
+	h.auth.AuditLogin(r.Context(), nil, r, in.Username, "session", err, start)
+	var th *auth.ThrottledError
+	if errors.As(err, &th) {
+		h.writeError(w, r, err)
+		return
+	}
+	if err != nil {
+		h.writeError(w, r, errorf(http.StatusUnauthorized, "Unauthorized", "wrong user name or password"))
+		return
+	}
+	iss, err := h.auth.IssueSession(p)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": iss.Token, "expiresIn": iss.ExpiresIn, "user": p.Name, "principalType": p.Kind})
+}
+
+func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	as, err := h.auth.Assignments(r.Context(), caller.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"name": caller.Name, "principalType": caller.Kind, "roleAssignments": as})
+}
+
+// registryView is a registry as the API shows it (ACR's field names).
+type registryView struct {
+	Name                 string    `json:"name"`
+	LoginServer          string    `json:"loginServer"`
+	SKU                  string    `json:"sku"`
+	AdminUserEnabled     bool      `json:"adminUserEnabled"`
+	AnonymousPullEnabled bool      `json:"anonymousPullEnabled"`
+	CreationDate         time.Time `json:"creationDate"`
+	ProvisioningState    string    `json:"provisioningState"`
+}
+
+func viewRegistry(r *meta.Registry) registryView {
+	return registryView{Name: r.Name, LoginServer: r.LoginServer, SKU: r.SKU, AdminUserEnabled: r.Settings.AdminEnabled,
+		AnonymousPullEnabled: r.Settings.AnonymousPull, CreationDate: r.CreatedAt, ProvisioningState: "Succeeded"}
+}
+
+func (h *Handler) listRegistries(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	regs, err := h.reg.ListRegistries(r.Context(), meta.Page{N: 1 << 30})
+	if err != nil {
+		return err
+	}
+	out := []registryView{}
+	for i := range regs {
+		if m, err := h.auth.Management(r.Context(), caller, &regs[i]); err == nil && m&auth.ManageRead != 0 {
+			out = append(out, viewRegistry(&regs[i]))
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) createRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	if err := h.require(r.Context(), caller, nil, auth.ManageWrite); err != nil {
+		return err
+	}
+	var in struct {
+		Name                 string `json:"name"`
+		SKU                  string `json:"sku"`
+		AdminUserEnabled     bool   `json:"adminUserEnabled"`
+		AnonymousPullEnabled bool   `json:"anonymousPullEnabled"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	reg, err := h.reg.CreateRegistry(r.Context(), in.Name, in.SKU)
+	if err != nil {
+		return err
+	}
+	if in.AdminUserEnabled || in.AnonymousPullEnabled {
+		if reg, err = h.reg.UpdateRegistry(r.Context(), reg.Name, func(m *meta.Registry) error {
+			m.Settings = meta.RegistrySettings{AdminEnabled: in.AdminUserEnabled, AnonymousPull: in.AnonymousPullEnabled}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusCreated, viewRegistry(reg))
+}
+
+func (h *Handler) showRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewRegistry(reg))
+}
+
+func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		SKU                  *string `json:"sku"`
+		AdminUserEnabled     *bool   `json:"adminUserEnabled"`
+		AnonymousPullEnabled *bool   `json:"anonymousPullEnabled"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	reg, err = h.reg.UpdateRegistry(r.Context(), reg.Name, func(m *meta.Registry) error {
+		if in.SKU != nil {
+			sku, ok := registry.ValidSKU(*in.SKU)
+			if !ok {
+				return errorf(http.StatusBadRequest, "BadRequest", "sku must be Basic, Standard or Premium")
+			}
+			m.SKU = sku
+		}
+		if in.AdminUserEnabled != nil {
+			m.Settings.AdminEnabled = *in.AdminUserEnabled
+		}
+		if in.AnonymousPullEnabled != nil {
+			m.Settings.AnonymousPull = *in.AnonymousPullEnabled
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	h.auth.Forget()
+	return writeJSON(w, http.StatusOK, viewRegistry(reg))
+}
+
+func (h *Handler) deleteRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	if err := h.reg.DeleteRegistry(r.Context(), reg.Name); err != nil {
+		return err
+	}
+	h.auth.Forget()
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) showCredentials(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	c, err := h.auth.AdminShow(r.Context(), reg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (h *Handler) renewCredentials(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := h.auth.AdminRenew(r.Context(), reg, in.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	if n <= 0 || n > 1000 {
+		n = 100
+	}
+	entries, err := h.auth.Audit(r.Context(), reg.ID, after, n, r.URL.Query().Get("category"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, entries)
+}
+
+func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	if err := h.require(r.Context(), caller, nil, auth.ManageAccess); err != nil {
+		return err
+	}
+	if err := h.auth.RotateKeys(r.Context()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

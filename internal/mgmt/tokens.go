@@ -1,0 +1,163 @@
+package mgmt
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/meta"
+)
+
+func (h *Handler) listScopeMaps(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	ms, err := h.auth.ScopeMaps(r.Context(), reg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ms)
+}
+
+func (h *Handler) showScopeMap(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	ms, err := h.auth.ScopeMaps(r.Context(), reg)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.Name == r.PathValue("name") {
+			return writeJSON(w, http.StatusOK, m)
+		}
+	}
+	return meta.ErrNotFound
+}
+
+func (h *Handler) putScopeMap(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageAccess)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Description string   `json:"description"`
+		Actions     []string `json:"actions"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := h.auth.PutScopeMap(r.Context(), reg, r.PathValue("name"), in.Description, in.Actions)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, m)
+}
+
+func (h *Handler) deleteScopeMap(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageAccess)
+	if err != nil {
+		return err
+	}
+	if err := h.auth.DeleteScopeMap(r.Context(), reg, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	ts, err := h.auth.Tokens(r.Context(), reg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ts)
+}
+
+func (h *Handler) showToken(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	t, err := h.auth.Token(r.Context(), reg, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageAccess)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name     string    `json:"name"`
+		ScopeMap string    `json:"scopeMap"`
+		Expiry   time.Time `json:"expiry"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	t, err := h.auth.CreateToken(r.Context(), reg, in.Name, in.ScopeMap, in.Expiry)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, t)
+}
+
+func (h *Handler) updateToken(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageAccess)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		ScopeMap string `json:"scopeMap"`
+		Status   string `json:"status"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	t, err := h.auth.UpdateToken(r.Context(), reg, r.PathValue("name"), in.ScopeMap, in.Status)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+func (h *Handler) deleteToken(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageAccess)
+	if err != nil {
+		return err
+	}
+	if err := h.auth.DeleteToken(r.Context(), reg, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) generateTokenPassword(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageAccess)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name   string    `json:"name"`
+		Expiry time.Time `json:"expiry"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	sec, err := h.auth.GenerateTokenPassword(r.Context(), reg, r.PathValue("name"), in.Name, in.Expiry)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"username": r.PathValue("name"), "passwords": []auth.Secret{sec}})
+}
