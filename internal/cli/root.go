@@ -1,10 +1,13 @@
 // Package cli is the acre command line: `acre serve` runs the service; the
-// other commands are the client, shaped like `az acr`.
+// other commands are the client, shaped like `az acr`, and talk only to
+// the public APIs (the management API under /api/v1/ and /oauth2/).
 package cli
 
 import (
 	"context"
+	"errors"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -12,8 +15,10 @@ import (
 // Version is set at build time with -ldflags "-X .../cli.Version=...".
 var Version = "dev"
 
-// Execute runs the command line with args and returns the process exit code.
-func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Execute runs the command line with args and returns the process exit
+// code: 0 success, 1 failure, 2 usage error, 3 not found, 4 not signed in.
+func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globals{}
 	root := &cobra.Command{
 		Use:           "acre",
 		Short:         "acre: a self-hosted, ACR-compatible container registry",
@@ -21,14 +26,37 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SilenceErrors: true,
 	}
 	root.SetArgs(args)
+	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCmd(), newVersionCmd())
-	if err := root.ExecuteContext(ctx); err != nil {
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", "", "acre server URL (default: $ACRE_SERVER, then the signed-in profile)")
+	pf.StringVarP(&g.out.format, "output", "o", "json", "output format: json, jsonc, table, tsv, yaml, none")
+	pf.StringVar(&g.out.query, "query", "", "JMESPath query applied to the output")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newServeCmd(), newVersionCmd(), newAccountCmd(g), newLoginCmd(g))
+	root.AddCommand(newRegistryCmds(g)...)
+	root.AddCommand(newCredentialCmd(g), newIdentityCmd(g), newRoleCmd(g), newScopeMapCmd(g), newTokenCmd(g))
+	err := root.ExecuteContext(ctx)
+	if err != nil {
 		root.PrintErrln("error:", err)
-		return 1
+		var ue usageError
+		if !errors.As(err, &ue) && isUsage(err) {
+			return exitUsage
+		}
 	}
-	return 0
+	return exitCode(err)
+}
+
+// isUsage recognizes cobra's own command-line errors.
+func isUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "required flag", "invalid argument"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func newVersionCmd() *cobra.Command {
@@ -37,5 +65,12 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run:   func(cmd *cobra.Command, _ []string) { cmd.Println("acre", Version) },
+	}
+}
+
+// required marks flags as required.
+func required(cmd *cobra.Command, names ...string) {
+	for _, n := range names {
+		_ = cmd.MarkFlagRequired(n)
 	}
 }

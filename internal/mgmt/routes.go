@@ -92,11 +92,13 @@ type registryView struct {
 	AnonymousPullEnabled bool      `json:"anonymousPullEnabled"`
 	CreationDate         time.Time `json:"creationDate"`
 	ProvisioningState    string    `json:"provisioningState"`
+	IsDefault            bool      `json:"isDefault"` // also served on the server's plain address
 }
 
-func viewRegistry(r *meta.Registry) registryView {
+func (h *Handler) viewRegistry(r *meta.Registry) registryView {
 	return registryView{Name: r.Name, LoginServer: r.LoginServer, SKU: r.SKU, AdminUserEnabled: r.Settings.AdminEnabled,
-		AnonymousPullEnabled: r.Settings.AnonymousPull, CreationDate: r.CreatedAt, ProvisioningState: "Succeeded"}
+		AnonymousPullEnabled: r.Settings.AnonymousPull, CreationDate: r.CreatedAt, ProvisioningState: "Succeeded",
+		IsDefault: r.Name == h.reg.DefaultRegistry()}
 }
 
 func (h *Handler) listRegistries(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -107,7 +109,7 @@ func (h *Handler) listRegistries(w http.ResponseWriter, r *http.Request, caller 
 	out := []registryView{}
 	for i := range regs {
 		if m, err := h.auth.Management(r.Context(), caller, &regs[i]); err == nil && m&auth.ManageRead != 0 {
-			out = append(out, viewRegistry(&regs[i]))
+			out = append(out, h.viewRegistry(&regs[i]))
 		}
 	}
 	return writeJSON(w, http.StatusOK, out)
@@ -138,7 +140,7 @@ func (h *Handler) createRegistry(w http.ResponseWriter, r *http.Request, caller 
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusCreated, viewRegistry(reg))
+	return writeJSON(w, http.StatusCreated, h.viewRegistry(reg))
 }
 
 func (h *Handler) showRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -146,7 +148,7 @@ func (h *Handler) showRegistry(w http.ResponseWriter, r *http.Request, caller *m
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, viewRegistry(reg))
+	return writeJSON(w, http.StatusOK, h.viewRegistry(reg))
 }
 
 func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -182,7 +184,7 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, caller 
 		return err
 	}
 	h.auth.Forget()
-	return writeJSON(w, http.StatusOK, viewRegistry(reg))
+	return writeJSON(w, http.StatusOK, h.viewRegistry(reg))
 }
 
 func (h *Handler) deleteRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {

@@ -68,6 +68,9 @@ func New(o Options) *Service {
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes}
 }
 
+// DefaultRegistry names the registry served on addresses that name none.
+func (s *Service) DefaultRegistry() string { return s.defaultRegistry }
+
 // MaxManifestBytes is the largest manifest body accepted.
 func (s *Service) MaxManifestBytes() int64 { return s.maxManifest }
 

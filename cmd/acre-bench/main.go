@@ -1,0 +1,139 @@
+// Command acre-bench measures an acre registry: bulk push and pull
+// throughput against this machine's sha256 speed, many-small-images push
+// and pull rates, manifest request rate, latency and server CPU per request,
+// server memory, and bytes on disk against the unique bytes pushed.
+//
+// By default it starts its own server from --acre on a free loopback port
+// with a temporary data directory; with --url it drives a running registry
+// instead (server CPU and memory need --pid, disk usage needs --data).
+//
+//	go run ./cmd/acre-bench --acre bin/acre
+//	go run ./cmd/acre-bench --acre bin/acre --large-layer-mib 16 --small-images 40 --duration 2s
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	acre, url, data, tmpdir, jsonOut, mode, gen string
+	pid                                         int
+	keep                                        bool
+	acreArgs                                    stringList
+
+	shaMiB, largeLayerMiB, largeLayers, largeConcurrency, chunkMiB int
+	smallImages, smallLayers, smallLayerKiB, baseMiB, repos        int
+	concurrency                                                    int
+	smallPullBase                                                  bool
+	clients                                                        string
+	duration, sampleEvery                                          time.Duration
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, " ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func parseFlags() (*config, []int) {
+	c := &config{}
+	f := flag.CommandLine
+	f.StringVar(&c.acre, "acre", "", "acre binary to start (unless --url)")
+	f.StringVar(&c.url, "url", "", "benchmark a running registry at this base URL instead of starting one")
+	f.IntVar(&c.pid, "pid", 0, "with --url: the server's process id, for CPU and memory figures")
+	f.StringVar(&c.data, "data", "", "with --url: the server's data directory, for disk usage")
+	f.StringVar(&c.tmpdir, "tmpdir", "", "where to create the temporary data directory (default: system temp)")
+	f.BoolVar(&c.keep, "keep", false, "keep the temporary data directory")
+	f.Var(&c.acreArgs, "acre-arg", "extra argument for `acre serve` (repeatable)")
+	f.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
+	f.StringVar(&c.mode, "upload-mode", "monolithic", "blob uploads: monolithic (POST ?digest=), post-put or chunked")
+	f.IntVar(&c.chunkMiB, "chunk-mib", 16, "PATCH size for --upload-mode chunked")
+	f.StringVar(&c.gen, "gen", "counter", "layer content: counter (random block + chunk stamp, cheap) or chacha8 (fresh random)")
+	f.IntVar(&c.shaMiB, "sha-mib", 512, "MiB hashed to measure sha256 throughput")
+	f.IntVar(&c.largeLayerMiB, "large-layer-mib", 256, "size of each large layer in MiB")
+	f.IntVar(&c.largeLayers, "large-layers", 4, "number of large layers (0 skips the large image)")
+	f.IntVar(&c.largeConcurrency, "large-concurrency", 1, "large layers uploaded at a time")
+	f.IntVar(&c.smallImages, "small-images", 200, "number of small images (0 skips them)")
+	f.IntVar(&c.smallLayers, "small-layers", 3, "own layers per small image")
+	f.IntVar(&c.smallLayerKiB, "small-layer-kib", 64, "size of each small layer in KiB")
+	f.IntVar(&c.baseMiB, "base-mib", 8, "size of the shared base layer in MiB")
+	f.IntVar(&c.repos, "repos", 20, "repositories the small images are spread over")
+	f.IntVar(&c.concurrency, "concurrency", 8, "small images pushed or pulled at a time")
+	f.BoolVar(&c.smallPullBase, "small-pull-base", true, "pull the shared base layer with every small image")
+	f.StringVar(&c.clients, "clients", "16,64", "comma-separated client counts for the manifest load phases (empty skips)")
+	f.DurationVar(&c.duration, "duration", 10*time.Second, "length of each manifest load phase")
+	f.DurationVar(&c.sampleEvery, "sample", 20*time.Millisecond, "server memory sampling interval")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: acre-bench (--acre BINARY | --url URL [--pid PID] [--data DIR]) [flags]\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	die := func(format string, a ...any) {
+		fmt.Fprintf(os.Stderr, "acre-bench: "+format+"\n", a...)
+		os.Exit(2)
+	}
+	if flag.NArg() > 0 {
+		die("unexpected arguments: %q", flag.Args())
+	}
+	if (c.acre == "") == (c.url == "") {
+		die("give exactly one of --acre and --url")
+	}
+	switch c.mode {
+	case "monolithic", "post-put", "chunked":
+	default:
+		die("--upload-mode must be monolithic, post-put or chunked")
+	}
+	if c.gen != "counter" && c.gen != "chacha8" {
+		die("--gen must be counter or chacha8")
+	}
+	if c.repos < 1 || c.concurrency < 1 || c.largeConcurrency < 1 || c.chunkMiB < 1 || c.smallLayers > 255 ||
+		c.shaMiB < 1 || c.largeLayerMiB < 1 || c.smallLayerKiB < 1 || c.baseMiB < 1 {
+		die("sizes, counts and concurrency must be positive (and --small-layers at most 255)")
+	}
+	var clients []int
+	for s := range strings.SplitSeq(c.clients, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			die("bad --clients entry %q", s)
+		}
+		clients = append(clients, n)
+	}
+	return c, clients
+}
+
+func main() {
+	cfg, clients := parseFlags()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, cfg, clients)
+	if res != nil {
+		res.print(os.Stdout)
+		if cfg.jsonOut != "" {
+			b, _ := json.MarshalIndent(res, "", "  ")
+			if werr := os.WriteFile(cfg.jsonOut, append(b, '\n'), 0o644); werr != nil {
+				err = errors.Join(err, werr)
+			} else {
+				fmt.Printf("\nresults written to %s\n", cfg.jsonOut)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "acre-bench:", err)
+		os.Exit(1)
+	}
+	if len(res.Errors) > 0 {
+		os.Exit(1)
+	}
+}
