@@ -223,6 +223,7 @@ type Queries interface {
 	Tags
 	Uploads
 	Outbox
+	Details
 	Identities
 	ScopeMaps
 	SigningKeys

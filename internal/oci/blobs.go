@@ -16,6 +16,11 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, repo registry.
 	if err != nil {
 		return err
 	}
+	size, err := h.svc.StatBlob(r.Context(), repo, d)
+	if err != nil {
+		return err
+	}
+	// Only a blob that is there gets the headers that let clients cache it.
 	hd := w.Header()
 	hd.Set("Docker-Content-Digest", d.String())
 	hd.Set("Accept-Ranges", "bytes")
@@ -23,17 +28,9 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, repo registry.
 	hd.Set("ETag", `"`+d.String()+`"`)
 	hd.Set("Cache-Control", "max-age=31536000")
 	if r.Method == http.MethodHead {
-		size, err := h.svc.StatBlob(r.Context(), repo, d)
-		if err != nil {
-			return err
-		}
 		hd.Set("Content-Length", strconv.FormatInt(size, 10))
 		w.WriteHeader(http.StatusOK)
 		return nil
-	}
-	size, err := h.svc.StatBlob(r.Context(), repo, d)
-	if err != nil {
-		return err
 	}
 	start, end, partial, rerr := parseRange(r.Header.Get("Range"), size)
 	if rerr != nil {

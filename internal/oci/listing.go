@@ -32,6 +32,10 @@ func page(r *http.Request) (meta.Page, error) {
 // and writes the Link header when there is.
 func list(w http.ResponseWriter, r *http.Request, p meta.Page, fetch func(meta.Page) ([]string, error)) ([]string, error) {
 	if p.N == 0 {
+		// Nothing to list, but the repository must still exist.
+		if _, err := fetch(meta.Page{Last: p.Last, N: 1}); err != nil {
+			return nil, err
+		}
 		return []string{}, nil
 	}
 	items, err := fetch(meta.Page{Last: p.Last, N: p.N + 1})

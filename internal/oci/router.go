@@ -37,7 +37,10 @@ type route struct {
 func parsePath(p string) (route, bool) {
 	rest, ok := strings.CutPrefix(p, "/v2/")
 	if !ok {
-		return route{}, p == "/v2"
+		if p == "/v2" {
+			return route{kind: "ping"}, true
+		}
+		return route{}, false
 	}
 	if rest == "" {
 		return route{kind: "ping"}, true

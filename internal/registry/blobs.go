@@ -33,6 +33,9 @@ func (s *Service) StatBlob(ctx context.Context, r Repo, d digest.Digest) (int64,
 	if err != nil {
 		return 0, err
 	}
+	if err := checkRead(repo, nil, nil); err != nil {
+		return 0, err
+	}
 	size, err := q.LinkedBlob(ctx, repo.ID, d)
 	if errors.Is(err, meta.ErrNotFound) {
 		return 0, blobUnknown(d)
@@ -63,6 +66,9 @@ func (s *Service) DeleteBlob(ctx context.Context, r Repo, d digest.Digest) error
 	return s.meta.Tx(ctx, func(q meta.Queries) error {
 		repo, err := s.repository(ctx, q, r, blobUnknown(d))
 		if err != nil {
+			return err
+		}
+		if err := checkDelete(repo, "repository "+repo.Name, repo.Attributes); err != nil {
 			return err
 		}
 		if err := q.UnlinkBlob(ctx, repo.ID, d); errors.Is(err, meta.ErrNotFound) {
@@ -121,6 +127,9 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 		if err != nil {
 			return err
 		}
+		if err := checkRepoWrite(repo); err != nil {
+			return err
+		}
 		mounted = true
 		return q.LinkBlob(ctx, repo.ID, d, time.Now().UTC())
 	})
@@ -140,6 +149,9 @@ func uploadUnknown(id string) *Error {
 // StartUpload opens an upload session in the repository.
 func (s *Service) StartUpload(ctx context.Context, r Repo) (string, error) {
 	if err := validName(r.Name); err != nil {
+		return "", err
+	}
+	if err := s.checkWritable(ctx, r); err != nil {
 		return "", err
 	}
 	id := uuid.NewString()
@@ -242,15 +254,30 @@ func (s *Service) linkNew(ctx context.Context, q meta.Queries, r Repo, d digest.
 	if err != nil {
 		return err
 	}
+	if err := checkRepoWrite(repo); err != nil {
+		return err
+	}
 	if err := q.PutBlob(ctx, d, size, now); err != nil {
 		return err
 	}
 	return q.LinkBlob(ctx, repo.ID, d, now)
 }
 
+// checkWritable refuses uploads into a write-locked repository early.
+func (s *Service) checkWritable(ctx context.Context, r Repo) error {
+	repo, err := s.repository(ctx, s.meta.Read(), r, nil)
+	if err != nil {
+		return err
+	}
+	return checkRepoWrite(repo)
+}
+
 // PutBlob stores a whole blob in one request (a monolithic upload).
 func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.Reader) (int64, error) {
 	if err := validName(r.Name); err != nil {
+		return 0, err
+	}
+	if err := s.checkWritable(ctx, r); err != nil {
 		return 0, err
 	}
 	id := uuid.NewString()

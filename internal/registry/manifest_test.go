@@ -279,20 +279,32 @@ func TestParseManifestFields(t *testing.T) {
 	}
 }
 
-// TestBugParseManifestImageSizeOverflow: ImageSize sums descriptor sizes
-// without bounds, so a manifest whose (unchecked) non-distributable layers
-// claim huge sizes is stored with a negative image size. It must either be
-// refused or keep a non-negative size.
+// TestBugParseManifestImageSizeOverflow: ImageSize sums the descriptor
+// sizes; huge claimed sizes (non-distributable layers are never checked
+// against stored blobs) must be refused rather than wrap around to a
+// negative image size.
 func TestBugParseManifestImageSizeOverflow(t *testing.T) {
-	body := doc(ociManifest(), map[string]any{"layers": []any{
-		desc("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", layerDigest, math.MaxInt64),
-	}})
-	p, err := ParseManifest(MediaTypeOCIManifest, body)
-	if err != nil {
-		return // refusing it is fine
+	nondist := "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+	tests := []struct {
+		name  string
+		edits map[string]any
+	}{
+		{"huge non-distributable layer", map[string]any{"layers": []any{desc(nondist, layerDigest, math.MaxInt64)}}},
+		{"two large layers", map[string]any{"layers": []any{desc(nondist, layerDigest, math.MaxInt64/2+1), desc(nondist, layer2, math.MaxInt64/2+1)}}},
+		{"huge config, no layers", map[string]any{"config": desc(MediaTypeOCIConfig, cfgDigest, math.MaxInt64), "layers": nil}},
+		{"huge config, empty layers", map[string]any{"config": desc(MediaTypeOCIConfig, cfgDigest, math.MaxInt64), "layers": []any{}}},
 	}
-	if p.ImageSize < int64(len(body)) {
-		t.Fatalf("ImageSize = %d for a %d-byte manifest", p.ImageSize, len(body))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := doc(ociManifest(), tt.edits)
+			p, err := ParseManifest(MediaTypeOCIManifest, body)
+			if err != nil {
+				return // refusing it is fine
+			}
+			if p.ImageSize < int64(len(body)) {
+				t.Fatalf("ImageSize = %d for a %d-byte manifest", p.ImageSize, len(body))
+			}
+		})
 	}
 }
 

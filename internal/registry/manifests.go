@@ -41,21 +41,29 @@ func (s *Service) GetManifest(ctx context.Context, r Repo, ref string, withConte
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRead(repo, nil, nil); err != nil {
+		return nil, err
+	}
 	d := digest.Digest(ref)
+	var tag *meta.Tag
 	if !reference.IsDigest(ref) {
-		t, err := q.GetTag(ctx, repo.ID, ref)
-		if errors.Is(err, meta.ErrNotFound) {
+		if tag, err = q.GetTag(ctx, repo.ID, ref); errors.Is(err, meta.ErrNotFound) {
 			return nil, manifestUnknown(ref)
 		} else if err != nil {
 			return nil, err
 		}
-		d = t.Digest
+		d = tag.Digest
 	}
 	m, err := q.GetManifest(ctx, repo.ID, d, withContent)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, manifestUnknown(ref)
+	} else if err != nil {
+		return nil, err
 	}
-	return m, err
+	if err := checkRead(repo, tag, m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // PutManifest stores a manifest under ref (a tag or its digest) and under
@@ -107,6 +115,14 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 		repo, err := q.EnsureRepository(ctx, r.Registry.ID, r.Name)
 		if err != nil {
 			return err
+		}
+		if err := checkRepoWrite(repo); err != nil {
+			return err
+		}
+		for _, t := range tags {
+			if err := checkTagMove(ctx, q, repo, t, d); err != nil {
+				return err
+			}
 		}
 		if err := s.checkRefs(ctx, q, repo.ID, p); err != nil {
 			return err
@@ -204,18 +220,16 @@ func (s *Service) DeleteManifest(ctx context.Context, r Repo, ref string) error 
 			return err
 		}
 		if !reference.IsDigest(ref) {
-			if err := q.DeleteTag(ctx, repo.ID, ref); errors.Is(err, meta.ErrNotFound) {
-				return manifestUnknown(ref)
-			} else if err != nil {
-				return err
-			}
-			return q.TouchRepository(ctx, repo.ID, time.Now().UTC())
+			return untag(ctx, q, repo, ref)
 		}
 		d := digest.Digest(ref)
 		m, err := q.GetManifest(ctx, repo.ID, d, false)
 		if errors.Is(err, meta.ErrNotFound) {
 			return manifestUnknown(ref)
 		} else if err != nil {
+			return err
+		}
+		if err := checkManifestDelete(ctx, q, repo, m); err != nil {
 			return err
 		}
 		if err := q.DeleteManifest(ctx, repo.ID, d); err != nil {
@@ -255,4 +269,21 @@ func (s *Service) Referrers(ctx context.Context, r Repo, d digest.Digest, artifa
 		return nil, nil
 	}
 	return q.Referrers(ctx, repo.ID, d, artifactType)
+}
+
+// untag removes a tag (the manifest stays), unless it is locked.
+func untag(ctx context.Context, q meta.Queries, repo *meta.Repository, tag string) error {
+	t, err := q.GetTag(ctx, repo.ID, tag)
+	if errors.Is(err, meta.ErrNotFound) {
+		return manifestUnknown(tag)
+	} else if err != nil {
+		return err
+	}
+	if err := checkDelete(repo, "tag "+repo.Name+":"+tag, t.Attributes); err != nil {
+		return err
+	}
+	if err := q.DeleteTag(ctx, repo.ID, tag); err != nil {
+		return err
+	}
+	return q.TouchRepository(ctx, repo.ID, time.Now().UTC())
 }

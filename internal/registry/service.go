@@ -74,7 +74,8 @@ func (s *Service) DefaultRegistry() string { return s.defaultRegistry }
 // MaxManifestBytes is the largest manifest body accepted.
 func (s *Service) MaxManifestBytes() int64 { return s.maxManifest }
 
-// EnsureRegistry creates the named registry with login server host unless it exists.
+// EnsureRegistry creates the named registry with login server host unless
+// it exists. Host names are stored lower-case, as they are compared.
 func (s *Service) EnsureRegistry(ctx context.Context, name, loginServer, sku string) (*meta.Registry, error) {
 	var out *meta.Registry
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {
@@ -87,7 +88,7 @@ func (s *Service) EnsureRegistry(ctx context.Context, name, loginServer, sku str
 			return err
 		}
 		now := time.Now().UTC()
-		out = &meta.Registry{Name: name, LoginServer: loginServer, SKU: sku, CreatedAt: now, UpdatedAt: now}
+		out = &meta.Registry{Name: name, LoginServer: strings.ToLower(loginServer), SKU: sku, CreatedAt: now, UpdatedAt: now}
 		return q.CreateRegistry(ctx, out)
 	})
 	return out, err

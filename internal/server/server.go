@@ -111,10 +111,13 @@ func (s *Server) Handler() http.Handler {
 		api = mgmt.New(s.svc, s.auth, s.log)
 	}
 	v2 := oci.New(s.svc, gate, s.log)
+	acrv1 := acrapi.NewV1Handler(s.svc, gate, s.log)
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {
 		case p == "/v2" || strings.HasPrefix(p, "/v2/"):
 			v2.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/acr/v1/"):
+			acrv1.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/oauth2/"):
 			tokens.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/api/"):
