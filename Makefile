@@ -27,3 +27,5 @@ fuzz:
 	go test ./internal/reference -run '^$$' -fuzz FuzzReference -fuzztime $(FUZZTIME)
 	go test ./internal/oci -run '^$$' -fuzz FuzzParseRange -fuzztime $(FUZZTIME)
 	go test ./internal/registry -run '^$$' -fuzz FuzzParseManifest -fuzztime $(FUZZTIME)
+	go test ./internal/oci -run '^$$' -fuzz FuzzParsePath -fuzztime $(FUZZTIME)
+	go test ./internal/oci -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME)

@@ -156,8 +156,9 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 }
 
 // checkRefs fails with MANIFEST_BLOB_UNKNOWN when a referenced blob is not
-// linked in the repository (or has another size), or with MANIFEST_UNKNOWN
-// when an index names a manifest the repository does not hold.
+// linked in the repository or an index names a manifest the repository does
+// not hold (as the distribution registry answers), and with MANIFEST_INVALID
+// when a blob's size differs from its descriptor's.
 func (s *Service) checkRefs(ctx context.Context, q meta.Queries, repoID int64, p *ParsedManifest) error {
 	for _, b := range p.Blobs {
 		d := digest.Digest(b.Digest)
