@@ -1,0 +1,280 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// orderby maps az's --orderby values to the API's.
+func orderby(s string) (string, error) {
+	switch strings.ToLower(s) {
+	case "", "none":
+		return "", nil
+	case "time_desc", "timedesc":
+		return "timedesc", nil
+	case "time_asc", "timeasc":
+		return "timeasc", nil
+	}
+	return "", usageError{fmt.Errorf("--orderby must be time_desc or time_asc")}
+}
+
+func newRepositoryCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "repository", Short: "Manage repositories, tags and manifests of a registry"}
+	var reg, repo, image, order string
+	var top int
+	var detail, yes bool
+	var write, del, read, list string
+
+	listCmd := &cobra.Command{
+		Use:   "list",
+		Short: "List repositories",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := g.dataPlane(cmd.Context(), reg)
+			if err != nil {
+				return err
+			}
+			names := []string{}
+			err = d.pages(cmd.Context(), "/acr/v1/_catalog?n=100", "registry:catalog:*", "repositories", top, func(m json.RawMessage) {
+				var s string
+				_ = json.Unmarshal(m, &s)
+				names = append(names, s)
+			})
+			if err != nil {
+				return err
+			}
+			return g.out.print(cmd.OutOrStdout(), names)
+		},
+	}
+	listCmd.Flags().IntVar(&top, "top", 0, "at most this many")
+
+	showTags := &cobra.Command{
+		Use:     "show-tags",
+		Short:   "List a repository's tags",
+		Example: "  acre repository show-tags -n myreg --repository app --orderby time_desc --top 5 --detail",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := orderby(order)
+			if err != nil {
+				return err
+			}
+			d, err := g.dataPlane(cmd.Context(), reg)
+			if err != nil {
+				return err
+			}
+			var out []any
+			path := "/acr/v1/" + url.PathEscape(repo) + "/_tags?n=100&orderby=" + o
+			err = d.pages(cmd.Context(), path, "repository:"+repo+":metadata_read", "tags", top, func(m json.RawMessage) {
+				var t map[string]any
+				_ = json.Unmarshal(m, &t)
+				if detail {
+					out = append(out, t)
+				} else {
+					out = append(out, t["name"])
+				}
+			})
+			if err != nil {
+				return err
+			}
+			return g.out.print(cmd.OutOrStdout(), nonNil(out))
+		},
+	}
+	showManifests := &cobra.Command{
+		Use:   "show-manifests",
+		Short: "List a repository's manifests with their tags",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := orderby(order)
+			if err != nil {
+				return err
+			}
+			d, err := g.dataPlane(cmd.Context(), reg)
+			if err != nil {
+				return err
+			}
+			var out []any
+			path := "/acr/v1/" + url.PathEscape(repo) + "/_manifests?n=100&orderby=" + o
+			err = d.pages(cmd.Context(), path, "repository:"+repo+":metadata_read", "manifests", top, func(m json.RawMessage) {
+				var man map[string]any
+				_ = json.Unmarshal(m, &man)
+				if !detail {
+					man = map[string]any{"digest": man["digest"], "tags": man["tags"], "timestamp": man["lastUpdateTime"]}
+				}
+				out = append(out, man)
+			})
+			if err != nil {
+				return err
+			}
+			return g.out.print(cmd.OutOrStdout(), nonNil(out))
+		},
+	}
+	for _, c := range []*cobra.Command{showTags, showManifests} {
+		c.Flags().StringVar(&repo, "repository", "", "repository name")
+		c.Flags().StringVar(&order, "orderby", "", "time_desc or time_asc")
+		c.Flags().IntVar(&top, "top", 0, "at most this many")
+		c.Flags().BoolVar(&detail, "detail", false, "show every property")
+		required(c, "repository")
+	}
+
+	// target resolves --repository or --image into an /acr/v1/ path.
+	target := func() (path, name string, err error) {
+		switch {
+		case image != "":
+			r, tag, dg, err := splitImage(image)
+			if err != nil {
+				return "", "", err
+			}
+			if tag != "" {
+				return "/acr/v1/" + url.PathEscape(r) + "/_tags/" + url.PathEscape(tag), r, nil
+			}
+			return "/acr/v1/" + url.PathEscape(r) + "/_manifests/" + dg, r, nil
+		case repo != "":
+			return "/acr/v1/" + url.PathEscape(repo), repo, nil
+		}
+		return "", "", usageError{fmt.Errorf("give --repository or --image")}
+	}
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Show a repository's, tag's or manifest's properties",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, name, err := target()
+			if err != nil {
+				return err
+			}
+			d, err := g.dataPlane(cmd.Context(), reg)
+			if err != nil {
+				return err
+			}
+			var out any
+			if _, err := d.do(cmd.Context(), http.MethodGet, path, "repository:"+name+":metadata_read", nil, &out); err != nil {
+				return err
+			}
+			return g.out.print(cmd.OutOrStdout(), out)
+		},
+	}
+	update := &cobra.Command{
+		Use:     "update",
+		Short:   "Lock or unlock a repository, tag or manifest",
+		Example: "  acre repository update -n myreg --image app:1.0 --write-enabled false --delete-enabled false",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, name, err := target()
+			if err != nil {
+				return err
+			}
+			patch := map[string]bool{}
+			for field, v := range map[string]string{"writeEnabled": write, "deleteEnabled": del, "readEnabled": read, "listEnabled": list} {
+				if v == "" {
+					continue
+				}
+				b, err := parseBool(field, v)
+				if err != nil {
+					return err
+				}
+				patch[field] = b
+			}
+			if len(patch) == 0 {
+				return usageError{fmt.Errorf("give at least one of --write-enabled, --delete-enabled, --read-enabled, --list-enabled")}
+			}
+			d, err := g.dataPlane(cmd.Context(), reg)
+			if err != nil {
+				return err
+			}
+			var out any
+			if _, err := d.do(cmd.Context(), http.MethodPatch, path, "repository:"+name+":metadata_write", patch, &out); err != nil {
+				return err
+			}
+			return g.out.print(cmd.OutOrStdout(), out)
+		},
+	}
+	update.Flags().StringVar(&write, "write-enabled", "", "true or false")
+	update.Flags().StringVar(&del, "delete-enabled", "", "true or false")
+	update.Flags().StringVar(&read, "read-enabled", "", "true or false")
+	update.Flags().StringVar(&list, "list-enabled", "", "true or false")
+
+	untag := &cobra.Command{
+		Use:   "untag",
+		Short: "Remove a tag; the manifest stays",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, tag, _, err := splitImage(image)
+			if err != nil || tag == "" {
+				return usageError{fmt.Errorf("--image: want REPOSITORY:TAG")}
+			}
+			d, err := g.dataPlane(cmd.Context(), reg)
+			if err != nil {
+				return err
+			}
+			_, err = d.do(cmd.Context(), http.MethodDelete, "/acr/v1/"+url.PathEscape(r)+"/_tags/"+url.PathEscape(tag), "repository:"+r+":delete", nil, nil)
+			return err
+		},
+	}
+	deleteCmd := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete a repository, or an image (the manifest and every tag of it)",
+		Example: `  acre repository delete -n myreg --image app:1.0 --yes
+  acre repository delete -n myreg --repository app --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !yes {
+				return usageError{fmt.Errorf("this deletes content for good: add --yes")}
+			}
+			d, err := g.dataPlane(cmd.Context(), reg)
+			if err != nil {
+				return err
+			}
+			if image == "" {
+				if repo == "" {
+					return usageError{fmt.Errorf("give --repository or --image")}
+				}
+				var out any
+				_, err := d.do(cmd.Context(), http.MethodDelete, "/acr/v1/"+url.PathEscape(repo), "repository:"+repo+":delete", nil, &out)
+				if err != nil {
+					return err
+				}
+				return g.out.print(cmd.OutOrStdout(), out)
+			}
+			r, tag, dg, err := splitImage(image)
+			if err != nil {
+				return err
+			}
+			if tag != "" {
+				var t struct {
+					Tag struct{ Digest string }
+				}
+				if _, err := d.do(cmd.Context(), http.MethodGet, "/acr/v1/"+url.PathEscape(r)+"/_tags/"+url.PathEscape(tag), "repository:"+r+":metadata_read", nil, &t); err != nil {
+					return err
+				}
+				dg = t.Tag.Digest
+			}
+			_, err = d.do(cmd.Context(), http.MethodDelete, "/v2/"+r+"/manifests/"+dg, "repository:"+r+":delete", nil, nil)
+			return err
+		},
+	}
+	deleteCmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	for _, c := range []*cobra.Command{show, update, untag, deleteCmd} {
+		c.Flags().StringVar(&image, "image", "", "REPOSITORY:TAG or REPOSITORY@DIGEST")
+		if c != untag {
+			c.Flags().StringVar(&repo, "repository", "", "repository name")
+		}
+	}
+	for _, c := range []*cobra.Command{listCmd, showTags, showManifests, show, update, untag, deleteCmd} {
+		c.Flags().StringVarP(&reg, "name", "n", "", "registry name")
+		required(c, "name")
+	}
+	cmd.AddCommand(listCmd, showTags, showManifests, show, update, untag, deleteCmd)
+	return cmd
+}
+
+func nonNil(v []any) []any {
+	if v == nil {
+		return []any{}
+	}
+	return v
+}
