@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/sku"
 )
 
 // Admin user and repository-scoped tokens belong to one registry.
@@ -121,7 +122,16 @@ func (s *Service) PutScopeMap(ctx context.Context, reg *meta.Registry, name, des
 		}
 	}
 	m := &meta.ScopeMap{RegistryID: reg.ID, Name: name, Description: description, Actions: actions, CreatedAt: time.Now().UTC()}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.PutScopeMap(ctx, m) })
+	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+		ms, err := q.ListScopeMaps(ctx, reg.ID)
+		if err != nil {
+			return err
+		}
+		if lim := sku.Of(reg.SKU).ScopeMaps; len(ms) >= lim && !hasScopeMap(ms, name) {
+			return invalid("a %s registry holds at most %d scope maps", reg.SKU, lim)
+		}
+		return q.PutScopeMap(ctx, m)
+	})
 	s.Forget()
 	return ScopeMapView{Name: name, Description: description, Actions: actions, Type: "UserDefined", Created: m.CreatedAt}, err
 }
@@ -210,6 +220,13 @@ func (s *Service) CreateToken(ctx context.Context, reg *meta.Registry, name, sco
 			} else if err != nil {
 				return err
 			}
+		}
+		toks, err := q.ListPrincipals(ctx, reg.ID, meta.KindToken)
+		if err != nil {
+			return err
+		}
+		if lim := sku.Of(reg.SKU).Tokens; len(toks) >= lim {
+			return invalid("a %s registry holds at most %d tokens", reg.SKU, lim)
 		}
 		now := time.Now().UTC()
 		p := &meta.Principal{Kind: meta.KindToken, Name: name, RegistryID: reg.ID, ScopeMap: scopeMap, Enabled: true, CreatedAt: now}
@@ -302,4 +319,13 @@ func (s *Service) DeleteToken(ctx context.Context, reg *meta.Registry, name stri
 	})
 	s.Forget()
 	return err
+}
+
+func hasScopeMap(ms []meta.ScopeMap, name string) bool {
+	for _, m := range ms {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
 }

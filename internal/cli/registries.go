@@ -95,7 +95,18 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 	del.Flags().StringVarP(&delName, "name", "n", "", "registry name")
 	del.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	required(del, "name")
-	return []*cobra.Command{create, show, list, update, del}
+	var usageName string
+	usage := &cobra.Command{
+		Use:   "show-usage",
+		Short: "Show a registry's usage against its SKU's limits",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(usageName)+"/usage", nil)
+		},
+	}
+	usage.Flags().StringVarP(&usageName, "name", "n", "", "registry name")
+	required(usage, "name")
+	return []*cobra.Command{create, show, list, update, del, usage}
 }
 
 func parseBool(flag, v string) (bool, error) {

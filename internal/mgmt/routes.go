@@ -9,6 +9,7 @@ import (
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/sku"
 )
 
 func (h *Handler) routes() {
@@ -39,6 +40,7 @@ func (h *Handler) routes() {
 	h.handle("DELETE /api/v1/registries/{registry}/tokens/{name}", h.deleteToken)
 	h.handle("POST /api/v1/registries/{registry}/tokens/{name}/credentials/generate", h.generateTokenPassword)
 	h.handle("GET /api/v1/registries/{registry}/audit", h.listAudit)
+	h.handle("GET /api/v1/registries/{registry}/usage", h.usage)
 	h.handle("POST /api/v1/signingKeys/rotate", h.rotateKeys)
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(http.StatusNotFound, "NotFound", "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -256,4 +258,49 @@ func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request, caller *met
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// usage answers like ACR's list-usages: current value and limit of each quota.
+func (h *Handler) usage(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	used, err := h.reg.StorageUsed(ctx, reg)
+	if err != nil {
+		return err
+	}
+	tokens, err := h.auth.Tokens(ctx, reg)
+	if err != nil {
+		return err
+	}
+	maps, err := h.auth.ScopeMaps(ctx, reg)
+	if err != nil {
+		return err
+	}
+	userMaps := 0
+	for _, m := range maps {
+		if m.Type == "UserDefined" {
+			userMaps++
+		}
+	}
+	lim := sku.Of(reg.SKU)
+	type usage struct {
+		Name         string `json:"name"`
+		CurrentValue int64  `json:"currentValue"`
+		Limit        int64  `json:"limit"`
+		Unit         string `json:"unit"`
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"value": []usage{
+		{"Size", used, lim.StorageLimit, "Bytes"},
+		{"IncludedStorage", used, lim.IncludedStorage, "Bytes"},
+		{"Webhooks", 0, int64(lim.Webhooks), "Count"},
+		{"Geo-replications", 0, int64(lim.Replications), "Count"},
+		{"IPRules", 0, int64(lim.IPRules), "Count"},
+		{"VNetRules", 0, 0, "Count"},
+		{"PrivateEndpointConnections", 0, int64(lim.PrivateEndpoints), "Count"},
+		{"ScopeMaps", int64(userMaps), int64(lim.ScopeMaps), "Count"},
+		{"Tokens", int64(len(tokens)), int64(lim.Tokens), "Count"},
+	}})
 }

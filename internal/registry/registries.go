@@ -112,3 +112,8 @@ func (s *Service) DeleteRegistry(ctx context.Context, name string) error {
 	s.ForgetRegistries()
 	return err
 }
+
+// StorageUsed counts the bytes a registry holds (each blob once).
+func (s *Service) StorageUsed(ctx context.Context, reg *meta.Registry) (int64, error) {
+	return s.meta.Read().StorageUsed(ctx, reg.ID)
+}

@@ -164,3 +164,15 @@ func (q *queries) ReferencedBy(ctx context.Context, repositoryID int64, d digest
 	}
 	return true, nil
 }
+
+func (q *queries) StorageUsed(ctx context.Context, registryID int64) (int64, error) {
+	var blobs, manifests int64
+	err := q.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(b.size), 0) FROM blobs b WHERE b.digest IN
+		(SELECT l.digest FROM blob_links l JOIN repositories r ON r.id = l.repository_id WHERE r.registry_id = ?)`, registryID).Scan(&blobs)
+	if err != nil {
+		return 0, err
+	}
+	err = q.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(m.size), 0) FROM manifests m JOIN repositories r ON r.id = m.repository_id
+		WHERE r.registry_id = ?`, registryID).Scan(&manifests)
+	return blobs + manifests, err
+}

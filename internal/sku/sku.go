@@ -1,0 +1,40 @@
+// Package sku holds the limits and features of each registry SKU, with
+// ACR's published values as defaults.
+package sku
+
+import "strings"
+
+// GiB is 2^30 bytes.
+const GiB = int64(1) << 30
+
+// Limits are what a registry of one SKU may hold and do.
+type Limits struct {
+	IncludedStorage  int64 // bytes
+	StorageLimit     int64 // bytes; pushes beyond it are refused
+	Webhooks         int
+	Tokens           int
+	ScopeMaps        int
+	Replications     int
+	IPRules          int
+	PrivateEndpoints int
+	AnonymousPull    bool
+}
+
+// Defaults are ACR's limits per SKU.
+var defaults = map[string]Limits{
+	"Basic": {IncludedStorage: 10 * GiB, StorageLimit: 40 << 40, Webhooks: 2, Tokens: 100, ScopeMaps: 100},
+	"Standard": {IncludedStorage: 100 * GiB, StorageLimit: 40 << 40, Webhooks: 10, Tokens: 500, ScopeMaps: 500,
+		AnonymousPull: true},
+	"Premium": {IncludedStorage: 500 * GiB, StorageLimit: 40 << 40, Webhooks: 500, Tokens: 50000, ScopeMaps: 50000,
+		Replications: 72, IPRules: 200, PrivateEndpoints: 200, AnonymousPull: true},
+}
+
+// Of returns the limits of a SKU (Standard's for an unknown name).
+func Of(name string) Limits {
+	for k, v := range defaults {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return defaults["Standard"]
+}
