@@ -96,6 +96,8 @@ func (h *TokenHandler) token(w http.ResponseWriter, r *http.Request) error {
 			h.auth.AuditLogin(ctx, reg, r, user, method, auth.ErrDenied, start)
 			return unauthorized("the refresh token is invalid, expired or for another registry")
 		}
+	case r.Method == http.MethodPost && grant == "password" && r.PostForm.Get("username") == "":
+		// Anonymous, as ACR's clients ask without credentials.
 	case r.Method == http.MethodPost && grant == "password":
 		method, user = "password", r.PostForm.Get("username")
 		if p, err = h.login(r, reg, user, r.PostForm.Get("password"), method, start); err != nil {

@@ -224,6 +224,7 @@ type Queries interface {
 	Uploads
 	Outbox
 	Details
+	Webhooks
 	Identities
 	ScopeMaps
 	SigningKeys

@@ -18,19 +18,21 @@ import (
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/webhook"
 )
 
 // Handler serves /api/v1/.
 type Handler struct {
-	reg  *registry.Service
-	auth *auth.Service
-	log  *slog.Logger
-	mux  *http.ServeMux
+	reg   *registry.Service
+	auth  *auth.Service
+	hooks *webhook.Service
+	log   *slog.Logger
+	mux   *http.ServeMux
 }
 
 // New returns the management API.
-func New(reg *registry.Service, a *auth.Service, log *slog.Logger) *Handler {
-	h := &Handler{reg: reg, auth: a, log: log, mux: http.NewServeMux()}
+func New(reg *registry.Service, a *auth.Service, hooks *webhook.Service, log *slog.Logger) *Handler {
+	h := &Handler{reg: reg, auth: a, hooks: hooks, log: log, mux: http.NewServeMux()}
 	h.routes()
 	return h
 }
@@ -78,7 +80,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.As(err, &th):
 		w.Header().Set("Retry-After", fmt.Sprint(int(th.RetryAfter.Seconds())+1))
 		ae = errorf(http.StatusTooManyRequests, "TooManyRequests", "%v", err)
-	case errors.Is(err, auth.ErrInvalid):
+	case errors.Is(err, auth.ErrInvalid), errors.Is(err, webhook.ErrInvalid):
 		ae = errorf(http.StatusBadRequest, "BadRequest", "%v", err)
 	case errors.Is(err, meta.ErrNotFound):
 		ae = errorf(http.StatusNotFound, "NotFound", "not found")

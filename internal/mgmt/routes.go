@@ -42,6 +42,14 @@ func (h *Handler) routes() {
 	h.handle("GET /api/v1/registries/{registry}/audit", h.listAudit)
 	h.handle("GET /api/v1/registries/{registry}/usage", h.usage)
 	h.handle("POST /api/v1/signingKeys/rotate", h.rotateKeys)
+	h.handle("GET /api/v1/registries/{registry}/webhooks", h.listWebhooks)
+	h.handle("POST /api/v1/registries/{registry}/webhooks", h.createWebhook)
+	h.handle("GET /api/v1/registries/{registry}/webhooks/{name}", h.showWebhook)
+	h.handle("PATCH /api/v1/registries/{registry}/webhooks/{name}", h.updateWebhook)
+	h.handle("DELETE /api/v1/registries/{registry}/webhooks/{name}", h.deleteWebhook)
+	h.handle("POST /api/v1/registries/{registry}/webhooks/{name}/ping", h.pingWebhook)
+	h.handle("GET /api/v1/registries/{registry}/webhooks/{name}/events", h.webhookEvents)
+	h.handle("GET /api/v1/registries/{registry}/webhooks/{name}/config", h.webhookConfig)
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(http.StatusNotFound, "NotFound", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -271,6 +279,10 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, caller *meta.Pri
 	if err != nil {
 		return err
 	}
+	hooks, err := h.hooks.List(ctx, reg)
+	if err != nil {
+		return err
+	}
 	tokens, err := h.auth.Tokens(ctx, reg)
 	if err != nil {
 		return err
@@ -295,7 +307,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, caller *meta.Pri
 	return writeJSON(w, http.StatusOK, map[string]any{"value": []usage{
 		{"Size", used, lim.StorageLimit, "Bytes"},
 		{"IncludedStorage", used, lim.IncludedStorage, "Bytes"},
-		{"Webhooks", 0, int64(lim.Webhooks), "Count"},
+		{"Webhooks", int64(len(hooks)), int64(lim.Webhooks), "Count"},
 		{"Geo-replications", 0, int64(lim.Replications), "Count"},
 		{"IPRules", 0, int64(lim.IPRules), "Count"},
 		{"VNetRules", 0, 0, "Count"},

@@ -60,6 +60,7 @@ func (s *Service) UpdateRepository(ctx context.Context, r Repo, p AttributesPatc
 // DeleteRepository deletes a repository with all its manifests and tags,
 // announcing a delete event for each manifest. Locked content stops it.
 func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []digest.Digest, err error) {
+	defer s.notify()
 	err = s.meta.Tx(ctx, func(q meta.Queries) error {
 		repo, err := s.repository(ctx, q, r, nameUnknown(r))
 		if err != nil {
@@ -78,7 +79,7 @@ func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []diges
 				if err := checkManifestDelete(ctx, q, repo, &ms[i]); err != nil {
 					return err
 				}
-				if err := appendEvent(ctx, q, r.Registry.ID, "delete", r.Name, "", ms[i].Digest, ms[i].MediaType, 0); err != nil {
+				if err := s.deleteEvents(ctx, q, r, &ms[i]); err != nil {
 					return err
 				}
 				deleted = append(deleted, ms[i].Digest)

@@ -40,6 +40,8 @@ type eventTarget struct {
 	Length     int64  `json:"length,omitempty"`
 	Repository string `json:"repository"`
 	Tag        string `json:"tag,omitempty"`
+	Name       string `json:"name,omitempty"`    // charts
+	Version    string `json:"version,omitempty"` // charts
 }
 
 type eventRequest struct {
@@ -72,4 +74,29 @@ func appendEvent(ctx context.Context, q meta.Queries, regID int64, action, repo,
 	}
 	return q.AppendEvent(ctx, &meta.Event{RegistryID: regID, Action: action, Repository: repo, Tag: tag, Digest: d,
 		MediaType: mediaType, Size: size, Payload: body, CreatedAt: now})
+}
+
+// MediaTypeHelmConfig marks a Helm chart pushed as an OCI artifact.
+const MediaTypeHelmConfig = "application/vnd.cncf.helm.config.v1+json"
+
+// chart is the part of a Helm chart's config events need.
+type chart struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// appendChartEvent writes ACR's chart_push or chart_delete event (which
+// carries no request object) for a Helm chart manifest.
+func appendChartEvent(ctx context.Context, q meta.Queries, regID int64, action, repo string, d digest.Digest, size int64, c chart) error {
+	now := time.Now().UTC()
+	tag := c.Name + "-" + c.Version + ".tgz"
+	p := eventPayload{ID: uuid.NewString(), Timestamp: now, Action: action, Target: eventTarget{
+		MediaType: "application/vnd.acr.helm.chart", Size: size, Digest: d.String(), Repository: repo, Tag: tag,
+		Name: c.Name, Version: c.Version}}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return q.AppendEvent(ctx, &meta.Event{RegistryID: regID, Action: action, Repository: repo, Tag: tag, Digest: d,
+		MediaType: p.Target.MediaType, Size: size, Payload: body, CreatedAt: now})
 }

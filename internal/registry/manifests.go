@@ -104,9 +104,11 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 	m := &meta.Manifest{Digest: d, MediaType: p.MediaType, ArtifactType: p.ArtifactType, Subject: p.Subject,
 		Size: int64(len(content)), ImageSize: p.ImageSize, Annotations: p.Annotations, Content: content,
 		Refs: p.refs(), CreatedAt: now, UpdatedAt: now}
+	var helm *chart
 	if p.Config != nil {
 		m.ConfigMediaType = p.Config.MediaType
 		m.Architecture, m.OS = s.platform(ctx, p.Config)
+		helm = s.chart(ctx, p.Config)
 	}
 	if !reference.IsDigest(ref) {
 		tags = append([]string{ref}, tags...)
@@ -139,6 +141,11 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 		if err := q.TouchRepository(ctx, repo.ID, now); err != nil {
 			return err
 		}
+		if helm != nil {
+			if err := appendChartEvent(ctx, q, r.Registry.ID, "chart_push", r.Name, d, m.ImageSize, *helm); err != nil {
+				return err
+			}
+		}
 		if len(tags) == 0 {
 			return appendEvent(ctx, q, r.Registry.ID, "push", r.Name, "", d, p.MediaType, m.Size)
 		}
@@ -152,7 +159,30 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 	if err != nil {
 		return nil, err
 	}
+	s.notify()
 	return m, nil
+}
+
+// chart reads a Helm chart's name and version from its config, or nil.
+func (s *Service) chart(ctx context.Context, cfg *descriptor) *chart {
+	if cfg.MediaType != MediaTypeHelmConfig || cfg.Size > maxConfigRead {
+		return nil
+	}
+	var c chart
+	if !s.readConfig(ctx, digest.Digest(cfg.Digest), &c) || c.Name == "" {
+		return nil
+	}
+	return &c
+}
+
+// readConfig decodes a small config blob into v.
+func (s *Service) readConfig(ctx context.Context, d digest.Digest, v any) bool {
+	rc, err := s.blobs.Open(ctx, d, 0)
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	return json.NewDecoder(io.LimitReader(rc, maxConfigRead)).Decode(v) == nil
 }
 
 // checkRefs fails with MANIFEST_BLOB_UNKNOWN when a referenced blob is not
@@ -194,13 +224,8 @@ func (s *Service) platform(ctx context.Context, cfg *descriptor) (arch, os strin
 	if (cfg.MediaType != MediaTypeOCIConfig && cfg.MediaType != MediaTypeDockerConfig) || cfg.Size > maxConfigRead {
 		return "", ""
 	}
-	rc, err := s.blobs.Open(ctx, digest.Digest(cfg.Digest), 0)
-	if err != nil {
-		return "", ""
-	}
-	defer rc.Close()
 	var c imageConfig
-	if json.NewDecoder(io.LimitReader(rc, maxConfigRead)).Decode(&c) != nil {
+	if !s.readConfig(ctx, digest.Digest(cfg.Digest), &c) {
 		return "", ""
 	}
 	return c.Architecture, c.OS
@@ -215,6 +240,7 @@ func (s *Service) DeleteManifest(ctx context.Context, r Repo, ref string) error 
 	if err := checkRef(ref); err != nil {
 		return err
 	}
+	defer s.notify()
 	return s.meta.Tx(ctx, func(q meta.Queries) error {
 		repo, err := s.repository(ctx, q, r, nameUnknown(r))
 		if err != nil {
@@ -233,14 +259,34 @@ func (s *Service) DeleteManifest(ctx context.Context, r Repo, ref string) error 
 		if err := checkManifestDelete(ctx, q, repo, m); err != nil {
 			return err
 		}
+		// The events first: a chart's event reads the manifest being deleted.
+		if err := s.deleteEvents(ctx, q, r, m); err != nil {
+			return err
+		}
 		if err := q.DeleteManifest(ctx, repo.ID, d); err != nil {
 			return err
 		}
-		if err := q.TouchRepository(ctx, repo.ID, time.Now().UTC()); err != nil {
-			return err
-		}
-		return appendEvent(ctx, q, r.Registry.ID, "delete", r.Name, "", d, m.MediaType, 0)
+		return q.TouchRepository(ctx, repo.ID, time.Now().UTC())
 	})
+}
+
+// deleteEvents announces a deleted manifest: delete, and chart_delete for a chart.
+func (s *Service) deleteEvents(ctx context.Context, q meta.Queries, r Repo, m *meta.Manifest) error {
+	if m.ConfigMediaType == MediaTypeHelmConfig {
+		var full meta.Manifest
+		if mm, err := q.GetManifest(ctx, m.RepositoryID, m.Digest, true); err == nil {
+			full = *mm
+		}
+		var env envelope
+		if json.Unmarshal(full.Content, &env) == nil && env.Config != nil {
+			if c := s.chart(ctx, env.Config); c != nil {
+				if err := appendChartEvent(ctx, q, r.Registry.ID, "chart_delete", r.Name, m.Digest, m.ImageSize, *c); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return appendEvent(ctx, q, r.Registry.ID, "delete", r.Name, "", m.Digest, m.MediaType, 0)
 }
 
 // ListTags lists tag names in lexical order after last, at most n.

@@ -34,6 +34,8 @@ type Options struct {
 	MaxManifestBytes int64
 	// Domain: a registry's login server is <name>.<domain>.
 	Domain string
+	// Notify, when set, is called after a commit that wrote events.
+	Notify func()
 }
 
 // Service implements the registry operations.
@@ -45,6 +47,7 @@ type Service struct {
 	defaultRegistry string
 	domain          string
 	maxManifest     int64
+	notifyFn        func()
 	hosts           sync.Map // host -> hostEntry
 }
 
@@ -65,11 +68,17 @@ func New(o Options) *Service {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
-		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes}
+		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
 }
 
 // DefaultRegistry names the registry served on addresses that name none.
 func (s *Service) DefaultRegistry() string { return s.defaultRegistry }
+
+func (s *Service) notify() {
+	if s.notifyFn != nil {
+		s.notifyFn()
+	}
+}
 
 // MaxManifestBytes is the largest manifest body accepted.
 func (s *Service) MaxManifestBytes() int64 { return s.maxManifest }

@@ -25,6 +25,7 @@ import (
 	"github.com/acre-project/acre/internal/mgmt"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/webhook"
 )
 
 // Server is a configured acre service.
@@ -34,6 +35,8 @@ type Server struct {
 	meta      meta.Store
 	svc       *registry.Service
 	auth      *auth.Service // nil when authentication is off
+	hooks     *webhook.Service
+	dispatch  *webhook.Dispatcher
 	bootstrap auth.BootstrapResult
 }
 
@@ -56,8 +59,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	if err != nil {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
+	dispatch := webhook.NewDispatcher(m, log, nil, nil)
 	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
-		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain})
+		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
+		Notify: dispatch.Kick})
 	regs := append([]config.Registry{{Name: cfg.DefaultRegistry}}, cfg.Registries...)
 	for _, r := range regs {
 		sku := r.SKU
@@ -69,7 +74,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 			return nil, fmt.Errorf("create registry %s: %w", r.Name, err)
 		}
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc}
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, dispatch: dispatch}
+	s.hooks = webhook.NewService(m, s.ownHosts, dispatch.Kick)
 	if cfg.Auth.Enabled {
 		s.auth = auth.New(auth.Options{Meta: m, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,
 			RefreshTTL: cfg.Auth.RefreshTokenTTL, SessionTTL: cfg.Auth.SessionTTL, KeyRotation: cfg.Auth.KeyRotation})
@@ -108,7 +114,7 @@ func (s *Server) Handler() http.Handler {
 	if s.auth != nil {
 		gate = auth.NewGate(s.auth)
 		tokens = acrapi.NewTokenHandler(s.svc, s.auth, s.log)
-		api = mgmt.New(s.svc, s.auth, s.log)
+		api = mgmt.New(s.svc, s.auth, s.hooks, s.log)
 	}
 	v2 := oci.New(s.svc, gate, s.log)
 	acrv1 := acrapi.NewV1Handler(s.svc, gate, s.log)
@@ -155,6 +161,24 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
+// ownHosts lists the host names that reach this server: its listen
+// address and every registry's login server.
+func (s *Server) ownHosts() []string {
+	hosts := []string{s.cfg.Addr}
+	if regs, err := s.meta.Read().ListRegistries(context.Background(), meta.Page{N: 1 << 20}); err == nil {
+		for _, r := range regs {
+			hosts = append(hosts, r.LoginServer)
+		}
+	}
+	return hosts
+}
+
+// Background runs the server's background work (webhook delivery) until
+// ctx ends, and returns when it has stopped.
+func (s *Server) Background(ctx context.Context) {
+	s.dispatch.Run(ctx)
+}
+
 // Serve is Run on an existing listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
@@ -178,6 +202,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"default_registry", s.cfg.DefaultRegistry)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	bgDone := make(chan struct{})
+	go func() { s.Background(bg); close(bgDone) }()
+	defer func() { stopBG(); <-bgDone }()
 	select {
 	case err := <-errc:
 		return err

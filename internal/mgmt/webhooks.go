@@ -1,0 +1,217 @@
+package mgmt
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/webhook"
+)
+
+type webhookView struct {
+	Name         string    `json:"name"`
+	ServiceURI   string    `json:"serviceUri"`
+	Actions      []string  `json:"actions"`
+	Scope        string    `json:"scope"`
+	Status       string    `json:"status"`
+	Signed       bool      `json:"signed"`
+	CreationDate time.Time `json:"creationDate"`
+}
+
+func viewWebhook(w *meta.Webhook) webhookView {
+	st := "enabled"
+	if !w.Enabled {
+		st = "disabled"
+	}
+	return webhookView{Name: w.Name, ServiceURI: w.URI, Actions: w.Actions, Scope: w.Scope, Status: st, Signed: w.Secret != "",
+		CreationDate: w.CreatedAt}
+}
+
+// webhookIn is a webhook as created or updated (absent fields keep their value on update).
+type webhookIn struct {
+	Name          string             `json:"name"`
+	ServiceURI    *string            `json:"serviceUri"`
+	Actions       []string           `json:"actions"`
+	Scope         *string            `json:"scope"`
+	CustomHeaders *map[string]string `json:"customHeaders"`
+	Status        *string            `json:"status"`
+	Secret        *string            `json:"secret"`
+}
+
+func (in webhookIn) apply(sp *webhook.Spec) error {
+	if in.ServiceURI != nil {
+		sp.URI = *in.ServiceURI
+	}
+	if in.Actions != nil {
+		sp.Actions = in.Actions
+	}
+	if in.Scope != nil {
+		sp.Scope = *in.Scope
+	}
+	if in.CustomHeaders != nil {
+		sp.Headers = *in.CustomHeaders
+	}
+	if in.Secret != nil {
+		sp.Secret = *in.Secret
+	}
+	if in.Status != nil {
+		switch *in.Status {
+		case "enabled", "disabled":
+			sp.Enabled = *in.Status == "enabled"
+		default:
+			return errorf(http.StatusBadRequest, "BadRequest", "status must be enabled or disabled")
+		}
+	}
+	return nil
+}
+
+func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	hooks, err := h.hooks.List(r.Context(), reg)
+	if err != nil {
+		return err
+	}
+	out := []webhookView{}
+	for i := range hooks {
+		out = append(out, viewWebhook(&hooks[i]))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	var in webhookIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	sp := webhook.Spec{Enabled: true}
+	if err := in.apply(&sp); err != nil {
+		return err
+	}
+	hook, err := h.hooks.Create(r.Context(), reg, in.Name, sp)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, viewWebhook(hook))
+}
+
+func (h *Handler) showWebhook(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	hook, err := h.hooks.Get(r.Context(), reg, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewWebhook(hook))
+}
+
+func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	var in webhookIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	var applyErr error
+	hook, err := h.hooks.Update(r.Context(), reg, r.PathValue("name"), func(sp *webhook.Spec) { applyErr = in.apply(sp) })
+	if applyErr != nil {
+		return applyErr
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewWebhook(hook))
+}
+
+func (h *Handler) deleteWebhook(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	if err := h.hooks.Delete(r.Context(), reg, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) pingWebhook(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	id, err := h.hooks.Ping(r.Context(), reg, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"id": id})
+}
+
+func (h *Handler) webhookConfig(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	hook, err := h.hooks.Get(r.Context(), reg, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	headers := hook.Headers
+	if headers == nil {
+		headers = map[string]string{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"serviceUri": hook.URI, "customHeaders": headers})
+}
+
+// eventView is a delivery shaped like ACR's webhook event list.
+type eventView struct {
+	ID       string `json:"id"`
+	Request  any    `json:"eventRequestMessage"`
+	Response any    `json:"eventResponseMessage"`
+	State    string `json:"state"`
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error,omitempty"`
+	Time     string `json:"timestamp"`
+}
+
+func (h *Handler) webhookEvents(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	if n <= 0 || n > 500 {
+		n = 100
+	}
+	hook, err := h.hooks.Get(r.Context(), reg, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	ds, err := h.hooks.Deliveries(r.Context(), reg, hook.Name, before, n)
+	if err != nil {
+		return err
+	}
+	out := []eventView{}
+	for _, d := range ds {
+		out = append(out, eventView{
+			ID:       strconv.FormatInt(d.ID, 10),
+			Request:  map[string]any{"method": "POST", "requestUri": hook.URI, "content": string(d.Payload), "headers": map[string]string{"Content-Type": "application/json"}},
+			Response: map[string]any{"statusCode": d.LastStatus, "reasonPhrase": http.StatusText(d.LastStatus), "content": d.Response},
+			State:    d.State, Attempts: d.Attempts, Error: d.LastError, Time: d.UpdatedAt.Format(time.RFC3339Nano),
+		})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
