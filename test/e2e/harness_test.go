@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	if os.Getenv(receiverEnv) != "" {
+		return runReceiver()
+	}
 	acreBin = os.Getenv("ACRE_BIN")
 	if acreBin == "" {
 		dir, err := os.MkdirTemp("", "acre-e2e-bin")
