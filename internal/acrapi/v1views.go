@@ -115,7 +115,7 @@ func (h *V1Handler) patchRepository(w http.ResponseWriter, r *http.Request, repo
 }
 
 func (h *V1Handler) deleteRepository(w http.ResponseWriter, r *http.Request, repo registry.Repo) error {
-	deleted, err := h.reg.DeleteRepository(r.Context(), repo)
+	deleted, tags, err := h.reg.DeleteRepository(r.Context(), repo)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,10 @@ func (h *V1Handler) deleteRepository(w http.ResponseWriter, r *http.Request, rep
 	for _, d := range deleted {
 		ds = append(ds, d.String())
 	}
-	return writeJSONStatus(w, http.StatusAccepted, map[string]any{"manifestsDeleted": ds, "tagsDeleted": []string{}})
+	if tags == nil {
+		tags = []string{}
+	}
+	return writeJSONStatus(w, http.StatusAccepted, map[string]any{"manifestsDeleted": ds, "tagsDeleted": tags})
 }
 
 func (h *V1Handler) tags(w http.ResponseWriter, r *http.Request, repo registry.Repo) error {

@@ -31,5 +31,6 @@ func (s *Service) AuditLogin(ctx context.Context, reg *meta.Registry, r *http.Re
 	if werr := s.meta.Tx(context.WithoutCancel(ctx), func(q meta.Queries) error { return q.AppendAudit(ctx, e) }); werr != nil {
 		s.log.WarnContext(ctx, "audit login", "err", werr)
 	}
+	s.opts.OnLogin(method, result)
 	s.log.InfoContext(ctx, "login", "user", user, "method", method, "result", result, "remote", e.CallerIP)
 }

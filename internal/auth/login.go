@@ -197,13 +197,13 @@ func (s *Service) Grants(ctx context.Context, reg *meta.Registry, p *meta.Princi
 	return g, nil
 }
 
-// AnonymousGrants is what unauthenticated clients may do: pull, where the
-// registry allows anonymous pull, and nothing else (not even the catalog).
+// AnonymousGrants is what unauthenticated clients may do: where the
+// registry allows anonymous pull, pull and list repositories (as ACR's
+// clients expect), and nothing else.
 func AnonymousGrants(reg *meta.Registry) Grants {
 	var g Grants
 	if reg != nil && reg.Settings.AnonymousPull {
 		g.Add("*", ContentRead)
-		g.catalog = false
 	}
 	return g
 }

@@ -19,10 +19,13 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
+// minPassword is the shortest password a user may choose.
+const minPassword = 12
+
 // Secret is a generated credential, returned once and never stored in clear.
 type Secret struct {
 	Name      string    `json:"name"`
-	Value     string    `json:"value"`
+	Value     string    `json:"value,omitempty"`
 	ExpiresAt time.Time `json:"expiry,omitzero"`
 }
 
@@ -48,8 +51,8 @@ func (s *Service) CreateIdentity(ctx context.Context, kind, name, password strin
 	}
 	if password == "" {
 		password = NewSecret(24)
-	} else if len(password) < 12 {
-		return nil, Secret{}, invalid("a password needs at least 12 characters")
+	} else if len(password) < minPassword {
+		return nil, Secret{}, invalid("a password needs at least %d characters", minPassword)
 	}
 	now := time.Now().UTC()
 	p := &meta.Principal{Kind: kind, Name: name, Enabled: true, CreatedAt: now}
@@ -77,6 +80,8 @@ func (s *Service) ResetSecret(ctx context.Context, name, password string) (Secre
 	}
 	if password == "" {
 		password = NewSecret(24)
+	} else if len(password) < minPassword {
+		return Secret{}, invalid("a password needs at least %d characters", minPassword)
 	}
 	err = s.meta.Tx(ctx, func(q meta.Queries) error {
 		return q.PutCredential(ctx, &meta.Credential{PrincipalID: p.ID, Name: credName, Hash: HashSecret(password), CreatedAt: time.Now().UTC()})

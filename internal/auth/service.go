@@ -25,6 +25,10 @@ type Options struct {
 	// KeyRotation is how long a signing key signs before a new one takes
 	// over (default 30 days). Old keys verify until their tokens expire.
 	KeyRotation time.Duration
+	// OnToken and OnLogin, when set, are told of each token issued (by
+	// kind) and each login attempt (by method and result), for metrics.
+	OnToken func(kind string)
+	OnLogin func(method, result string)
 }
 
 // Service authenticates identities, computes what they may do and issues tokens.
@@ -60,6 +64,12 @@ func New(o Options) *Service {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.OnToken == nil {
+		o.OnToken = func(string) {}
+	}
+	if o.OnLogin == nil {
+		o.OnLogin = func(string, string) {}
 	}
 	return &Service{meta: o.Meta, log: o.Log, keys: NewKeyRing(), opts: o, throttle: newThrottle(),
 		fpKey: []byte(NewSecret(32))}

@@ -58,6 +58,9 @@ func (s *Service) sign(typ, aud string, p *meta.Principal, ttl time.Duration, ac
 		c.Subject, c.Name = strconv.FormatInt(p.ID, 10), p.Name
 	}
 	tok, err := s.keys.Sign(c)
+	if err == nil {
+		s.opts.OnToken(typ)
+	}
 	return Issued{Token: tok, ExpiresIn: int(ttl.Seconds()), IssuedAt: now}, err
 }
 

@@ -33,6 +33,8 @@ type Config struct {
 	// each is served at its login server <name>.<domain>.
 	Registries []Registry `yaml:"registries"`
 	Auth       Auth       `yaml:"auth"`
+	Metrics    Metrics    `yaml:"metrics"`
+	Audit      Audit      `yaml:"audit"`
 	Log        Log        `yaml:"log"`
 	TLS        TLS        `yaml:"tls"`
 	Storage    Storage    `yaml:"storage"`
@@ -54,6 +56,17 @@ type Auth struct {
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"` // default 3h (acre login)
 	SessionTTL      time.Duration `yaml:"session_ttl"`       // default 12h (CLI sign-in)
 	KeyRotation     time.Duration `yaml:"key_rotation"`      // default 720h
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	Enabled bool   `yaml:"enabled"` // default true
+	Addr    string `yaml:"addr"`    // a listener of its own; "" serves /metrics on the main one
+}
+
+// Audit configures the audit log.
+type Audit struct {
+	Retention time.Duration `yaml:"retention"` // entries older than this are deleted (default 90 days)
 }
 
 // Log configures structured logging.
@@ -95,6 +108,8 @@ func Default() Config {
 		ShutdownTimeout: 30 * time.Second,
 		Auth: Auth{Enabled: true, AccessTokenTTL: 75 * time.Minute, RefreshTokenTTL: 3 * time.Hour,
 			SessionTTL: 12 * time.Hour, KeyRotation: 30 * 24 * time.Hour},
+		Metrics: Metrics{Enabled: true},
+		Audit:   Audit{Retention: 90 * 24 * time.Hour},
 		Log:     Log{Format: "text", Level: "info"},
 		Storage: Storage{SQLite: SQLite{Synchronous: "full"}},
 		Limits:  Limits{MaxManifestBytes: 4 << 20},
@@ -173,6 +188,14 @@ func (c Config) Validate() error {
 	}
 	if c.Auth.KeyRotation < time.Hour {
 		errs = append(errs, errors.New("auth.key_rotation: at least 1h"))
+	}
+	if c.Metrics.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics.addr %q: %w", c.Metrics.Addr, err))
+		}
+	}
+	if c.Audit.Retention < time.Hour {
+		errs = append(errs, errors.New("audit.retention: at least 1h"))
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must not be negative"))

@@ -63,19 +63,21 @@ type SigningKey struct {
 
 // AuditEntry is one audit log line, shaped like ACR's RepositoryEvents and LoginEvents.
 type AuditEntry struct {
-	ID         int64
-	At         time.Time
-	RegistryID int64
-	Category   string // login, repository
-	Operation  string
-	Identity   string
-	Repository string
-	Tag        string
-	Digest     string
-	CallerIP   string
-	UserAgent  string
-	Result     string
-	DurationMS int64
+	ID         int64     `json:"id"`
+	At         time.Time `json:"time"`
+	RegistryID int64     `json:"-"`
+	Category   string    `json:"category"`      // login, repository
+	Operation  string    `json:"operationName"` // Pull, Push, Delete, Untag; basic, password, ... for logins
+	Identity   string    `json:"identity"`
+	Repository string    `json:"repository,omitempty"`
+	Tag        string    `json:"tag,omitempty"`
+	Digest     string    `json:"digest,omitempty"`
+	MediaType  string    `json:"mediaType,omitempty"`
+	Size       int64     `json:"size,omitempty"`
+	CallerIP   string    `json:"callerIpAddress"`
+	UserAgent  string    `json:"userAgent"`
+	Result     string    `json:"resultType"`
+	DurationMS int64     `json:"durationMs"`
 }
 
 // RegistrySettings are the access settings of a registry.

@@ -205,6 +205,7 @@ type Uploads interface {
 	CreateUpload(ctx context.Context, u *Upload) error
 	GetUpload(ctx context.Context, id string) (*Upload, error)
 	DeleteUpload(ctx context.Context, id string) error
+	CountUploads(ctx context.Context) (int, error)
 }
 
 // Outbox stores events for at-least-once delivery.

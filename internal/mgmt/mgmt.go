@@ -179,6 +179,10 @@ func (h *Handler) require(ctx context.Context, caller *meta.Principal, reg *meta
 func (h *Handler) registry(r *http.Request, caller *meta.Principal, need auth.Management) (*meta.Registry, error) {
 	reg, err := h.reg.GetRegistry(r.Context(), r.PathValue("registry"))
 	if err != nil {
+		// Only those who may see every registry learn that one does not exist.
+		if perr := h.require(r.Context(), caller, nil, need); perr != nil {
+			return nil, perr
+		}
 		return nil, err
 	}
 	if err := h.require(r.Context(), caller, reg, need); err != nil {

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -124,11 +125,7 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request, caller *
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	var applyErr error
-	hook, err := h.hooks.Update(r.Context(), reg, r.PathValue("name"), func(sp *webhook.Spec) { applyErr = in.apply(sp) })
-	if applyErr != nil {
-		return applyErr
-	}
+	hook, err := h.hooks.Update(r.Context(), reg, r.PathValue("name"), in.apply)
 	if err != nil {
 		return err
 	}
@@ -206,8 +203,10 @@ func (h *Handler) webhookEvents(w http.ResponseWriter, r *http.Request, caller *
 	}
 	out := []eventView{}
 	for _, d := range ds {
+		var p struct{ ID string }
+		_ = json.Unmarshal(d.Payload, &p) // the event id a receiver sees (and ping returns)
 		out = append(out, eventView{
-			ID:       strconv.FormatInt(d.ID, 10),
+			ID:       p.ID,
 			Request:  map[string]any{"method": "POST", "requestUri": hook.URI, "content": string(d.Payload), "headers": map[string]string{"Content-Type": "application/json"}},
 			Response: map[string]any{"statusCode": d.LastStatus, "reasonPhrase": http.StatusText(d.LastStatus), "content": d.Response},
 			State:    d.State, Attempts: d.Attempts, Error: d.LastError, Time: d.UpdatedAt.Format(time.RFC3339Nano),

@@ -51,7 +51,7 @@ func newEnv(t testing.TB) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, h: New(svc, nil, log), dir: dir}
+	return &env{t: t, h: New(svc, nil, nil, log), dir: dir}
 }
 
 // req is one request; Host defaults to the default registry's login server.
@@ -941,7 +941,7 @@ func TestNoDefaultRegistry(t *testing.T) {
 	if _, err := svc.EnsureRegistry(t.Context(), "only", "only.localhost", "Standard"); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, h: New(svc, nil, slog.New(slog.DiscardHandler)), dir: dir}
+	e := &env{t: t, h: New(svc, nil, nil, slog.New(slog.DiscardHandler)), dir: dir}
 	wantStatus(t, e.do(req{target: "/v2/", host: "only.localhost"}), http.StatusOK)
 	wantError(t, "GET", e.do(req{target: "/v2/", host: "unknown.example.com"}), 404, registry.CodeNameUnknown)
 	wantError(t, "HEAD", e.do(req{method: "HEAD", target: "/v2/x/manifests/v1", host: "unknown.example.com"}), 404, registry.CodeNameUnknown)

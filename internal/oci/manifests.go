@@ -14,6 +14,7 @@ func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, repo regis
 	if err != nil {
 		return err
 	}
+	noteManifest(r.Context(), m)
 	hd := w.Header()
 	hd.Set("Content-Type", m.MediaType)
 	hd.Set("Content-Length", strconv.FormatInt(m.Size, 10))
@@ -44,6 +45,7 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo regis
 	if err != nil {
 		return err
 	}
+	noteManifest(r.Context(), m)
 	hd := w.Header()
 	hd.Set("Location", "/v2/"+repo.Name+"/manifests/"+m.Digest.String())
 	hd.Set("Docker-Content-Digest", m.Digest.String())

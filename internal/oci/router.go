@@ -5,24 +5,34 @@
 package oci
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
 )
 
 // Handler serves /v2/.
 type Handler struct {
-	svc  *registry.Service
-	gate *auth.Gate
-	log  *slog.Logger
+	svc   *registry.Service
+	gate  *auth.Gate
+	audit Recorder
+	log   *slog.Logger
 }
 
-// New returns the /v2/ handler. With gate nil, authentication is off.
-func New(svc *registry.Service, gate *auth.Gate, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, gate: gate, log: log}
+// Recorder takes audit entries (without blocking).
+type Recorder interface {
+	Record(e meta.AuditEntry)
+}
+
+// New returns the /v2/ handler. With gate nil, authentication is off; with
+// audit nil, nothing is audited.
+func New(svc *registry.Service, gate *auth.Gate, audit Recorder, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, gate: gate, audit: audit, log: log}
 }
 
 // route is a parsed /v2/ path.
@@ -88,7 +98,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (err error) {
 	rt, ok := parsePath(r.URL.Path)
 	if !ok {
 		return registry.Errorf(registry.CodeUnsupported, "no such endpoint: %s", r.URL.Path).WithStatus(http.StatusNotFound)
@@ -101,6 +111,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	repo := registry.Repo{Registry: reg, Name: rt.name}
+	if rt.kind == "manifest" && h.audit != nil && r.Method != http.MethodHead {
+		info := &auditInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), auditKey{}, info))
+		start := time.Now()
+		defer func() { h.record(r, reg, rt, info, err, start) }()
+	}
 	m := r.Method
 	switch {
 	case rt.kind == "ping" && (m == http.MethodGet || m == http.MethodHead):

@@ -59,7 +59,8 @@ func (s *Service) UpdateRepository(ctx context.Context, r Repo, p AttributesPatc
 
 // DeleteRepository deletes a repository with all its manifests and tags,
 // announcing a delete event for each manifest. Locked content stops it.
-func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []digest.Digest, err error) {
+// It returns the digests and tags deleted.
+func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []digest.Digest, tags []string, err error) {
 	defer s.notify()
 	err = s.meta.Tx(ctx, func(q meta.Queries) error {
 		repo, err := s.repository(ctx, q, r, nameUnknown(r))
@@ -79,6 +80,13 @@ func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []diges
 				if err := checkManifestDelete(ctx, q, repo, &ms[i]); err != nil {
 					return err
 				}
+				ts, err := q.TagsOf(ctx, ms[i].ID)
+				if err != nil {
+					return err
+				}
+				for _, t := range ts {
+					tags = append(tags, t.Name)
+				}
 				if err := s.deleteEvents(ctx, q, r, &ms[i]); err != nil {
 					return err
 				}
@@ -91,7 +99,7 @@ func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []diges
 		}
 		return q.DeleteRepository(ctx, repo.ID)
 	})
-	return deleted, err
+	return deleted, tags, err
 }
 
 // Tags lists tags with details (ACR's _tags).

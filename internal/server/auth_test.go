@@ -202,8 +202,12 @@ func TestAdminUserAndAnonymousPull(t *testing.T) {
 	if st := s.push(cred{bearer: anon}, "app", "v2", newImage("v2", nil)); st != 401 {
 		t.Fatalf("anonymous push: %d", st)
 	}
-	if resp, _ := s.do("GET", "/v2/_catalog", cred{bearer: anon}, nil); resp.StatusCode != 401 {
-		t.Fatalf("anonymous catalog: %d", resp.StatusCode)
+	if resp, _ := s.do("DELETE", "/v2/app/manifests/v1", cred{bearer: anon}, nil); resp.StatusCode != 401 {
+		t.Fatalf("anonymous delete: %d", resp.StatusCode)
+	}
+	_, anonCatalog := s.tokenFor(cred{}, "acre.localhost", "registry:catalog:*")
+	if resp, _ := s.do("GET", "/v2/_catalog", cred{bearer: anonCatalog}, nil); resp.StatusCode != 200 {
+		t.Fatalf("anonymous catalog with anonymous pull on (ACR's clients list): %d", resp.StatusCode)
 	}
 }
 
@@ -249,7 +253,8 @@ func TestBootstrapAndSecrets(t *testing.T) {
 		t.Fatalf("after failures: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	var audit []struct {
-		Category, Identity, Result string
+		Category, Identity string
+		Result             string `json:"resultType"`
 	}
 	resp, body := s.do(http.MethodGet, "/api/v1/registries/acre/audit?category=login", cred{user: "auditor", pass: "auditor-password"}, nil)
 	if err := json.Unmarshal(body, &audit); err != nil || resp.StatusCode != 200 {

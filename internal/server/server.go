@@ -14,14 +14,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acre-project/acre/internal/acrapi"
+	"github.com/acre-project/acre/internal/audit"
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/blob/fs"
 	"github.com/acre-project/acre/internal/config"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/meta/sqlstore"
+	"github.com/acre-project/acre/internal/metrics"
 	"github.com/acre-project/acre/internal/mgmt"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
@@ -37,6 +40,8 @@ type Server struct {
 	auth      *auth.Service // nil when authentication is off
 	hooks     *webhook.Service
 	dispatch  *webhook.Dispatcher
+	metrics   *metrics.Metrics
+	audit     *audit.Writer
 	bootstrap auth.BootstrapResult
 }
 
@@ -59,7 +64,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	if err != nil {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
-	dispatch := webhook.NewDispatcher(m, log, nil, nil)
+	mx := metrics.New(m)
+	dispatch := webhook.NewDispatcher(m, log, nil, mx.Delivery)
 	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
 		Notify: dispatch.Kick})
@@ -74,11 +80,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 			return nil, fmt.Errorf("create registry %s: %w", r.Name, err)
 		}
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, dispatch: dispatch}
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, dispatch: dispatch, metrics: mx, audit: audit.New(m, log)}
 	s.hooks = webhook.NewService(m, s.ownHosts, dispatch.Kick)
 	if cfg.Auth.Enabled {
 		s.auth = auth.New(auth.Options{Meta: m, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,
-			RefreshTTL: cfg.Auth.RefreshTokenTTL, SessionTTL: cfg.Auth.SessionTTL, KeyRotation: cfg.Auth.KeyRotation})
+			RefreshTTL: cfg.Auth.RefreshTokenTTL, SessionTTL: cfg.Auth.SessionTTL, KeyRotation: cfg.Auth.KeyRotation,
+			OnToken: mx.Token, OnLogin: mx.Login})
 		if err := s.auth.Start(ctx); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("token keys: %w", err)
@@ -116,7 +123,7 @@ func (s *Server) Handler() http.Handler {
 		tokens = acrapi.NewTokenHandler(s.svc, s.auth, s.log)
 		api = mgmt.New(s.svc, s.auth, s.hooks, s.log)
 	}
-	v2 := oci.New(s.svc, gate, s.log)
+	v2 := oci.New(s.svc, gate, s.audit, s.log)
 	acrv1 := acrapi.NewV1Handler(s.svc, gate, s.log)
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {
@@ -128,6 +135,8 @@ func (s *Server) Handler() http.Handler {
 			tokens.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/api/"):
 			api.ServeHTTP(w, r)
+		case p == "/metrics" && s.cfg.Metrics.Enabled && s.cfg.Metrics.Addr == "":
+			s.metrics.Handler().ServeHTTP(w, r)
 		case p == "/healthz":
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write([]byte("ok\n"))
@@ -141,7 +150,7 @@ func (s *Server) Handler() http.Handler {
 			notFound(s.log).ServeHTTP(w, r)
 		}
 	})
-	return withRequest(s.log, mux)
+	return withRequest(s.log, s.metrics, mux)
 }
 
 func notFound(log *slog.Logger) http.Handler {
@@ -173,10 +182,39 @@ func (s *Server) ownHosts() []string {
 	return hosts
 }
 
-// Background runs the server's background work (webhook delivery) until
-// ctx ends, and returns when it has stopped.
+// Background runs the server's background work (webhook delivery, the
+// audit writer, the janitor) until ctx ends, and returns when all stopped.
 func (s *Server) Background(ctx context.Context) {
-	s.dispatch.Run(ctx)
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context){s.dispatch.Run, s.audit.Run, s.janitor} {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(ctx) }()
+	}
+	wg.Wait()
+}
+
+// janitor deletes, hourly, audit entries past their retention and
+// finished webhook deliveries older than 30 days.
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		err := s.meta.Tx(ctx, func(q meta.Queries) error {
+			if err := q.DeleteAuditBefore(ctx, now.Add(-s.cfg.Audit.Retention)); err != nil {
+				return err
+			}
+			return q.DeleteDeliveriesBefore(ctx, now.Add(-30*24*time.Hour))
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("janitor", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Serve is Run on an existing listener.
@@ -202,6 +240,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"default_registry", s.cfg.DefaultRegistry)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if s.cfg.Metrics.Enabled && s.cfg.Metrics.Addr != "" {
+		mln, err := net.Listen("tcp", s.cfg.Metrics.Addr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		ms := &http.Server{Handler: s.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ms.Serve(mln) }()
+		defer ms.Close()
+		s.log.Info("metrics", "addr", mln.Addr().String())
+	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() { s.Background(bg); close(bgDone) }()

@@ -147,8 +147,9 @@ func (s *Service) List(ctx context.Context, reg *meta.Registry) ([]meta.Webhook,
 	return s.meta.Read().ListWebhooks(ctx, reg.ID)
 }
 
-// Update applies change to a webhook and validates the result.
-func (s *Service) Update(ctx context.Context, reg *meta.Registry, name string, change func(sp *Spec)) (*meta.Webhook, error) {
+// Update applies change to a webhook and validates the result; nothing is
+// saved when change or the validation fails.
+func (s *Service) Update(ctx context.Context, reg *meta.Registry, name string, change func(sp *Spec) error) (*meta.Webhook, error) {
 	var out *meta.Webhook
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {
 		w, err := q.GetWebhook(ctx, reg.ID, name)
@@ -156,7 +157,9 @@ func (s *Service) Update(ctx context.Context, reg *meta.Registry, name string, c
 			return err
 		}
 		sp := Spec{URI: w.URI, Actions: w.Actions, Scope: w.Scope, Headers: w.Headers, Enabled: w.Enabled, Secret: w.Secret}
-		change(&sp)
+		if err := change(&sp); err != nil {
+			return err
+		}
 		if err := s.check(sp); err != nil {
 			return err
 		}

@@ -35,17 +35,18 @@ func (q *queries) DeleteRepository(ctx context.Context, id int64) error {
 // the entry keyed q.Last (unused for OrderNone).
 func timePage(q meta.ListQuery, timeCol, keyCol string, lastTime int64) (where, order string, args []any) {
 	switch q.Order {
+	// The plain bound before the OR lets the index seek to the page.
 	case meta.OrderTimeDesc:
 		order = ` ORDER BY ` + timeCol + ` DESC, ` + keyCol + ` DESC`
 		if q.Last != "" {
-			where = ` AND (` + timeCol + ` < ? OR (` + timeCol + ` = ? AND ` + keyCol + ` < ?))`
-			args = []any{lastTime, lastTime, q.Last}
+			where = ` AND ` + timeCol + ` <= ? AND (` + timeCol + ` < ? OR (` + timeCol + ` = ? AND ` + keyCol + ` < ?))`
+			args = []any{lastTime, lastTime, lastTime, q.Last}
 		}
 	case meta.OrderTimeAsc:
 		order = ` ORDER BY ` + timeCol + `, ` + keyCol
 		if q.Last != "" {
-			where = ` AND (` + timeCol + ` > ? OR (` + timeCol + ` = ? AND ` + keyCol + ` > ?))`
-			args = []any{lastTime, lastTime, q.Last}
+			where = ` AND ` + timeCol + ` >= ? AND (` + timeCol + ` > ? OR (` + timeCol + ` = ? AND ` + keyCol + ` > ?))`
+			args = []any{lastTime, lastTime, lastTime, q.Last}
 		}
 	default:
 		order = ` ORDER BY ` + keyCol
@@ -109,8 +110,12 @@ func (q *queries) ListManifests(ctx context.Context, repositoryID int64, lq meta
 		}
 	}
 	where, order, args := timePage(lq, "updated_at", "digest", lastTime)
+	filter, all := "", []any{repositoryID}
+	if lq.Digest != "" {
+		filter, all = ` AND digest = ?`, append(all, lq.Digest.String())
+	}
 	rows, err := q.db.QueryContext(ctx, `SELECT `+manifestCols+` FROM manifests WHERE repository_id = ? AND list_enabled = 1`+
-		where+order+` LIMIT ?`, append(append([]any{repositoryID}, args...), lq.N)...)
+		filter+where+order+` LIMIT ?`, append(append(all, args...), lq.N)...)
 	if err != nil {
 		return nil, err
 	}

@@ -25,15 +25,26 @@ func mustSub(f fs.FS, dir string) fs.FS {
 }
 
 // migrate applies, in order and each in its own transaction, the numbered
-// NNNN_name.sql files of dir that the database has not seen yet.
+// NNNN_name.sql files of dir that the database has not applied yet (by
+// version, so a file merged with a lower number still runs).
 func migrate(ctx context.Context, db *sql.DB, dir fs.FS) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var current int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	applied := map[int]bool{}
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
 	names, err := fs.Glob(dir, "*.sql")
 	if err != nil {
 		return err
@@ -44,7 +55,7 @@ func migrate(ctx context.Context, db *sql.DB, dir fs.FS) error {
 		if err != nil {
 			return fmt.Errorf("migrate: bad file name %q", name)
 		}
-		if v <= current {
+		if applied[v] {
 			continue
 		}
 		body, err := fs.ReadFile(dir, name)

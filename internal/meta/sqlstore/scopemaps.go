@@ -98,14 +98,15 @@ func (q *queries) DeleteSigningKeys(ctx context.Context, retiredBefore time.Time
 
 func (q *queries) AppendAudit(ctx context.Context, e *meta.AuditEntry) error {
 	return q.db.QueryRowContext(ctx, `INSERT INTO audit_log (at, registry_id, category, operation, identity, repository,
-		tag, digest, caller_ip, user_agent, result, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		ns(e.At), e.RegistryID, e.Category, e.Operation, e.Identity, e.Repository, e.Tag, e.Digest, e.CallerIP,
-		e.UserAgent, e.Result, e.DurationMS).Scan(&e.ID)
+		tag, digest, media_type, size, caller_ip, user_agent, result, duration_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		ns(e.At), e.RegistryID, e.Category, e.Operation, e.Identity, e.Repository, e.Tag, e.Digest, e.MediaType, e.Size,
+		e.CallerIP, e.UserAgent, e.Result, e.DurationMS).Scan(&e.ID)
 }
 
 func (q *queries) ListAudit(ctx context.Context, registryID int64, after int64, n int) ([]meta.AuditEntry, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT id, at, registry_id, category, operation, identity, repository, tag, digest,
-		caller_ip, user_agent, result, duration_ms FROM audit_log WHERE (? = 0 OR registry_id = ?) AND id > ?
+		media_type, size, caller_ip, user_agent, result, duration_ms FROM audit_log WHERE (? = 0 OR registry_id = ?) AND id > ?
 		ORDER BY id LIMIT ?`, registryID, registryID, after, n)
 	if err != nil {
 		return nil, err
@@ -116,7 +117,7 @@ func (q *queries) ListAudit(ctx context.Context, registryID int64, after int64, 
 		var e meta.AuditEntry
 		var at int64
 		if err := rows.Scan(&e.ID, &at, &e.RegistryID, &e.Category, &e.Operation, &e.Identity, &e.Repository, &e.Tag,
-			&e.Digest, &e.CallerIP, &e.UserAgent, &e.Result, &e.DurationMS); err != nil {
+			&e.Digest, &e.MediaType, &e.Size, &e.CallerIP, &e.UserAgent, &e.Result, &e.DurationMS); err != nil {
 			return nil, err
 		}
 		e.At = fromNS(at)

@@ -31,3 +31,9 @@ func (q *queries) DeleteUpload(ctx context.Context, id string) error {
 	res, err := q.db.ExecContext(ctx, `DELETE FROM uploads WHERE id = ?`, id)
 	return affected(res, err)
 }
+
+func (q *queries) CountUploads(ctx context.Context) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM uploads`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,57 @@
+package oci
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/reference"
+	"github.com/acre-project/acre/internal/registry"
+)
+
+// auditInfo is what a manifest handler learns for the audit entry.
+type auditInfo struct {
+	m *meta.Manifest
+}
+
+type auditKey struct{}
+
+// noteManifest tells the audit entry which manifest the request touched.
+func noteManifest(ctx context.Context, m *meta.Manifest) {
+	if info, ok := ctx.Value(auditKey{}).(*auditInfo); ok {
+		info.m = m
+	}
+}
+
+// record writes a repository audit entry like ACR's RepositoryEvents:
+// Pull, Push, Delete (a manifest) or Untag.
+func (h *Handler) record(r *http.Request, reg *meta.Registry, rt route, info *auditInfo, err error, start time.Time) {
+	op := map[string]string{http.MethodGet: "Pull", http.MethodPut: "Push", http.MethodDelete: "Delete"}[r.Method]
+	if op == "Delete" && !reference.IsDigest(rt.arg) {
+		op = "Untag"
+	}
+	e := meta.AuditEntry{At: start.UTC(), RegistryID: reg.ID, Category: "repository", Operation: op,
+		Repository: rt.name, CallerIP: auth.ClientIP(r), UserAgent: r.UserAgent(), Result: "Success",
+		DurationMS: time.Since(start).Milliseconds()}
+	if id := identity(r.Context()); id != nil {
+		e.Identity = id.Name()
+	}
+	if reference.IsDigest(rt.arg) {
+		e.Digest = rt.arg
+	} else {
+		e.Tag = rt.arg
+	}
+	if info.m != nil {
+		e.Digest, e.MediaType, e.Size = info.m.Digest.String(), info.m.MediaType, info.m.Size
+	}
+	if err != nil {
+		e.Result = "Failed"
+		if c := registry.CodeOf(err); c != "" {
+			e.Result = "Failed: " + strings.ToLower(string(c))
+		}
+	}
+	h.audit.Record(e)
+}
