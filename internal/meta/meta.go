@@ -186,6 +186,11 @@ type Manifests interface {
 	GetManifest(ctx context.Context, repositoryID int64, d digest.Digest, withContent bool) (*Manifest, error)
 	// DeleteManifest removes a manifest and, with it, every tag pointing at it.
 	DeleteManifest(ctx context.Context, repositoryID int64, d digest.Digest) error
+	// ResolveManifest loads, in one read, a repository, the tag named by ref
+	// (nil when ref is a digest) and the manifest ref names. It returns
+	// ErrNotFound when the repository does not exist; repo set and m nil
+	// when the tag or manifest does not.
+	ResolveManifest(ctx context.Context, registryID int64, repo, ref string, withContent bool) (r *Repository, t *Tag, m *Manifest, err error)
 	// Referrers lists manifests whose subject is d, optionally of one artifact type.
 	Referrers(ctx context.Context, repositoryID int64, d digest.Digest, artifactType string) ([]Manifest, error)
 }

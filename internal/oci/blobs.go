@@ -50,7 +50,7 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, repo registry.
 	}
 	hd.Set("Content-Length", strconv.FormatInt(n, 10))
 	w.WriteHeader(status)
-	_, err = io.CopyN(w, rc, n)
+	_, err = io.Copy(w, io.LimitReader(rc, n)) // *os.File under a LimitReader: sendfile
 	if err != nil {
 		h.log.DebugContext(r.Context(), "blob send ended early", "digest", d, "err", err)
 	}

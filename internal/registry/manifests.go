@@ -28,7 +28,8 @@ func checkRef(ref string) error {
 	return nil
 }
 
-// GetManifest resolves ref (a tag or a digest) in the repository.
+// GetManifest resolves ref (a tag or a digest) in the repository, with
+// one metadata read (this is the hot path of every pull).
 func (s *Service) GetManifest(ctx context.Context, r Repo, ref string, withContent bool) (*meta.Manifest, error) {
 	if err := validName(r.Name); err != nil {
 		return nil, err
@@ -36,29 +37,17 @@ func (s *Service) GetManifest(ctx context.Context, r Repo, ref string, withConte
 	if err := checkRef(ref); err != nil {
 		return nil, err
 	}
-	q := s.meta.Read()
-	repo, err := s.repository(ctx, q, r, nameUnknown(r))
-	if err != nil {
+	repo, tag, m, err := s.meta.Read().ResolveManifest(ctx, r.Registry.ID, r.Name, ref, withContent)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, nameUnknown(r)
+	} else if err != nil {
 		return nil, err
 	}
 	if err := checkRead(repo, nil, nil); err != nil {
 		return nil, err
 	}
-	d := digest.Digest(ref)
-	var tag *meta.Tag
-	if !reference.IsDigest(ref) {
-		if tag, err = q.GetTag(ctx, repo.ID, ref); errors.Is(err, meta.ErrNotFound) {
-			return nil, manifestUnknown(ref)
-		} else if err != nil {
-			return nil, err
-		}
-		d = tag.Digest
-	}
-	m, err := q.GetManifest(ctx, repo.ID, d, withContent)
-	if errors.Is(err, meta.ErrNotFound) {
+	if m == nil {
 		return nil, manifestUnknown(ref)
-	} else if err != nil {
-		return nil, err
 	}
 	if err := checkRead(repo, tag, m); err != nil {
 		return nil, err

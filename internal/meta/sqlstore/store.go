@@ -25,8 +25,9 @@ type Options struct {
 // Store is a meta.Store on SQLite. Writes go through one connection (SQLite
 // has one writer); reads use a pool of query-only connections.
 type Store struct {
-	w *sql.DB
-	r *sql.DB
+	w      *sql.DB
+	r      *sql.DB
+	rStmts *stmtCache // prepared statements on the read pool (transactions run unprepared)
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -63,11 +64,11 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
-	return &Store{w: w, r: r}, nil
+	return &Store{w: w, r: r, rStmts: newStmtCache(r)}, nil
 }
 
 // Read implements meta.Store.
-func (s *Store) Read() meta.Queries { return &queries{db: s.r} }
+func (s *Store) Read() meta.Queries { return &queries{db: s.rStmts} }
 
 // Tx implements meta.Store.
 func (s *Store) Tx(ctx context.Context, fn func(q meta.Queries) error) error {
@@ -93,7 +94,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements meta.Store.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.rStmts.close(), s.r.Close(), s.w.Close())
 }
 
 // execer is what both *sql.DB and *sql.Tx offer.
