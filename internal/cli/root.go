@@ -36,7 +36,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServeCmd(), newVersionCmd(), newAccountCmd(g), newLoginCmd(g))
 	root.AddCommand(newRegistryCmds(g)...)
-	root.AddCommand(newCredentialCmd(g), newIdentityCmd(g), newRoleCmd(g), newScopeMapCmd(g), newTokenCmd(g), newRepositoryCmd(g), newWebhookCmd(g))
+	root.AddCommand(newCredentialCmd(g), newIdentityCmd(g), newRoleCmd(g), newScopeMapCmd(g), newTokenCmd(g), newRepositoryCmd(g), newWebhookCmd(g), newAuditCmd(g))
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		root.PrintErrln("error:", err)

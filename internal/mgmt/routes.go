@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -253,6 +254,17 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, caller *meta
 	entries, err := h.auth.Audit(r.Context(), reg.ID, after, n, r.URL.Query().Get("category"))
 	if err != nil {
 		return err
+	}
+	if r.URL.Query().Get("format") == "jsonl" {
+		// JSON lines, for shipping to a log system.
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		for _, e := range entries {
+			if err := enc.Encode(e); err != nil {
+				return nil
+			}
+		}
+		return nil
 	}
 	return writeJSON(w, http.StatusOK, entries)
 }
