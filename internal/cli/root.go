@@ -18,25 +18,11 @@ var Version = "dev"
 // Execute runs the command line with args and returns the process exit
 // code: 0 success, 1 failure, 2 usage error, 3 not found, 4 not signed in.
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globals{}
-	root := &cobra.Command{
-		Use:           "acre",
-		Short:         "acre: a self-hosted, ACR-compatible container registry",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+	root := newRoot()
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	pf := root.PersistentFlags()
-	pf.StringVar(&g.server, "server", "", "acre server URL (default: $ACRE_SERVER, then the signed-in profile)")
-	pf.StringVarP(&g.out.format, "output", "o", "json", "output format: json, jsonc, table, tsv, yaml, none")
-	pf.StringVar(&g.out.query, "query", "", "JMESPath query applied to the output")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCmd(), newVersionCmd(), newAccountCmd(g), newLoginCmd(g))
-	root.AddCommand(newRegistryCmds(g)...)
-	root.AddCommand(newCredentialCmd(g), newIdentityCmd(g), newRoleCmd(g), newScopeMapCmd(g), newTokenCmd(g), newRepositoryCmd(g), newWebhookCmd(g), newAuditCmd(g))
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		root.PrintErrln("error:", err)
@@ -46,6 +32,26 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	return exitCode(err)
+}
+
+// newRoot builds the whole command tree.
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "acre",
+		Short:         "acre: a self-hosted, ACR-compatible container registry",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", "", "acre server URL (default: $ACRE_SERVER, then the signed-in profile)")
+	pf.StringVarP(&g.out.format, "output", "o", "json", "output format: json, jsonc, table, tsv, yaml, none")
+	pf.StringVar(&g.out.query, "query", "", "JMESPath query applied to the output")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newServeCmd(), newVersionCmd(), newAccountCmd(g), newLoginCmd(g))
+	root.AddCommand(newRegistryCmds(g)...)
+	root.AddCommand(newCredentialCmd(g), newIdentityCmd(g), newRoleCmd(g), newScopeMapCmd(g), newTokenCmd(g), newRepositoryCmd(g), newWebhookCmd(g), newAuditCmd(g))
+	return root
 }
 
 // isUsage recognizes cobra's own command-line errors.
