@@ -2,6 +2,7 @@ package acrapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
@@ -24,6 +25,7 @@ type tagView struct {
 	CreatedTime    string          `json:"createdTime"`
 	LastUpdateTime string          `json:"lastUpdateTime"`
 	Signed         bool            `json:"signed"`
+	LastPullTime   string          `json:"lastPullTime,omitempty"` // acre's own: when last pulled
 	Attributes     meta.Attributes `json:"changeableAttributes"`
 }
 
@@ -39,18 +41,27 @@ type manifestView struct {
 	ArtifactType    string               `json:"artifactType,omitempty"`
 	Tags            []string             `json:"tags"`
 	References      []registry.Reference `json:"references,omitempty"`
+	LastPullTime    string               `json:"lastPullTime,omitempty"` // acre's own: when last pulled
 	Attributes      meta.Attributes      `json:"changeableAttributes"`
 }
 
 func viewTag(t meta.Tag) tagView {
 	return tagView{Name: t.Name, Digest: t.Digest.String(), CreatedTime: acrTime(t.CreatedAt), LastUpdateTime: acrTime(t.UpdatedAt),
-		Attributes: t.Attributes}
+		LastPullTime: optTime(t.LastPulledAt), Attributes: t.Attributes}
+}
+
+func optTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return acrTime(t)
 }
 
 func viewManifest(m registry.ManifestDetails) manifestView {
 	return manifestView{Digest: m.Digest.String(), ImageSize: m.ImageSize, CreatedTime: acrTime(m.CreatedAt),
 		LastUpdateTime: acrTime(m.UpdatedAt), Architecture: m.Architecture, OS: m.OS, MediaType: m.MediaType,
-		ConfigMediaType: m.ConfigMediaType, ArtifactType: m.ArtifactType, Tags: m.Tags, References: m.References, Attributes: m.Attributes}
+		ConfigMediaType: m.ConfigMediaType, ArtifactType: m.ArtifactType, Tags: m.Tags, References: m.References,
+		LastPullTime: optTime(m.LastPulledAt), Attributes: m.Attributes}
 }
 
 func (h *V1Handler) catalog(w http.ResponseWriter, r *http.Request, reg *meta.Registry, id *auth.Identity) error {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
-	"github.com/acre-project/acre/internal/sku"
 )
 
 // Admin user and repository-scoped tokens belong to one registry.
@@ -127,7 +126,7 @@ func (s *Service) PutScopeMap(ctx context.Context, reg *meta.Registry, name, des
 		if err != nil {
 			return err
 		}
-		if lim := sku.Of(reg.SKU).ScopeMaps; len(ms) >= lim && !hasScopeMap(ms, name) {
+		if lim := s.opts.Limits(reg.SKU).ScopeMaps; len(ms) >= lim && !hasScopeMap(ms, name) {
 			return invalid("a %s registry holds at most %d scope maps", reg.SKU, lim)
 		}
 		return q.PutScopeMap(ctx, m)
@@ -225,7 +224,7 @@ func (s *Service) CreateToken(ctx context.Context, reg *meta.Registry, name, sco
 		if err != nil {
 			return err
 		}
-		if lim := sku.Of(reg.SKU).Tokens; len(toks) >= lim {
+		if lim := s.opts.Limits(reg.SKU).Tokens; len(toks) >= lim {
 			return invalid("a %s registry holds at most %d tokens", reg.SKU, lim)
 		}
 		now := time.Now().UTC()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/sku"
 )
 
 // Options configure the Service.
@@ -29,6 +30,8 @@ type Options struct {
 	// kind) and each login attempt (by method and result), for metrics.
 	OnToken func(kind string)
 	OnLogin func(method, result string)
+	// Limits returns a SKU's limits (default: ACR's).
+	Limits func(sku string) sku.Limits
 }
 
 // Service authenticates identities, computes what they may do and issues tokens.
@@ -64,6 +67,9 @@ func New(o Options) *Service {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Limits == nil {
+		o.Limits = sku.Of
 	}
 	if o.OnToken == nil {
 		o.OnToken = func(string) {}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -51,4 +52,16 @@ type Uploads interface {
 // Walker lists every stored blob (garbage collection uses it).
 type Walker interface {
 	Walk(ctx context.Context, fn func(d digest.Digest, size int64) error) error
+}
+
+// UploadLister lists upload sessions with their last modification time
+// (garbage collection removes abandoned ones).
+type UploadLister interface {
+	ListUploads(ctx context.Context, fn func(id string, modified time.Time) error) error
+}
+
+// Ager tells whether a stored blob was written before a time (garbage
+// collection leaves young unrecorded blobs alone: they may be mid-commit).
+type Ager interface {
+	OlderThan(ctx context.Context, d digest.Digest, t time.Time) bool
 }

@@ -48,7 +48,7 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 		},
 	}
 
-	var upName, upSKU, upAdmin, upAnon string
+	var upName, upSKU, upAdmin, upAnon, upThrottle string
 	update := &cobra.Command{
 		Use:     "update",
 		Short:   "Update a registry's SKU and settings",
@@ -59,8 +59,9 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 			if upSKU != "" {
 				body["sku"] = upSKU
 			}
-			for flag, field := range map[string]string{"admin-enabled": "adminUserEnabled", "anonymous-pull-enabled": "anonymousPullEnabled"} {
-				v := map[string]string{"admin-enabled": upAdmin, "anonymous-pull-enabled": upAnon}[flag]
+			for flag, field := range map[string]string{"admin-enabled": "adminUserEnabled", "anonymous-pull-enabled": "anonymousPullEnabled",
+				"throttling-enabled": "throttlingEnabled"} {
+				v := map[string]string{"admin-enabled": upAdmin, "anonymous-pull-enabled": upAnon, "throttling-enabled": upThrottle}[flag]
 				if v == "" {
 					continue
 				}
@@ -77,6 +78,7 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 	update.Flags().StringVar(&upSKU, "sku", "", "Basic, Standard or Premium")
 	update.Flags().StringVar(&upAdmin, "admin-enabled", "", "true or false")
 	update.Flags().StringVar(&upAnon, "anonymous-pull-enabled", "", "true or false")
+	update.Flags().StringVar(&upThrottle, "throttling-enabled", "", "true or false: enforce the SKU's operations a minute")
 	required(update, "name")
 
 	var delName string

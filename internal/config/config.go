@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/reference"
+	"github.com/acre-project/acre/internal/sku"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -35,10 +36,13 @@ type Config struct {
 	Auth       Auth       `yaml:"auth"`
 	Metrics    Metrics    `yaml:"metrics"`
 	Audit      Audit      `yaml:"audit"`
-	Log        Log        `yaml:"log"`
-	TLS        TLS        `yaml:"tls"`
-	Storage    Storage    `yaml:"storage"`
-	Limits     Limits     `yaml:"limits"`
+	Lifecycle  Lifecycle  `yaml:"lifecycle"`
+	// SKULimits override ACR's default limits per SKU (Basic, Standard, Premium).
+	SKULimits map[string]SKULimits `yaml:"sku_limits"`
+	Log       Log                  `yaml:"log"`
+	TLS       TLS                  `yaml:"tls"`
+	Storage   Storage              `yaml:"storage"`
+	Limits    Limits               `yaml:"limits"`
 }
 
 // Registry declares a registry to create on start.
@@ -67,6 +71,25 @@ type Metrics struct {
 // Audit configures the audit log.
 type Audit struct {
 	Retention time.Duration `yaml:"retention"` // entries older than this are deleted (default 90 days)
+}
+
+// Lifecycle configures garbage collection and the lifecycle jobs.
+type Lifecycle struct {
+	Interval       time.Duration `yaml:"interval"`        // how often GC and due schedules run (default 1m)
+	GCGrace        time.Duration `yaml:"gc_grace"`        // a new blob link waits this long for a manifest (default 1h)
+	UploadTTL      time.Duration `yaml:"upload_ttl"`      // upload sessions idle this long are removed (default 24h)
+	OrphanSweep    time.Duration `yaml:"orphan_sweep"`    // how often to look for unrecorded blob files (default 24h)
+	RetentionEvery time.Duration `yaml:"retention_every"` // how often retention policies run (default 10m)
+}
+
+// SKULimits overrides some of a SKU's limits (zero keeps the default).
+type SKULimits struct {
+	StorageLimitGiB   int64 `yaml:"storage_limit_gib"`
+	Webhooks          int   `yaml:"webhooks"`
+	Tokens            int   `yaml:"tokens"`
+	ScopeMaps         int   `yaml:"scope_maps"`
+	ReadOpsPerMinute  int   `yaml:"read_ops_per_minute"`
+	WriteOpsPerMinute int   `yaml:"write_ops_per_minute"`
 }
 
 // Log configures structured logging.
@@ -110,6 +133,8 @@ func Default() Config {
 			SessionTTL: 12 * time.Hour, KeyRotation: 30 * 24 * time.Hour},
 		Metrics: Metrics{Enabled: true},
 		Audit:   Audit{Retention: 90 * 24 * time.Hour},
+		Lifecycle: Lifecycle{Interval: time.Minute, GCGrace: time.Hour, UploadTTL: 24 * time.Hour,
+			OrphanSweep: 24 * time.Hour, RetentionEvery: 10 * time.Minute},
 		Log:     Log{Format: "text", Level: "info"},
 		Storage: Storage{SQLite: SQLite{Synchronous: "full"}},
 		Limits:  Limits{MaxManifestBytes: 4 << 20},
@@ -197,8 +222,39 @@ func (c Config) Validate() error {
 	if c.Audit.Retention < time.Hour {
 		errs = append(errs, errors.New("audit.retention: at least 1h"))
 	}
+	l := c.Lifecycle
+	if l.Interval < time.Second || l.GCGrace < time.Second || l.UploadTTL < time.Minute || l.OrphanSweep < time.Minute ||
+		l.RetentionEvery < time.Second {
+		errs = append(errs, errors.New("lifecycle: interval, gc_grace and retention_every at least 1s; upload_ttl and orphan_sweep at least 1m"))
+	}
+	for name := range c.SKULimits {
+		switch name {
+		case "Basic", "Standard", "Premium":
+		default:
+			errs = append(errs, fmt.Errorf("sku_limits: unknown SKU %q", name))
+		}
+	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// SKU returns a SKU's limits with the operator's overrides applied.
+func (c Config) SKU(name string) sku.Limits {
+	l := sku.Of(name)
+	o, ok := c.SKULimits[name]
+	if !ok {
+		return l
+	}
+	if o.StorageLimitGiB > 0 {
+		l.StorageLimit = o.StorageLimitGiB * sku.GiB
+	}
+	for _, f := range []struct{ v, dst *int }{{&o.Webhooks, &l.Webhooks}, {&o.Tokens, &l.Tokens}, {&o.ScopeMaps, &l.ScopeMaps},
+		{&o.ReadOpsPerMinute, &l.ReadOpsPerMinute}, {&o.WriteOpsPerMinute, &l.WriteOpsPerMinute}} {
+		if *f.v > 0 {
+			*f.dst = *f.v
+		}
+	}
+	return l
 }

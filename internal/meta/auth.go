@@ -84,6 +84,7 @@ type AuditEntry struct {
 type RegistrySettings struct {
 	AdminEnabled  bool
 	AnonymousPull bool
+	Throttling    bool // enforce the SKU's read and write operation rates
 }
 
 // Identities stores principals, their credentials and role assignments.

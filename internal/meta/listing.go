@@ -24,6 +24,8 @@ type ListQuery struct {
 	N      int
 	Order  Order
 	Digest digest.Digest
+	// Hidden includes entries with listEnabled=false (for lifecycle jobs).
+	Hidden bool
 }
 
 // RepositoryDetails is a repository with its counts.

@@ -99,6 +99,8 @@ type Manifest struct {
 	Refs            []Ref  // written on insert; not loaded by reads
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	LastPulledAt    time.Time // zero: never (recorded in batches, so a few seconds late)
+	UntaggedAt      time.Time // zero: tagged (or never tagged before lifecycle tracking)
 	Attributes      Attributes
 }
 
@@ -110,6 +112,7 @@ type Tag struct {
 	Digest       digest.Digest
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	LastPulledAt time.Time // zero: never
 	Attributes   Attributes
 }
 
@@ -184,6 +187,8 @@ type Manifests interface {
 	PutManifest(ctx context.Context, m *Manifest) (created bool, err error)
 	// GetManifest loads a manifest; with content only when withContent is set.
 	GetManifest(ctx context.Context, repositoryID int64, d digest.Digest, withContent bool) (*Manifest, error)
+	// RefsOf lists what a manifest references.
+	RefsOf(ctx context.Context, manifestID int64) ([]Ref, error)
 	// DeleteManifest removes a manifest and, with it, every tag pointing at it.
 	DeleteManifest(ctx context.Context, repositoryID int64, d digest.Digest) error
 	// ResolveManifest loads, in one read, a repository, the tag named by ref
@@ -230,6 +235,7 @@ type Queries interface {
 	Uploads
 	Outbox
 	Details
+	Lifecycle
 	Webhooks
 	Identities
 	ScopeMaps

@@ -22,6 +22,7 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	tokens     *prometheus.CounterVec
 	logins     *prometheus.CounterVec
+	gc         *prometheus.CounterVec
 }
 
 // New builds the metrics; store feeds the gauges read at scrape time
@@ -45,7 +46,9 @@ func New(store meta.Store) *Metrics {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "acre_logins_total", Help: "Login attempts by method and result (Success, Failed, Throttled)."}, []string{"method", "result"}),
 	}
-	m.reg.MustRegister(m.requests, m.bytesIn, m.bytesOut, m.deliveries, m.tokens, m.logins,
+	m.gc = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "acre_gc_total", Help: "Garbage collection work: queue items, links dropped, blobs deleted, bytes freed."}, []string{"what"})
+	m.reg.MustRegister(m.requests, m.bytesIn, m.bytesOut, m.deliveries, m.tokens, m.logins, m.gc,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &storeCollector{store: store})
 	return m
 }
@@ -77,6 +80,14 @@ func (m *Metrics) Delivery(action string, status int, err error) {
 
 // Token records an issued token.
 func (m *Metrics) Token(kind string) { m.tokens.WithLabelValues(kind).Inc() }
+
+// GC records one garbage collection pass.
+func (m *Metrics) GC(items, links, blobs int, bytes int64) {
+	m.gc.WithLabelValues("items").Add(float64(items))
+	m.gc.WithLabelValues("links_dropped").Add(float64(links))
+	m.gc.WithLabelValues("blobs_deleted").Add(float64(blobs))
+	m.gc.WithLabelValues("bytes_freed").Add(float64(bytes))
+}
 
 // Login records a login attempt.
 func (m *Metrics) Login(method, result string) { m.logins.WithLabelValues(method, result).Inc() }

@@ -10,7 +10,6 @@ import (
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
-	"github.com/acre-project/acre/internal/sku"
 )
 
 func (h *Handler) routes() {
@@ -43,6 +42,13 @@ func (h *Handler) routes() {
 	h.handle("GET /api/v1/registries/{registry}/audit", h.listAudit)
 	h.handle("GET /api/v1/registries/{registry}/usage", h.usage)
 	h.handle("POST /api/v1/signingKeys/rotate", h.rotateKeys)
+	h.handle("GET /api/v1/registries/{registry}/retention", h.showRetention)
+	h.handle("PUT /api/v1/registries/{registry}/retention", h.putRetention)
+	h.handle("POST /api/v1/registries/{registry}/purge", h.purge)
+	h.handle("GET /api/v1/registries/{registry}/purgeSchedules", h.listPurgeSchedules)
+	h.handle("PUT /api/v1/registries/{registry}/purgeSchedules/{name}", h.putPurgeSchedule)
+	h.handle("DELETE /api/v1/registries/{registry}/purgeSchedules/{name}", h.deletePurgeSchedule)
+	h.handle("POST /api/v1/gc", h.runGC)
 	h.handle("GET /api/v1/registries/{registry}/webhooks", h.listWebhooks)
 	h.handle("POST /api/v1/registries/{registry}/webhooks", h.createWebhook)
 	h.handle("GET /api/v1/registries/{registry}/webhooks/{name}", h.showWebhook)
@@ -101,6 +107,7 @@ type registryView struct {
 	SKU                  string    `json:"sku"`
 	AdminUserEnabled     bool      `json:"adminUserEnabled"`
 	AnonymousPullEnabled bool      `json:"anonymousPullEnabled"`
+	ThrottlingEnabled    bool      `json:"throttlingEnabled"`
 	CreationDate         time.Time `json:"creationDate"`
 	ProvisioningState    string    `json:"provisioningState"`
 	IsDefault            bool      `json:"isDefault"` // also served on the server's plain address
@@ -108,8 +115,9 @@ type registryView struct {
 
 func (h *Handler) viewRegistry(r *meta.Registry) registryView {
 	return registryView{Name: r.Name, LoginServer: r.LoginServer, SKU: r.SKU, AdminUserEnabled: r.Settings.AdminEnabled,
-		AnonymousPullEnabled: r.Settings.AnonymousPull, CreationDate: r.CreatedAt, ProvisioningState: "Succeeded",
-		IsDefault: r.Name == h.reg.DefaultRegistry()}
+		AnonymousPullEnabled: r.Settings.AnonymousPull, ThrottlingEnabled: r.Settings.Throttling, CreationDate: r.CreatedAt,
+		ProvisioningState: "Succeeded",
+		IsDefault:         r.Name == h.reg.DefaultRegistry()}
 }
 
 func (h *Handler) listRegistries(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -171,6 +179,7 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, caller 
 		SKU                  *string `json:"sku"`
 		AdminUserEnabled     *bool   `json:"adminUserEnabled"`
 		AnonymousPullEnabled *bool   `json:"anonymousPullEnabled"`
+		ThrottlingEnabled    *bool   `json:"throttlingEnabled"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
@@ -188,6 +197,9 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, caller 
 		}
 		if in.AnonymousPullEnabled != nil {
 			m.Settings.AnonymousPull = *in.AnonymousPullEnabled
+		}
+		if in.ThrottlingEnabled != nil {
+			m.Settings.Throttling = *in.ThrottlingEnabled
 		}
 		return nil
 	})
@@ -287,7 +299,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, caller *meta.Pri
 		return err
 	}
 	ctx := r.Context()
-	used, err := h.reg.StorageUsed(ctx, reg)
+	used, err := h.reg.Usage(ctx, reg)
 	if err != nil {
 		return err
 	}
@@ -309,7 +321,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, caller *meta.Pri
 			userMaps++
 		}
 	}
-	lim := sku.Of(reg.SKU)
+	lim := h.reg.Limits(reg)
 	type usage struct {
 		Name         string `json:"name"`
 		CurrentValue int64  `json:"currentValue"`

@@ -110,6 +110,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (err error) {
 	if r, err = h.authorize(r, reg, rt); err != nil {
 		return err
 	}
+	if rt.kind != "ping" {
+		if err := h.svc.Throttle(reg, r.Method != http.MethodGet && r.Method != http.MethodHead); err != nil {
+			return err
+		}
+	}
 	repo := registry.Repo{Registry: reg, Name: rt.name}
 	if rt.kind == "manifest" && h.audit != nil && r.Method != http.MethodHead {
 		info := &auditInfo{}

@@ -71,7 +71,7 @@ func (s *Service) DeleteBlob(ctx context.Context, r Repo, d digest.Digest) error
 		if err := checkDelete(repo, "repository "+repo.Name, repo.Attributes); err != nil {
 			return err
 		}
-		if err := q.UnlinkBlob(ctx, repo.ID, d); errors.Is(err, meta.ErrNotFound) {
+		if err := s.unlink(ctx, q, r.Registry.ID, repo.ID, d); errors.Is(err, meta.ErrNotFound) {
 			return blobUnknown(d)
 		} else if err != nil {
 			return err
@@ -101,7 +101,7 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 				return err
 			}
 		}
-		found := false
+		var size int64 = -1
 		for _, src := range sources {
 			if reference.ValidateName(src) != nil || !canRead(src) {
 				continue
@@ -112,15 +112,16 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 			} else if err != nil {
 				return err
 			}
-			if _, err := q.LinkedBlob(ctx, repo.ID, d); errors.Is(err, meta.ErrNotFound) {
+			n, err := q.LinkedBlob(ctx, repo.ID, d)
+			if errors.Is(err, meta.ErrNotFound) {
 				continue
 			} else if err != nil {
 				return err
 			}
-			found = true
+			size = n
 			break
 		}
-		if !found {
+		if size < 0 {
 			return nil
 		}
 		repo, err := q.EnsureRepository(ctx, r.Registry.ID, r.Name)
@@ -130,8 +131,11 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 		if err := checkRepoWrite(repo); err != nil {
 			return err
 		}
+		if err := s.checkQuota(ctx, q, r.Registry); err != nil {
+			return err
+		}
 		mounted = true
-		return q.LinkBlob(ctx, repo.ID, d, time.Now().UTC())
+		return s.link(ctx, q, r.Registry.ID, repo, d, size)
 	})
 	return mounted, err
 }
@@ -260,16 +264,24 @@ func (s *Service) linkNew(ctx context.Context, q meta.Queries, r Repo, d digest.
 	if err := q.PutBlob(ctx, d, size, now); err != nil {
 		return err
 	}
-	return q.LinkBlob(ctx, repo.ID, d, now)
+	if err := s.ensureStored(ctx, d); err != nil {
+		return err
+	}
+	return s.link(ctx, q, r.Registry.ID, repo, d, size)
 }
 
-// checkWritable refuses uploads into a write-locked repository early.
+// checkWritable refuses uploads into a write-locked repository or a
+// registry over its quota, early.
 func (s *Service) checkWritable(ctx context.Context, r Repo) error {
-	repo, err := s.repository(ctx, s.meta.Read(), r, nil)
+	q := s.meta.Read()
+	repo, err := s.repository(ctx, q, r, nil)
 	if err != nil {
 		return err
 	}
-	return checkRepoWrite(repo)
+	if err := checkRepoWrite(repo); err != nil {
+		return err
+	}
+	return s.checkQuota(ctx, q, r.Registry)
 }
 
 // PutBlob stores a whole blob in one request (a monolithic upload).

@@ -72,7 +72,7 @@ func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []diges
 		}
 		last := ""
 		for {
-			ms, err := q.ListManifests(ctx, repo.ID, meta.ListQuery{Last: last, N: 500})
+			ms, err := q.ListManifests(ctx, repo.ID, meta.ListQuery{Last: last, N: 500, Hidden: true})
 			if err != nil {
 				return err
 			}
@@ -87,7 +87,7 @@ func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []diges
 				for _, t := range ts {
 					tags = append(tags, t.Name)
 				}
-				if err := s.deleteEvents(ctx, q, r, &ms[i]); err != nil {
+				if err := s.removeManifest(ctx, q, r, &ms[i]); err != nil {
 					return err
 				}
 				deleted = append(deleted, ms[i].Digest)
@@ -96,6 +96,15 @@ func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []diges
 				break
 			}
 			last = ms[len(ms)-1].Digest.String()
+		}
+		links, err := q.ListLinks(ctx, repo.ID)
+		if err != nil {
+			return err
+		}
+		for _, d := range links {
+			if err := s.unlink(ctx, q, r.Registry.ID, repo.ID, d); err != nil {
+				return err
+			}
 		}
 		return q.DeleteRepository(ctx, repo.ID)
 	})

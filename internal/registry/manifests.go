@@ -52,6 +52,13 @@ func (s *Service) GetManifest(ctx context.Context, r Repo, ref string, withConte
 	if err := checkRead(repo, tag, m); err != nil {
 		return nil, err
 	}
+	if withContent {
+		name := ""
+		if tag != nil {
+			name = tag.Name
+		}
+		s.pulls.record(m, name)
+	}
 	return m, nil
 }
 
@@ -110,6 +117,9 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 		if err := checkRepoWrite(repo); err != nil {
 			return err
 		}
+		if err := s.checkQuota(ctx, q, r.Registry); err != nil {
+			return err
+		}
 		for _, t := range tags {
 			if err := checkTagMove(ctx, q, repo, t, d); err != nil {
 				return err
@@ -119,13 +129,20 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 			return err
 		}
 		m.RepositoryID = repo.ID
-		if _, err := q.PutManifest(ctx, m); err != nil {
+		if len(tags) == 0 {
+			m.UntaggedAt = now // pushed by digest: untagged from the start
+		}
+		created, err := q.PutManifest(ctx, m)
+		if err != nil {
 			return err
 		}
-		for _, t := range tags {
-			if err := q.PutTag(ctx, repo.ID, t, m.ID, now); err != nil {
+		if created {
+			if err := q.AddUsage(ctx, r.Registry.ID, m.Size); err != nil {
 				return err
 			}
+		}
+		if err := s.retag(ctx, q, repo.ID, tags, m.ID, now); err != nil {
+			return err
 		}
 		if err := q.TouchRepository(ctx, repo.ID, now); err != nil {
 			return err
@@ -248,15 +265,50 @@ func (s *Service) DeleteManifest(ctx context.Context, r Repo, ref string) error 
 		if err := checkManifestDelete(ctx, q, repo, m); err != nil {
 			return err
 		}
-		// The events first: a chart's event reads the manifest being deleted.
-		if err := s.deleteEvents(ctx, q, r, m); err != nil {
-			return err
-		}
-		if err := q.DeleteManifest(ctx, repo.ID, d); err != nil {
+		if err := s.removeManifest(ctx, q, r, m); err != nil {
 			return err
 		}
 		return q.TouchRepository(ctx, repo.ID, time.Now().UTC())
 	})
+}
+
+// removeManifest deletes a manifest with its tags, announces it, gives
+// back its bytes and queues its blob links for garbage collection.
+func (s *Service) removeManifest(ctx context.Context, q meta.Queries, r Repo, m *meta.Manifest) error {
+	// The events first: a chart's event reads the manifest being deleted.
+	if err := s.deleteEvents(ctx, q, r, m); err != nil {
+		return err
+	}
+	refs, err := q.RefsOf(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	if err := q.DeleteManifest(ctx, m.RepositoryID, m.Digest); err != nil {
+		return err
+	}
+	if err := q.AddUsage(ctx, r.Registry.ID, -m.Size); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	for _, ref := range refs {
+		if ref.Kind == meta.RefBlob {
+			if err := q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCLink, RepositoryID: m.RepositoryID, Digest: ref.Digest, NotBefore: now}); err != nil {
+				return err
+			}
+		} else if err := markIfUntagged(ctx, q, childID(ctx, q, m.RepositoryID, ref.Digest), now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// childID finds an index child's id (0 when absent).
+func childID(ctx context.Context, q meta.Queries, repoID int64, d digest.Digest) int64 {
+	c, err := q.GetManifest(ctx, repoID, d, false)
+	if err != nil {
+		return 0
+	}
+	return c.ID
 }
 
 // deleteEvents announces a deleted manifest: delete, and chart_delete for a chart.
@@ -307,6 +359,42 @@ func (s *Service) Referrers(ctx context.Context, r Repo, d digest.Digest, artifa
 	return q.Referrers(ctx, repo.ID, d, artifactType)
 }
 
+// retag points tags at manifest id: the manifest is tagged again (never
+// collected by retention), and a manifest that loses its last tag by a
+// move starts its untagged time.
+func (s *Service) retag(ctx context.Context, q meta.Queries, repoID int64, tags []string, id int64, now time.Time) error {
+	for _, t := range tags {
+		old, err := q.GetTag(ctx, repoID, t)
+		if err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+		if err := q.PutTag(ctx, repoID, t, id, now); err != nil {
+			return err
+		}
+		if old != nil && old.ManifestID != id {
+			if err := markIfUntagged(ctx, q, old.ManifestID, now); err != nil {
+				return err
+			}
+		}
+	}
+	if len(tags) > 0 {
+		return q.SetUntagged(ctx, id, time.Time{})
+	}
+	return nil
+}
+
+// markIfUntagged starts a manifest's untagged time when no tag is left.
+func markIfUntagged(ctx context.Context, q meta.Queries, manifestID int64, now time.Time) error {
+	if manifestID == 0 {
+		return nil
+	}
+	left, err := q.TagsOf(ctx, manifestID)
+	if err != nil || len(left) > 0 {
+		return err
+	}
+	return q.SetUntagged(ctx, manifestID, now)
+}
+
 // untag removes a tag (the manifest stays), unless it is locked.
 func untag(ctx context.Context, q meta.Queries, repo *meta.Repository, tag string) error {
 	t, err := q.GetTag(ctx, repo.ID, tag)
@@ -321,5 +409,9 @@ func untag(ctx context.Context, q meta.Queries, repo *meta.Repository, tag strin
 	if err := q.DeleteTag(ctx, repo.ID, tag); err != nil {
 		return err
 	}
-	return q.TouchRepository(ctx, repo.ID, time.Now().UTC())
+	now := time.Now().UTC()
+	if err := markIfUntagged(ctx, q, t.ManifestID, now); err != nil {
+		return err
+	}
+	return q.TouchRepository(ctx, repo.ID, now)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/acre-project/acre/internal/blob"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
+	"github.com/acre-project/acre/internal/sku"
 )
 
 // DefaultMaxManifestBytes is ACR's manifest size limit (4 MiB).
@@ -36,6 +37,11 @@ type Options struct {
 	Domain string
 	// Notify, when set, is called after a commit that wrote events.
 	Notify func()
+	// Limits returns a registry's SKU limits (default: ACR's).
+	Limits func(reg *meta.Registry) sku.Limits
+	// GCGrace is how long a blob link may wait for a manifest to reference
+	// it before garbage collection may drop it (default 1 hour).
+	GCGrace time.Duration
 }
 
 // Service implements the registry operations.
@@ -48,6 +54,10 @@ type Service struct {
 	domain          string
 	maxManifest     int64
 	notifyFn        func()
+	limits          func(reg *meta.Registry) sku.Limits
+	gcGrace         time.Duration
+	pulls           *pullRecorder
+	throttle        *throttle
 	hosts           sync.Map // host -> hostEntry
 }
 
@@ -67,9 +77,19 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
+	if o.Limits == nil {
+		o.Limits = func(reg *meta.Registry) sku.Limits { return sku.Of(reg.SKU) }
+	}
+	if o.GCGrace <= 0 {
+		o.GCGrace = time.Hour
+	}
+	return &Service{limits: o.Limits, gcGrace: o.GCGrace, pulls: newPullRecorder(),
+		throttle: &throttle{buckets: map[throttleKey]*bucket{}}, meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
 }
+
+// Limits returns a registry's SKU limits.
+func (s *Service) Limits(reg *meta.Registry) sku.Limits { return s.limits(reg) }
 
 // DefaultRegistry names the registry served on addresses that name none.
 func (s *Service) DefaultRegistry() string { return s.defaultRegistry }

@@ -28,6 +28,7 @@ import (
 	"github.com/acre-project/acre/internal/mgmt"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/sku"
 	"github.com/acre-project/acre/internal/webhook"
 )
 
@@ -68,7 +69,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	dispatch := webhook.NewDispatcher(m, log, nil, mx.Delivery)
 	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
-		Notify: dispatch.Kick})
+		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) }})
 	regs := append([]config.Registry{{Name: cfg.DefaultRegistry}}, cfg.Registries...)
 	for _, r := range regs {
 		sku := r.SKU
@@ -81,11 +82,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		}
 	}
 	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, dispatch: dispatch, metrics: mx, audit: audit.New(m, log)}
-	s.hooks = webhook.NewService(m, s.ownHosts, dispatch.Kick)
+	s.hooks = webhook.NewService(m, s.ownHosts, dispatch.Kick, cfg.SKU)
 	if cfg.Auth.Enabled {
 		s.auth = auth.New(auth.Options{Meta: m, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,
 			RefreshTTL: cfg.Auth.RefreshTokenTTL, SessionTTL: cfg.Auth.SessionTTL, KeyRotation: cfg.Auth.KeyRotation,
-			OnToken: mx.Token, OnLogin: mx.Login})
+			OnToken: mx.Token, OnLogin: mx.Login, Limits: cfg.SKU})
 		if err := s.auth.Start(ctx); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("token keys: %w", err)
@@ -186,7 +187,7 @@ func (s *Server) ownHosts() []string {
 // audit writer, the janitor) until ctx ends, and returns when all stopped.
 func (s *Server) Background(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, run := range []func(context.Context){s.dispatch.Run, s.audit.Run, s.janitor} {
+	for _, run := range []func(context.Context){s.dispatch.Run, s.audit.Run, s.janitor, s.svc.RunPullRecorder, s.lifecycle} {
 		wg.Add(1)
 		go func() { defer wg.Done(); run(ctx) }()
 	}

@@ -9,24 +9,27 @@ const GiB = int64(1) << 30
 
 // Limits are what a registry of one SKU may hold and do.
 type Limits struct {
-	IncludedStorage  int64 // bytes
-	StorageLimit     int64 // bytes; pushes beyond it are refused
-	Webhooks         int
-	Tokens           int
-	ScopeMaps        int
-	Replications     int
-	IPRules          int
-	PrivateEndpoints int
-	AnonymousPull    bool
+	IncludedStorage   int64 // bytes
+	StorageLimit      int64 // bytes; pushes beyond it are refused
+	Webhooks          int
+	Tokens            int
+	ScopeMaps         int
+	Replications      int
+	IPRules           int
+	PrivateEndpoints  int
+	AnonymousPull     bool
+	ReadOpsPerMinute  int // enforced when a registry turns throttling on
+	WriteOpsPerMinute int
 }
 
 // Defaults are ACR's limits per SKU.
 var defaults = map[string]Limits{
-	"Basic": {IncludedStorage: 10 * GiB, StorageLimit: 40 << 40, Webhooks: 2, Tokens: 100, ScopeMaps: 100},
+	"Basic": {IncludedStorage: 10 * GiB, StorageLimit: 40 << 40, Webhooks: 2, Tokens: 100, ScopeMaps: 100,
+		ReadOpsPerMinute: 1000, WriteOpsPerMinute: 100},
 	"Standard": {IncludedStorage: 100 * GiB, StorageLimit: 40 << 40, Webhooks: 10, Tokens: 500, ScopeMaps: 500,
-		AnonymousPull: true},
+		AnonymousPull: true, ReadOpsPerMinute: 3000, WriteOpsPerMinute: 500},
 	"Premium": {IncludedStorage: 500 * GiB, StorageLimit: 40 << 40, Webhooks: 500, Tokens: 50000, ScopeMaps: 50000,
-		Replications: 72, IPRules: 200, PrivateEndpoints: 200, AnonymousPull: true},
+		Replications: 72, IPRules: 200, PrivateEndpoints: 200, AnonymousPull: true, ReadOpsPerMinute: 10000, WriteOpsPerMinute: 2000},
 }
 
 // Of returns the limits of a SKU (Standard's for an unknown name).

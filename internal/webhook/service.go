@@ -42,17 +42,22 @@ type Service struct {
 	// a webhook may not call this server's own APIs through them.
 	OwnHosts func() []string
 	kick     func()
+	limits   func(sku string) sku.Limits
 }
 
-// NewService returns a Service; kick (may be nil) wakes the dispatcher.
-func NewService(m meta.Store, ownHosts func() []string, kick func()) *Service {
+// NewService returns a Service; kick (may be nil) wakes the dispatcher;
+// limits (may be nil: ACR's) gives each SKU's webhook count.
+func NewService(m meta.Store, ownHosts func() []string, kick func(), limits func(string) sku.Limits) *Service {
+	if limits == nil {
+		limits = sku.Of
+	}
 	if kick == nil {
 		kick = func() {}
 	}
 	if ownHosts == nil {
 		ownHosts = func() []string { return nil }
 	}
-	return &Service{meta: m, OwnHosts: ownHosts, kick: kick}
+	return &Service{meta: m, OwnHosts: ownHosts, kick: kick, limits: limits}
 }
 
 // check validates a spec: an http(s) URI that is not one of this server's
@@ -121,7 +126,7 @@ func (s *Service) Create(ctx context.Context, reg *meta.Registry, name string, s
 		if err != nil {
 			return err
 		}
-		if lim := sku.Of(reg.SKU).Webhooks; len(all) >= lim {
+		if lim := s.limits(reg.SKU).Webhooks; len(all) >= lim {
 			return invalid("a %s registry holds at most %d webhooks", reg.SKU, lim)
 		}
 		if w.Cursor, err = q.MaxEventID(ctx); err != nil {

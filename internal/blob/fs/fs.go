@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/acre-project/acre/internal/blob"
 	"github.com/opencontainers/go-digest"
@@ -328,4 +329,37 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// ListUploads implements blob.UploadLister.
+func (s *Store) ListUploads(ctx context.Context, fn func(id string, modified time.Time) error) error {
+	entries, err := os.ReadDir(filepath.Join(s.root, "uploads"))
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fi, err := os.Stat(filepath.Join(s.root, "uploads", e.Name(), "data"))
+		if err != nil {
+			if fi, err = e.Info(); err != nil {
+				continue
+			}
+		}
+		if err := fn(e.Name(), fi.ModTime()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OlderThan implements blob.Ager.
+func (s *Store) OlderThan(_ context.Context, d digest.Digest, t time.Time) bool {
+	p, err := s.blobPath(d)
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.ModTime().Before(t)
 }

@@ -67,9 +67,12 @@ func (q *queries) ListTagDetails(ctx context.Context, repositoryID int64, lq met
 		}
 	}
 	where, order, args := timePage(lq, "t.updated_at", "t.name", lastTime)
-	query := `SELECT t.repository_id, t.name, t.manifest_id, m.digest, t.created_at, t.updated_at,
+	query := `SELECT t.repository_id, t.name, t.manifest_id, m.digest, t.created_at, t.updated_at, t.last_pulled_at,
 		t.delete_enabled, t.write_enabled, t.read_enabled, t.list_enabled
-		FROM tags t JOIN manifests m ON m.id = t.manifest_id WHERE t.repository_id = ? AND t.list_enabled = 1`
+		FROM tags t JOIN manifests m ON m.id = t.manifest_id WHERE t.repository_id = ?`
+	if !lq.Hidden {
+		query += ` AND t.list_enabled = 1`
+	}
 	all := []any{repositoryID}
 	if lq.Digest != "" {
 		query += ` AND m.digest = ?`
@@ -84,12 +87,12 @@ func (q *queries) ListTagDetails(ctx context.Context, repositoryID int64, lq met
 	for rows.Next() {
 		var t meta.Tag
 		var d string
-		var c, u int64
+		var c, u, p int64
 		a := &t.Attributes
-		if err := rows.Scan(&t.RepositoryID, &t.Name, &t.ManifestID, &d, &c, &u, &a.DeleteEnabled, &a.WriteEnabled, &a.ReadEnabled, &a.ListEnabled); err != nil {
+		if err := rows.Scan(&t.RepositoryID, &t.Name, &t.ManifestID, &d, &c, &u, &p, &a.DeleteEnabled, &a.WriteEnabled, &a.ReadEnabled, &a.ListEnabled); err != nil {
 			return nil, err
 		}
-		t.Digest, t.CreatedAt, t.UpdatedAt = digest.Digest(d), fromNS(c), fromNS(u)
+		t.Digest, t.CreatedAt, t.UpdatedAt, t.LastPulledAt = digest.Digest(d), fromNS(c), fromNS(u), optTime(p)
 		out = append(out, t)
 	}
 	return out, rows.Err()
@@ -114,7 +117,10 @@ func (q *queries) ListManifests(ctx context.Context, repositoryID int64, lq meta
 	if lq.Digest != "" {
 		filter, all = ` AND digest = ?`, append(all, lq.Digest.String())
 	}
-	rows, err := q.db.QueryContext(ctx, `SELECT `+manifestCols+` FROM manifests WHERE repository_id = ? AND list_enabled = 1`+
+	if !lq.Hidden {
+		filter += ` AND list_enabled = 1`
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT `+manifestCols+` FROM manifests WHERE repository_id = ?`+
 		filter+where+order+` LIMIT ?`, append(append(all, args...), lq.N)...)
 	if err != nil {
 		return nil, err
@@ -138,8 +144,8 @@ func (q *queries) SetManifestAttributes(ctx context.Context, repositoryID int64,
 }
 
 func (q *queries) TagsOf(ctx context.Context, manifestID int64) ([]meta.Tag, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT name, created_at, updated_at, delete_enabled, write_enabled, read_enabled, list_enabled
-		FROM tags WHERE manifest_id = ? ORDER BY name`, manifestID)
+	rows, err := q.db.QueryContext(ctx, `SELECT name, created_at, updated_at, last_pulled_at, delete_enabled, write_enabled,
+		read_enabled, list_enabled FROM tags WHERE manifest_id = ? ORDER BY name`, manifestID)
 	if err != nil {
 		return nil, err
 	}
@@ -147,12 +153,12 @@ func (q *queries) TagsOf(ctx context.Context, manifestID int64) ([]meta.Tag, err
 	var out []meta.Tag
 	for rows.Next() {
 		t := meta.Tag{ManifestID: manifestID}
-		var c, u int64
+		var c, u, p int64
 		a := &t.Attributes
-		if err := rows.Scan(&t.Name, &c, &u, &a.DeleteEnabled, &a.WriteEnabled, &a.ReadEnabled, &a.ListEnabled); err != nil {
+		if err := rows.Scan(&t.Name, &c, &u, &p, &a.DeleteEnabled, &a.WriteEnabled, &a.ReadEnabled, &a.ListEnabled); err != nil {
 			return nil, err
 		}
-		t.CreatedAt, t.UpdatedAt = fromNS(c), fromNS(u)
+		t.CreatedAt, t.UpdatedAt, t.LastPulledAt = fromNS(c), fromNS(u), optTime(p)
 		out = append(out, t)
 	}
 	return out, rows.Err()

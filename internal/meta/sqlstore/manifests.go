@@ -4,26 +4,30 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/opencontainers/go-digest"
 )
 
 const manifestCols = `id, repository_id, digest, media_type, artifact_type, config_media_type, subject, size, image_size,
-	annotations, architecture, os, created_at, updated_at, delete_enabled, write_enabled, read_enabled, list_enabled`
+	annotations, architecture, os, created_at, updated_at, last_pulled_at, untagged_at,
+	delete_enabled, write_enabled, read_enabled, list_enabled`
 
 func scanManifest(sc interface{ Scan(...any) error }, extra ...any) (*meta.Manifest, error) {
 	var m meta.Manifest
 	var d, subj, ann string
-	var c, u int64
+	var c, u, pulled, untagged int64
 	a := &m.Attributes
 	dest := append([]any{&m.ID, &m.RepositoryID, &d, &m.MediaType, &m.ArtifactType, &m.ConfigMediaType, &subj, &m.Size,
-		&m.ImageSize, &ann, &m.Architecture, &m.OS, &c, &u, &a.DeleteEnabled, &a.WriteEnabled, &a.ReadEnabled, &a.ListEnabled}, extra...)
+		&m.ImageSize, &ann, &m.Architecture, &m.OS, &c, &u, &pulled, &untagged,
+		&a.DeleteEnabled, &a.WriteEnabled, &a.ReadEnabled, &a.ListEnabled}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, notFound(err)
 	}
 	m.Digest, m.Subject = digest.Digest(d), digest.Digest(subj)
 	m.CreatedAt, m.UpdatedAt = fromNS(c), fromNS(u)
+	m.LastPulledAt, m.UntaggedAt = optTime(pulled), optTime(untagged)
 	if ann != "" {
 		if err := json.Unmarshal([]byte(ann), &m.Annotations); err != nil {
 			return nil, err
@@ -49,11 +53,15 @@ func (q *queries) PutManifest(ctx context.Context, m *meta.Manifest) (bool, erro
 		}
 		ann = string(b)
 	}
+	var untagged int64
+	if !m.UntaggedAt.IsZero() {
+		untagged = ns(m.UntaggedAt)
+	}
 	err = q.db.QueryRowContext(ctx, `INSERT INTO manifests (repository_id, digest, media_type, artifact_type,
-		config_media_type, subject, size, image_size, annotations, architecture, os, content, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		config_media_type, subject, size, image_size, annotations, architecture, os, content, created_at, updated_at, untagged_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		m.RepositoryID, m.Digest.String(), m.MediaType, m.ArtifactType, m.ConfigMediaType, m.Subject.String(), m.Size,
-		m.ImageSize, ann, m.Architecture, m.OS, m.Content, ns(m.CreatedAt), ns(m.UpdatedAt)).Scan(&m.ID)
+		m.ImageSize, ann, m.Architecture, m.OS, m.Content, ns(m.CreatedAt), ns(m.UpdatedAt), untagged).Scan(&m.ID)
 	if err != nil {
 		return false, err
 	}
@@ -106,6 +114,33 @@ func (q *queries) Referrers(ctx context.Context, repositoryID int64, d digest.Di
 			return nil, err
 		}
 		out = append(out, *m)
+	}
+	return out, rows.Err()
+}
+
+// optTime maps 0 to the zero time.
+func optTime(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromNS(v)
+}
+
+func (q *queries) RefsOf(ctx context.Context, manifestID int64) ([]meta.Ref, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT digest, kind FROM manifest_refs WHERE manifest_id = ? ORDER BY kind, digest`, manifestID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []meta.Ref
+	for rows.Next() {
+		var r meta.Ref
+		var d string
+		if err := rows.Scan(&d, &r.Kind); err != nil {
+			return nil, err
+		}
+		r.Digest = digest.Digest(d)
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }

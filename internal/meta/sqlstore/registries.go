@@ -17,12 +17,12 @@ func isUnique(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint") || strings.Contains(err.Error(), "duplicate key"))
 }
 
-const registryCols = `id, name, login_server, sku, admin_enabled, anonymous_pull, created_at, updated_at`
+const registryCols = `id, name, login_server, sku, admin_enabled, anonymous_pull, throttling, created_at, updated_at`
 
 func scanRegistry(sc interface{ Scan(...any) error }) (*meta.Registry, error) {
 	var r meta.Registry
 	var c, u int64
-	if err := sc.Scan(&r.ID, &r.Name, &r.LoginServer, &r.SKU, &r.Settings.AdminEnabled, &r.Settings.AnonymousPull, &c, &u); err != nil {
+	if err := sc.Scan(&r.ID, &r.Name, &r.LoginServer, &r.SKU, &r.Settings.AdminEnabled, &r.Settings.AnonymousPull, &r.Settings.Throttling, &c, &u); err != nil {
 		return nil, notFound(err)
 	}
 	r.CreatedAt, r.UpdatedAt = fromNS(c), fromNS(u)
@@ -65,8 +65,9 @@ func (q *queries) ListRegistries(ctx context.Context, p meta.Page) ([]meta.Regis
 }
 
 func (q *queries) UpdateRegistry(ctx context.Context, r *meta.Registry) error {
-	res, err := q.db.ExecContext(ctx, `UPDATE registries SET sku = ?, admin_enabled = ?, anonymous_pull = ?, updated_at = ?
-		WHERE id = ?`, r.SKU, r.Settings.AdminEnabled, r.Settings.AnonymousPull, ns(r.UpdatedAt), r.ID)
+	res, err := q.db.ExecContext(ctx, `UPDATE registries SET sku = ?, admin_enabled = ?, anonymous_pull = ?, throttling = ?,
+		updated_at = ? WHERE id = ?`, r.SKU, r.Settings.AdminEnabled, r.Settings.AnonymousPull, r.Settings.Throttling,
+		ns(r.UpdatedAt), r.ID)
 	return affected(res, err)
 }
 

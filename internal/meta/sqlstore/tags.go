@@ -19,17 +19,17 @@ func (q *queries) PutTag(ctx context.Context, repositoryID int64, name string, m
 func (q *queries) GetTag(ctx context.Context, repositoryID int64, name string) (*meta.Tag, error) {
 	var t meta.Tag
 	var d string
-	var c, u int64
+	var c, u, p int64
 	a := &t.Attributes
 	err := q.db.QueryRowContext(ctx, `SELECT t.repository_id, t.name, t.manifest_id, m.digest, t.created_at, t.updated_at,
-		t.delete_enabled, t.write_enabled, t.read_enabled, t.list_enabled
+		t.last_pulled_at, t.delete_enabled, t.write_enabled, t.read_enabled, t.list_enabled
 		FROM tags t JOIN manifests m ON m.id = t.manifest_id WHERE t.repository_id = ? AND t.name = ?`, repositoryID, name).
-		Scan(&t.RepositoryID, &t.Name, &t.ManifestID, &d, &c, &u, &a.DeleteEnabled, &a.WriteEnabled, &a.ReadEnabled, &a.ListEnabled)
+		Scan(&t.RepositoryID, &t.Name, &t.ManifestID, &d, &c, &u, &p, &a.DeleteEnabled, &a.WriteEnabled, &a.ReadEnabled, &a.ListEnabled)
 	if err != nil {
 		return nil, notFound(err)
 	}
 	t.Digest = digest.Digest(d)
-	t.CreatedAt, t.UpdatedAt = fromNS(c), fromNS(u)
+	t.CreatedAt, t.UpdatedAt, t.LastPulledAt = fromNS(c), fromNS(u), optTime(p)
 	return &t, nil
 }
 

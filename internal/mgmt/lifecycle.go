@@ -1,0 +1,137 @@
+package mgmt
+
+import (
+	"net/http"
+
+	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/registry"
+)
+
+func (h *Handler) showRetention(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	p, err := h.reg.Retention(r.Context(), reg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	p, err := h.reg.Retention(r.Context(), reg)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Enabled       *bool   `json:"enabled"`
+		Days          *int    `json:"days"`
+		Type          *string `json:"type"`
+		KeepTags      *int    `json:"keepTags"`
+		KeepFilter    *string `json:"keepTagsFilter"`
+		NotPulledDays *int    `json:"notPulledDays"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Enabled != nil {
+		p.Enabled = *in.Enabled
+	}
+	if in.Days != nil {
+		p.Days = *in.Days
+	}
+	if in.Type != nil {
+		p.Type = *in.Type
+	}
+	if in.KeepTags != nil {
+		p.KeepTags = *in.KeepTags
+	}
+	if in.KeepFilter != nil {
+		p.KeepFilter = *in.KeepFilter
+	}
+	if in.NotPulledDays != nil {
+		p.NotPulledDays = *in.NotPulledDays
+	}
+	p, err = h.reg.SetRetention(r.Context(), reg, p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+func (h *Handler) purge(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	var o registry.PurgeOptions
+	if err := decode(r, &o); err != nil {
+		return err
+	}
+	res, err := h.reg.Purge(r.Context(), reg, o)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+func (h *Handler) listPurgeSchedules(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageRead)
+	if err != nil {
+		return err
+	}
+	ss, err := h.reg.PurgeSchedules(r.Context(), reg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ss)
+}
+
+func (h *Handler) putPurgeSchedule(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Schedule string                `json:"schedule"`
+		Options  registry.PurgeOptions `json:"options"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s, err := h.reg.PutPurgeSchedule(r.Context(), reg, r.PathValue("name"), in.Schedule, in.Options)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s)
+}
+
+func (h *Handler) deletePurgeSchedule(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageWrite)
+	if err != nil {
+		return err
+	}
+	if err := h.reg.DeletePurgeSchedule(r.Context(), reg, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) runGC(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	if err := h.require(r.Context(), caller, nil, auth.ManageWrite); err != nil {
+		return err
+	}
+	st, err := h.reg.CollectGarbage(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": st.Items, "linksDropped": st.LinksDropped,
+		"blobsDeleted": st.BlobsDeleted, "bytesFreed": st.BytesFreed})
+}

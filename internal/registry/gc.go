@@ -1,0 +1,192 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/acre-project/acre/internal/blob"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/opencontainers/go-digest"
+)
+
+// Garbage collection runs online, from a queue that changes fill (new
+// links, deleted manifests and links), so its cost follows what changed,
+// not the registry's size. It never deletes what a committed manifest
+// references: a link goes only when no manifest of its repository
+// references the blob (checked in the deleting transaction), and a new
+// link waits out the grace period first, so a push whose blobs are up and
+// whose manifest is on its way keeps them. A blob goes only when no link
+// is left, and its file is deleted inside the transaction that deletes its
+// record, so an upload that links the same content either comes first
+// (and keeps the blob) or finds the file gone and is asked to upload again.
+
+// GCStats says what one garbage collection pass did.
+type GCStats struct {
+	Items        int   // queue items handled
+	LinksDropped int   // repository links removed
+	BlobsDeleted int   // blobs deleted
+	BytesFreed   int64 // their bytes
+	Uploads      int   // abandoned upload sessions removed
+}
+
+// gcBatch bounds one GC transaction, so pushes wait at most a few ms.
+const gcBatch = 200
+
+// CollectGarbage works through the due queue until it is empty.
+func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
+	var st GCStats
+	for ctx.Err() == nil {
+		items, err := s.meta.Read().DueGC(ctx, time.Now().UTC(), gcBatch)
+		if err != nil || len(items) == 0 {
+			return st, err
+		}
+		if err := s.meta.Tx(ctx, func(q meta.Queries) error {
+			for _, it := range items {
+				if err := s.collect(ctx, q, it, &st); err != nil {
+					return err
+				}
+				st.Items++
+			}
+			return nil
+		}); err != nil {
+			return st, err
+		}
+	}
+	return st, ctx.Err()
+}
+
+func (s *Service) collect(ctx context.Context, q meta.Queries, it meta.GCItem, st *GCStats) error {
+	switch it.Kind {
+	case meta.GCLink:
+		ref, err := q.LinkReferenced(ctx, it.RepositoryID, it.Digest)
+		if err != nil {
+			return err
+		}
+		if !ref {
+			regID, err := s.registryOfRepo(ctx, q, it.RepositoryID)
+			if err == nil {
+				switch err := s.unlink(ctx, q, regID, it.RepositoryID, it.Digest); {
+				case err == nil:
+					st.LinksDropped++
+				case !errors.Is(err, meta.ErrNotFound):
+					return err
+				}
+			} else if !errors.Is(err, meta.ErrNotFound) {
+				return err
+			}
+		}
+	case meta.GCBlob:
+		linked, err := q.BlobLinked(ctx, it.Digest)
+		if err != nil {
+			return err
+		}
+		if !linked {
+			size, _, err := q.GetBlob(ctx, it.Digest)
+			switch {
+			case errors.Is(err, meta.ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				if err := q.DeleteBlob(ctx, it.Digest); err != nil {
+					return err
+				}
+				if err := s.blobs.Delete(ctx, it.Digest); err != nil {
+					return err
+				}
+				st.BlobsDeleted++
+				st.BytesFreed += size
+				s.recordLifecycle(ctx, q, 0, "", "", it.Digest, "DeleteBlob", "gc", "no repository links it")
+			}
+		}
+	}
+	return q.DoneGC(ctx, it)
+}
+
+func (s *Service) registryOfRepo(ctx context.Context, q meta.Queries, repoID int64) (int64, error) {
+	return q.RegistryOfRepository(ctx, repoID)
+}
+
+// CleanUploads removes upload sessions started before cutoff (abandoned)
+// and upload data without a session that is older than the grace period
+// (left by a crash), returning how many went.
+func (s *Service) CleanUploads(ctx context.Context, cutoff time.Time) (int, error) {
+	n := 0
+	for {
+		stale, err := s.meta.Read().StaleUploads(ctx, cutoff, 100)
+		if err != nil || len(stale) == 0 {
+			break
+		}
+		for _, u := range stale {
+			if err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.DeleteUpload(ctx, u.ID) }); err != nil && !errors.Is(err, meta.ErrNotFound) {
+				return n, err
+			}
+			if err := s.uploads.Abort(ctx, u.ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	lister, ok := s.uploads.(blob.UploadLister)
+	if !ok {
+		return n, nil
+	}
+	orphanBefore := time.Now().Add(-s.gcGrace)
+	err := lister.ListUploads(ctx, func(id string, modified time.Time) error {
+		if modified.After(orphanBefore) {
+			return nil
+		}
+		if _, err := s.meta.Read().GetUpload(ctx, id); !errors.Is(err, meta.ErrNotFound) {
+			return err // a live session (or an error)
+		}
+		n++
+		return s.uploads.Abort(ctx, id)
+	})
+	return n, err
+}
+
+// SweepOrphans deletes stored blob files that no record knows (left by a
+// crash between writing a blob and recording it), older than the grace
+// period. It reads every stored blob, so it runs rarely.
+func (s *Service) SweepOrphans(ctx context.Context) (int, error) {
+	w, ok := s.blobs.(blob.Walker)
+	if !ok {
+		return 0, nil
+	}
+	var orphans []digest.Digest
+	err := w.Walk(ctx, func(d digest.Digest, _ int64) error {
+		if _, _, err := s.meta.Read().GetBlob(ctx, d); errors.Is(err, meta.ErrNotFound) {
+			orphans = append(orphans, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range orphans {
+		err := s.meta.Tx(ctx, func(q meta.Queries) error {
+			if _, _, err := q.GetBlob(ctx, d); !errors.Is(err, meta.ErrNotFound) {
+				return err // recorded meanwhile: keep
+			}
+			if old, ok := s.blobs.(blob.Ager); ok && !old.OlderThan(ctx, d, time.Now().Add(-s.gcGrace)) {
+				return nil
+			}
+			n++
+			return s.blobs.Delete(ctx, d)
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// recordLifecycle writes a lifecycle deletion to the audit log: what, why, when.
+func (s *Service) recordLifecycle(ctx context.Context, q meta.Queries, regID int64, repo, tag string, d digest.Digest, op, who, why string) {
+	e := &meta.AuditEntry{At: time.Now().UTC(), RegistryID: regID, Category: "lifecycle", Operation: op, Identity: who,
+		Repository: repo, Tag: tag, Digest: d.String(), Result: why}
+	if err := q.AppendAudit(ctx, e); err != nil {
+		s.log.Warn("lifecycle record", "err", err)
+	}
+}

@@ -1,0 +1,109 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/acre-project/acre/internal/blob"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/opencontainers/go-digest"
+)
+
+// Links and usage. A registry's usage counts each blob once however many
+// of its repositories link it, plus its manifests; it changes in the same
+// transaction as the links, so it stays exact across deletes and GC.
+
+// link makes d readable in repo. A new link is queued for garbage
+// collection after the grace period (if by then no manifest of the
+// repository references the blob, the link goes).
+func (s *Service) link(ctx context.Context, q meta.Queries, regID int64, repo *meta.Repository, d digest.Digest, size int64) error {
+	if _, err := q.LinkedBlob(ctx, repo.ID, d); err == nil {
+		return nil
+	} else if !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	others, err := q.ReposLinkingBlob(ctx, regID, d, 1)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if err := q.LinkBlob(ctx, repo.ID, d, now); err != nil {
+		return err
+	}
+	if len(others) == 0 {
+		if err := q.AddUsage(ctx, regID, size); err != nil {
+			return err
+		}
+	}
+	return q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCLink, RepositoryID: repo.ID, Digest: d, NotBefore: now.Add(s.gcGrace)})
+}
+
+// unlink removes repo's link to d and queues the blob for collection.
+func (s *Service) unlink(ctx context.Context, q meta.Queries, regID, repoID int64, d digest.Digest) error {
+	size, err := q.LinkedBlob(ctx, repoID, d)
+	if err != nil {
+		return err
+	}
+	if err := q.UnlinkBlob(ctx, repoID, d); err != nil {
+		return err
+	}
+	others, err := q.ReposLinkingBlob(ctx, regID, d, 1)
+	if err != nil {
+		return err
+	}
+	if len(others) == 0 {
+		if err := q.AddUsage(ctx, regID, -size); err != nil {
+			return err
+		}
+	}
+	return q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCBlob, Digest: d, NotBefore: time.Now().UTC()})
+}
+
+// ensureStored checks, inside the linking transaction, that the blob's
+// bytes are there: garbage collection deletes a blob's file in the
+// transaction that deletes its record, so a link made after that sees it.
+func (s *Service) ensureStored(ctx context.Context, d digest.Digest) error {
+	if _, err := s.blobs.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
+		return Errorf(CodeBlobUploadInvalid, "blob %s was collected while it was being uploaded: upload it again", d)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkQuota refuses pushes into a registry at or past its storage limit.
+func (s *Service) checkQuota(ctx context.Context, q meta.Queries, reg *meta.Registry) error {
+	limit := s.limits(reg).StorageLimit
+	if limit <= 0 {
+		return nil
+	}
+	used, err := q.Usage(ctx, reg.ID)
+	if err != nil {
+		return err
+	}
+	if used >= limit {
+		return Errorf(CodeDenied, "registry %s is over its storage quota: %s used of %s allowed (%s SKU); delete images or move to a larger SKU",
+			reg.Name, bytesText(used), bytesText(limit), reg.SKU)
+	}
+	return nil
+}
+
+func bytesText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// Usage returns a registry's exact usage in bytes.
+func (s *Service) Usage(ctx context.Context, reg *meta.Registry) (int64, error) {
+	return s.meta.Read().Usage(ctx, reg.ID)
+}
