@@ -85,6 +85,7 @@ type Lifecycle struct {
 // SKULimits overrides some of a SKU's limits (zero keeps the default).
 type SKULimits struct {
 	StorageLimitGiB   int64 `yaml:"storage_limit_gib"`
+	StorageLimitBytes int64 `yaml:"storage_limit_bytes"` // overrides storage_limit_gib when set
 	Webhooks          int   `yaml:"webhooks"`
 	Tokens            int   `yaml:"tokens"`
 	ScopeMaps         int   `yaml:"scope_maps"`
@@ -223,9 +224,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("audit.retention: at least 1h"))
 	}
 	l := c.Lifecycle
-	if l.Interval < time.Second || l.GCGrace < time.Second || l.UploadTTL < time.Minute || l.OrphanSweep < time.Minute ||
+	if l.Interval < time.Second || l.GCGrace <= 0 || l.UploadTTL < time.Minute || l.OrphanSweep < time.Minute ||
 		l.RetentionEvery < time.Second {
-		errs = append(errs, errors.New("lifecycle: interval, gc_grace and retention_every at least 1s; upload_ttl and orphan_sweep at least 1m"))
+		errs = append(errs, errors.New("lifecycle: interval and retention_every at least 1s; gc_grace above 0; upload_ttl and orphan_sweep at least 1m"))
 	}
 	for name := range c.SKULimits {
 		switch name {
@@ -249,6 +250,9 @@ func (c Config) SKU(name string) sku.Limits {
 	}
 	if o.StorageLimitGiB > 0 {
 		l.StorageLimit = o.StorageLimitGiB * sku.GiB
+	}
+	if o.StorageLimitBytes > 0 {
+		l.StorageLimit = o.StorageLimitBytes
 	}
 	for _, f := range []struct{ v, dst *int }{{&o.Webhooks, &l.Webhooks}, {&o.Tokens, &l.Tokens}, {&o.ScopeMaps, &l.ScopeMaps},
 		{&o.ReadOpsPerMinute, &l.ReadOpsPerMinute}, {&o.WriteOpsPerMinute, &l.WriteOpsPerMinute}} {
