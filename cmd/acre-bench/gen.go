@@ -19,8 +19,10 @@ const chunkSize = 1 << 20
 // In "counter" mode every 1 MiB chunk is a shared random block stamped with
 // the run nonce, the blob seed and the chunk index in its first 24 bytes:
 // generating costs about a memcpy, leaving the CPU to the server. In
-// "chacha8" mode every chunk is fresh ChaCha8 output (incompressible, but
-// the client then spends about as much CPU as hashing would).
+// "chacha8" mode every chunk is fresh ChaCha8 output keyed by the nonce,
+// the seed and the chunk index (incompressible, but the client then spends
+// about as much CPU as hashing would). Either way any chunk can be produced
+// on its own, so a reader can start anywhere in a blob.
 type generator struct {
 	mode  string
 	nonce uint64
@@ -35,25 +37,34 @@ func newGenerator(mode string, nonce uint64) *generator {
 	return &generator{mode: mode, nonce: nonce, pool: pool}
 }
 
-// stream is one blob's content as an io.Reader (and io.WriterTo).
+// genBlob is a generated blob as a blobSource.
+type genBlob struct {
+	g    *generator
+	seed uint64
+	size int64
+}
+
+func (g *generator) blob(seed uint64, size int64) genBlob { return genBlob{g, seed, size} }
+
+func (b genBlob) section(off, n int64) io.Reader { return b.g.openRange(b.seed, b.size, off, off+n) }
+
+// stream is bytes [off, end) of one blob's content as an io.Reader (and
+// io.WriterTo).
 type stream struct {
-	g     *generator
-	seed  uint64
-	size  int64
-	off   int64
-	block []byte
-	cc    *rand.ChaCha8
+	g        *generator
+	seed     uint64
+	off, end int64
+	cur      int64 // index of the chunk in block; -1: none yet
+	block    []byte
 }
 
 // open returns a reader of the size bytes of blob seed.
-func (g *generator) open(seed uint64, size int64) *stream {
-	s := &stream{g: g, seed: seed, size: size, block: make([]byte, min(size, chunkSize))}
-	if g.mode == "chacha8" {
-		var key [32]byte
-		binary.LittleEndian.PutUint64(key[0:], g.nonce)
-		binary.LittleEndian.PutUint64(key[8:], seed)
-		s.cc = rand.NewChaCha8(key)
-	} else {
+func (g *generator) open(seed uint64, size int64) *stream { return g.openRange(seed, size, 0, size) }
+
+// openRange returns a reader of bytes [off, end) of blob seed.
+func (g *generator) openRange(seed uint64, size, off, end int64) *stream {
+	s := &stream{g: g, seed: seed, off: off, end: end, cur: -1, block: make([]byte, min(size, chunkSize))}
+	if g.mode != "chacha8" {
 		copy(s.block, g.pool)
 	}
 	return s
@@ -61,29 +72,31 @@ func (g *generator) open(seed uint64, size int64) *stream {
 
 // fill prepares the block for chunk index i.
 func (s *stream) fill(i int64) {
-	if s.cc != nil {
-		_, _ = s.cc.Read(s.block)
-		return
-	}
 	var stamp [24]byte
 	binary.LittleEndian.PutUint64(stamp[0:], s.g.nonce)
 	binary.LittleEndian.PutUint64(stamp[8:], s.seed)
 	binary.LittleEndian.PutUint64(stamp[16:], uint64(i))
+	if s.g.mode == "chacha8" {
+		var key [32]byte
+		copy(key[:], stamp[:])
+		_, _ = rand.NewChaCha8(key).Read(s.block)
+		return
+	}
 	copy(s.block, stamp[:])
 }
 
-// next returns the rest of the current chunk (at most the remaining size).
+// next returns the rest of the current chunk (at most up to end).
 func (s *stream) next() []byte {
-	in := s.off % chunkSize
-	if in == 0 {
-		s.fill(s.off / chunkSize)
+	if i := s.off / chunkSize; i != s.cur {
+		s.fill(i)
+		s.cur = i
 	}
-	end := min(int64(len(s.block)), in+s.size-s.off)
-	return s.block[in:end]
+	in := s.off % chunkSize
+	return s.block[in:min(int64(len(s.block)), in+s.end-s.off)]
 }
 
 func (s *stream) Read(p []byte) (int, error) {
-	if s.off >= s.size {
+	if s.off >= s.end {
 		return 0, io.EOF
 	}
 	n := copy(p, s.next())
@@ -93,7 +106,7 @@ func (s *stream) Read(p []byte) (int, error) {
 
 func (s *stream) WriteTo(w io.Writer) (int64, error) {
 	var total int64
-	for s.off < s.size {
+	for s.off < s.end {
 		n, err := w.Write(s.next())
 		s.off += int64(n)
 		total += int64(n)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,10 +35,10 @@ func (b *bench) pushLarge(ctx context.Context) (*pushedImage, error) {
 	}
 	m := b.begin()
 	err := forEach(ctx, len(layers), b.cfg.largeConcurrency, func(ctx context.Context, i int) error {
-		return b.cli.pushBlob(ctx, repo, layers[i].Digest, size, b.gen.open(largeSeed(i), size))
+		return b.cli.pushBlob(ctx, repo, layers[i].Digest, size, b.gen.blob(largeSeed(i), size))
 	})
 	if err == nil {
-		err = b.cli.pushBlob(ctx, repo, cfgDesc.Digest, cfgDesc.Size, bytes.NewReader(cfgBlob))
+		err = b.cli.pushBlob(ctx, repo, cfgDesc.Digest, cfgDesc.Size, memBlob(cfgBlob))
 	}
 	if err == nil {
 		err = b.cli.putManifest(ctx, repo, "v1", man)

@@ -8,23 +8,21 @@ import (
 	"time"
 )
 
-// manifestLoad runs n concurrent clients for cfg.duration, each
-// alternating manifest HEAD and GET by tag over the pushed images (starting
-// at different images), every response checked for status, size and
-// digest. It measures requests per second, latency percentiles and the
-// server's CPU time per request.
-func (b *bench) manifestLoad(ctx context.Context, n int, images []*pushedImage) *LoadResult {
-	b.logf("manifest HEAD/GET with %d clients for %s", n, b.cfg.duration)
-	type worker struct {
-		lat   []time.Duration
-		errs  int64
-		first error
-	}
-	ws := make([]worker, n)
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.duration)
+// loadWorker is one load client's tally.
+type loadWorker struct {
+	lat   []time.Duration
+	errs  int64
+	first error
+}
+
+// hammer runs n concurrent clients for d, each alternating manifest HEAD
+// and GET by tag over images (starting at different images), every
+// response checked for status, size and digest.
+func (b *bench) hammer(ctx context.Context, n int, d time.Duration, images []*pushedImage) []loadWorker {
+	ws := make([]loadWorker, n)
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
-	m := b.begin()
 	for w := range ws {
 		wg.Go(func() {
 			me := &ws[w]
@@ -53,9 +51,32 @@ func (b *bench) manifestLoad(ctx context.Context, n int, images []*pushedImage) 
 		})
 	}
 	wg.Wait()
+	return ws
+}
+
+// warmUp runs an unmeasured load (which also fetches the tokens the
+// measured phases then use), so each server is measured warm.
+func (b *bench) warmUp(ctx context.Context, clients []int, images []*pushedImage) {
+	if b.cfg.warmup <= 0 || len(clients) == 0 || len(images) == 0 {
+		return
+	}
+	n := slices.Max(clients)
+	b.logf("warm-up: manifest HEAD/GET with %d clients for %s (%s)", n, b.cfg.warmup, b.authLabel())
+	b.hammer(ctx, n, b.cfg.warmup, images)
+}
+
+// manifestLoad runs hammer with n clients for cfg.duration. It measures
+// requests per second, latency percentiles and the server's CPU time per
+// request.
+func (b *bench) manifestLoad(ctx context.Context, n int, images []*pushedImage) *LoadResult {
+	b.logf("manifest HEAD/GET with %d clients for %s (%s)", n, b.cfg.duration, b.authLabel())
+	fetches := b.cli.auth.fetches.Load()
+	m := b.begin()
+	ws := b.hammer(ctx, n, b.cfg.duration, images)
 	el, srv, cli := m.end()
 
-	r := &LoadResult{Clients: n, Seconds: el.Seconds(), ServerCPUSeconds: srv, ClientCPUSeconds: cli}
+	r := &LoadResult{Clients: n, Auth: b.authLabel(), Seconds: el.Seconds(), ServerCPUSeconds: srv, ClientCPUSeconds: cli,
+		TokenFetches: b.cli.auth.fetches.Load() - fetches}
 	var all []time.Duration
 	for _, w := range ws {
 		all = append(all, w.lat...)
@@ -78,7 +99,15 @@ func (b *bench) manifestLoad(ctx context.Context, n int, images []*pushedImage) 
 		r.ServerCPUPerRequestMs = &v
 	}
 	if r.Errors > 0 {
-		b.fail(fmt.Errorf("manifest load (%d clients): %d failed requests, first: %s", n, r.Errors, r.FirstErrors[0]))
+		b.fail(fmt.Errorf("manifest load (%d clients, %s): %d failed requests, first: %s", n, r.Auth, r.Errors, r.FirstErrors[0]))
 	}
 	return r
+}
+
+// authLabel names how the client authenticates: bearer, basic or "auth off".
+func (b *bench) authLabel() string {
+	if b.cli.auth.mode == authNone {
+		return "auth off"
+	}
+	return b.cli.auth.mode
 }

@@ -7,6 +7,15 @@
 // with a temporary data directory; with --url it drives a running registry
 // instead (server CPU and memory need --pid, disk usage needs --data).
 //
+// The client authenticates as Docker clients do (--auth=bearer, the
+// default): a token per set of repository scopes from the realm the /v2/
+// challenge names, cached until shortly before it expires and renewed once
+// when a request is answered 401. A started server gets an owner "bench"
+// with a random password; with --url, give --user and --password. With a
+// started server and authentication on, the manifest load phases run a
+// second time against the same data served with --auth=false, to measure
+// the server CPU that authentication costs per request.
+//
 //	go run ./cmd/acre-bench --acre bin/acre
 //	go run ./cmd/acre-bench --acre bin/acre --large-layer-mib 16 --small-images 40 --duration 2s
 package main
@@ -27,6 +36,8 @@ import (
 
 type config struct {
 	acre, url, data, tmpdir, jsonOut, mode, gen string
+	auth, user, password                        string
+	authCompare                                 bool
 	pid                                         int
 	keep                                        bool
 	acreArgs                                    stringList
@@ -36,7 +47,7 @@ type config struct {
 	concurrency                                                    int
 	smallPullBase                                                  bool
 	clients                                                        string
-	duration, sampleEvery                                          time.Duration
+	duration, warmup, sampleEvery                                  time.Duration
 }
 
 type stringList []string
@@ -54,6 +65,10 @@ func parseFlags() (*config, []int) {
 	f.StringVar(&c.tmpdir, "tmpdir", "", "where to create the temporary data directory (default: system temp)")
 	f.BoolVar(&c.keep, "keep", false, "keep the temporary data directory")
 	f.Var(&c.acreArgs, "acre-arg", "extra argument for `acre serve` (repeatable)")
+	f.StringVar(&c.auth, "auth", authBearer, "client authentication: bearer (token flow), basic (credentials on every request) or none (a started server runs with --auth=false)")
+	f.StringVar(&c.user, "user", "", "with --url: user name to sign in with")
+	f.StringVar(&c.password, "password", "", "with --url: password to sign in with")
+	f.BoolVar(&c.authCompare, "auth-compare", true, "with a started server and auth on: run the manifest load phases again on the same data with --auth=false")
 	f.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
 	f.StringVar(&c.mode, "upload-mode", "monolithic", "blob uploads: monolithic (POST ?digest=), post-put or chunked")
 	f.IntVar(&c.chunkMiB, "chunk-mib", 16, "PATCH size for --upload-mode chunked")
@@ -70,10 +85,11 @@ func parseFlags() (*config, []int) {
 	f.IntVar(&c.concurrency, "concurrency", 8, "small images pushed or pulled at a time")
 	f.BoolVar(&c.smallPullBase, "small-pull-base", true, "pull the shared base layer with every small image")
 	f.StringVar(&c.clients, "clients", "16,64", "comma-separated client counts for the manifest load phases (empty skips)")
-	f.DurationVar(&c.duration, "duration", 10*time.Second, "length of each manifest load phase")
+	f.DurationVar(&c.duration, "duration", 10*time.Second, "length of each manifest load phase (per client count and, with --auth-compare, per auth mode)")
+	f.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured manifest load before the measured phases on each server (0 skips)")
 	f.DurationVar(&c.sampleEvery, "sample", 20*time.Millisecond, "server memory sampling interval")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: acre-bench (--acre BINARY | --url URL [--pid PID] [--data DIR]) [flags]\n\n")
+		fmt.Fprintf(os.Stderr, "usage: acre-bench (--acre BINARY | --url URL [--user U --password P] [--pid PID] [--data DIR]) [flags]\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -91,6 +107,17 @@ func parseFlags() (*config, []int) {
 	case "monolithic", "post-put", "chunked":
 	default:
 		die("--upload-mode must be monolithic, post-put or chunked")
+	}
+	switch c.auth {
+	case authBearer, authBasic, authNone:
+	default:
+		die("--auth must be bearer, basic or none")
+	}
+	if c.url == "" && (c.user != "" || c.password != "") {
+		die("--user and --password go with --url; a started server gets its own owner")
+	}
+	if c.url != "" && c.auth != authNone && c.user == "" {
+		die("--url with --auth=%s needs --user and --password (or --auth=none for a registry without auth)", c.auth)
 	}
 	if c.gen != "counter" && c.gen != "chacha8" {
 		die("--gen must be counter or chacha8")

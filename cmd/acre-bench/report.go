@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -27,11 +27,18 @@ type Results struct {
 	SmallPush     *ImagesResult  `json:"small_push,omitempty"`
 	SmallPull     *ImagesResult  `json:"small_pull,omitempty"`
 	ManifestLoad  []*LoadResult  `json:"manifest_load,omitempty"`
-	Memory        *MemoryResult  `json:"memory,omitempty"`
-	Disk          *DiskResult    `json:"disk,omitempty"`
-	Targets       []Target       `json:"targets"`
-	ServerLog     *ServerLog     `json:"server_log,omitempty"`
-	Errors        []string       `json:"errors,omitempty"`
+	// The same phases against the same data served with --auth=false.
+	ManifestLoadAuthOff []*LoadResult `json:"manifest_load_auth_off,omitempty"`
+	AuthCost            []*AuthCost   `json:"auth_cost,omitempty"`
+	Auth                string        `json:"auth"`           // bearer, basic or none
+	TokenFetches        int64         `json:"token_fetches"`  // token requests made (bearer)
+	TokenRenewals       int64         `json:"token_renewals"` // tokens replaced after a 401
+	Memory              *MemoryResult `json:"memory,omitempty"`
+	Disk                *DiskResult   `json:"disk,omitempty"`
+	Targets             []Target      `json:"targets"`
+	ServerLog           *ServerLog    `json:"server_log,omitempty"`
+	Notes               []string      `json:"notes,omitempty"`
+	Errors              []string      `json:"errors,omitempty"`
 }
 
 // Throughput is a bulk transfer; MB are 10^6 bytes.
@@ -60,6 +67,8 @@ type ImagesResult struct {
 // LoadResult is one manifest HEAD/GET load run.
 type LoadResult struct {
 	Clients               int      `json:"clients"`
+	Auth                  string   `json:"auth"` // bearer, basic or "auth off"
+	TokenFetches          int64    `json:"token_fetches"`
 	Seconds               float64  `json:"seconds"`
 	Requests              int64    `json:"requests"`
 	Errors                int64    `json:"errors"`
@@ -70,6 +79,16 @@ type LoadResult struct {
 	ServerCPUSeconds      *float64 `json:"server_cpu_seconds,omitempty"`
 	ServerCPUPerRequestMs *float64 `json:"server_cpu_per_request_ms,omitempty"`
 	ClientCPUSeconds      float64  `json:"client_cpu_seconds"`
+}
+
+// AuthCost is the server CPU per manifest request with authentication on
+// against off, same data and client count.
+type AuthCost struct {
+	Clients int     `json:"clients"`
+	Auth    string  `json:"auth"`
+	OnMs    float64 `json:"server_cpu_per_request_ms_auth_on"`
+	OffMs   float64 `json:"server_cpu_per_request_ms_auth_off"`
+	ExtraMs float64 `json:"extra_ms"`
 }
 
 // MemoryResult is the server's resident memory, in bytes.
@@ -104,6 +123,13 @@ type ServerLog struct {
 	ErrorLines  int      `json:"error_lines"`
 	WarnLines   int      `json:"warn_lines"`
 	FirstErrors []string `json:"first_errors,omitempty"`
+}
+
+// add merges another server's log summary.
+func (l *ServerLog) add(o *ServerLog) {
+	l.ErrorLines += o.ErrorLines
+	l.WarnLines += o.WarnLines
+	l.FirstErrors = append(l.FirstErrors, o.FirstErrors...)[:min(keepErrLogs, len(l.FirstErrors)+len(o.FirstErrors))]
 }
 
 // Target is one goal with its verdict: PASS, MISS or n/a (not measured).
@@ -142,63 +168,6 @@ func measureDisk(dir string) (*DiskResult, error) {
 		return nil
 	})
 	return r, err
-}
-
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
-
-func verdict(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "MISS"
-}
-
-// judge fills r.Targets from the measurements.
-func (r *Results) judge() {
-	add := func(name, goal, measured, status string) {
-		r.Targets = append(r.Targets, Target{name, goal, measured, status})
-	}
-	na := func(name, goal string) { add(name, goal, "not measured", "n/a") }
-	if t := r.LargePush; t != nil {
-		add("large push", ">= 0.55 x sha256", fmt.Sprintf("%.2fx (%.0f MB/s)", t.RatioToSHA256, t.MBps), verdict(t.RatioToSHA256 >= 0.55))
-	} else {
-		na("large push", ">= 0.55 x sha256")
-	}
-	if t := r.LargePull; t != nil {
-		add("large pull", ">= 0.9 x sha256", fmt.Sprintf("%.2fx (%.0f MB/s)", t.RatioToSHA256, t.MBps), verdict(t.RatioToSHA256 >= 0.9))
-	} else {
-		na("large pull", ">= 0.9 x sha256")
-	}
-	if s := r.SmallPush; s != nil {
-		add("small image push", ">= 300 images/s", fmt.Sprintf("%.0f images/s", s.ImagesPerSec), verdict(s.ImagesPerSec >= 300))
-	} else {
-		na("small image push", ">= 300 images/s")
-	}
-	for _, l := range r.ManifestLoad {
-		name := fmt.Sprintf("manifest CPU, %d clients", l.Clients)
-		if l.ServerCPUPerRequestMs == nil {
-			na(name, "<= 0.08 ms/request")
-			continue
-		}
-		add(name, "<= 0.08 ms/request", fmt.Sprintf("%.3f ms", *l.ServerCPUPerRequestMs), verdict(*l.ServerCPUPerRequestMs <= 0.08))
-	}
-	if m := r.Memory; m != nil && m.HWMAfterLargePush > 0 {
-		goal := "< 100 MiB pushing 1 GiB"
-		measured := mib(m.HWMAfterLargePush) + " VmHWM"
-		if m.LargePushBytes != 1<<30 {
-			measured += fmt.Sprintf(" (pushed %s, not 1 GiB)", mib(m.LargePushBytes))
-		}
-		add("server peak RSS", goal, measured, verdict(m.HWMAfterLargePush < 100<<20))
-	} else {
-		na("server peak RSS", "< 100 MiB pushing 1 GiB")
-	}
-	if d := r.Disk; d != nil && d.UniqueBytes > 0 {
-		dev := max(math.Abs(d.ApparentRatio-1), math.Abs(d.BlockRatio-1))
-		add("disk vs unique bytes", "within 3% (apparent and blocks)",
-			fmt.Sprintf("%.3fx apparent, %.3fx blocks", d.ApparentRatio, d.BlockRatio), verdict(dev <= 0.03))
-	} else {
-		na("disk vs unique bytes", "within 3%")
-	}
 }
 
 func cpuStr(p *float64) string {
@@ -242,15 +211,24 @@ func (r *Results) print(w io.Writer) {
 				p.name, s.Images, s.Repos, extra, s.ImagesPerSec, s.MBps, s.Seconds, cpuStr(s.ServerCPUSeconds), s.ClientCPUSeconds)
 		}
 	}
-	for _, l := range r.ManifestLoad {
+	for _, l := range append(slices.Clone(r.ManifestLoad), r.ManifestLoadAuthOff...) {
 		per := "-"
 		if l.ServerCPUPerRequestMs != nil {
 			per = fmt.Sprintf("%.3f ms", *l.ServerCPUPerRequestMs)
 		}
-		fmt.Fprintf(tw, "manifest HEAD/GET, %d clients\t%.0f req/s, p50 %.2f ms, p99 %.2f ms, server CPU/req %s, %d errors\t%.2fs\t%s\t%.2fs\n",
-			l.Clients, l.RPS, l.P50Ms, l.P99Ms, per, l.Errors, l.Seconds, cpuStr(l.ServerCPUSeconds), l.ClientCPUSeconds)
+		fmt.Fprintf(tw, "manifest HEAD/GET, %d clients, %s\t%.0f req/s, p50 %.2f ms, p99 %.2f ms, server CPU/req %s, %d errors\t%.2fs\t%s\t%.2fs\n",
+			l.Clients, l.Auth, l.RPS, l.P50Ms, l.P99Ms, per, l.Errors, l.Seconds, cpuStr(l.ServerCPUSeconds), l.ClientCPUSeconds)
 	}
 	tw.Flush()
+	if len(r.AuthCost) > 0 {
+		fmt.Fprintf(w, "\nauthentication cost (server CPU per manifest HEAD/GET, same data, auth on vs --auth=false):\n")
+		for _, a := range r.AuthCost {
+			fmt.Fprintf(w, "  %d clients: %.4f ms %s, %.4f ms auth off, %+.4f ms extra\n", a.Clients, a.OnMs, a.Auth, a.OffMs, a.ExtraMs)
+		}
+	}
+	if r.Auth == authBearer {
+		fmt.Fprintf(w, "\ntokens: %d fetched, %d renewed after a 401\n", r.TokenFetches, r.TokenRenewals)
+	}
 
 	if m := r.Memory; m != nil {
 		fmt.Fprintf(w, "\nserver memory:\n")
@@ -283,6 +261,12 @@ func (r *Results) print(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.Name, t.Goal, t.Measured, t.Status)
 	}
 	tw.Flush()
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(w, "\nnotes:")
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(w, "\nerrors:")
 		for _, e := range r.Errors {

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,6 +24,7 @@ type bench struct {
 	mem        *sampler // VmRSS sampler; nil when proc is
 	res        *Results
 	repoPrefix string
+	password   string // of a started server's owner
 	start      time.Time
 }
 
@@ -91,14 +91,19 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 		"os": runtime.GOOS, "arch": runtime.GOARCH, "cpus": runtime.NumCPU(), "go": runtime.Version(), "cpu": cpuModel(),
 	}}
 	flag.VisitAll(func(f *flag.Flag) { res.Settings[f.Name] = f.Value.String() })
+	if cfg.password != "" {
+		res.Settings["password"] = "(set)"
+	}
 	b := &bench{cfg: cfg, gen: newGenerator(cfg.gen, nonce), ledger: newLedger(), res: res,
 		repoPrefix: fmt.Sprintf("acre-bench/r%08x", uint32(nonce)), start: time.Now()}
 
+	res.Auth = cfg.auth
 	base, dataDir, pid := cfg.url, cfg.data, cfg.pid
+	user, password, root := cfg.user, cfg.password, ""
 	var srv *server
 	if cfg.url == "" {
-		root, err := os.MkdirTemp(cfg.tmpdir, "acre-bench-")
-		if err != nil {
+		var err error
+		if root, err = os.MkdirTemp(cfg.tmpdir, "acre-bench-"); err != nil {
 			return nil, err
 		}
 		if cfg.keep {
@@ -110,7 +115,9 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 		if err := os.Mkdir(dataDir, 0o700); err != nil {
 			return nil, err
 		}
-		if srv, err = startServer(cfg.acre, dataDir, cfg.acreArgs); err != nil {
+		user, password = benchUser, randomPassword(24)
+		b.password = password
+		if srv, err = b.startManaged(ctx, root, dataDir, cfg.auth != authNone); err != nil {
 			return nil, err
 		}
 		defer func() {
@@ -119,7 +126,7 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 			}
 		}()
 		base, pid, res.Managed = "http://"+srv.addr, srv.pid(), true
-		b.logf("started %s (pid %d) on %s, data in %s", cfg.acre, pid, srv.addr, dataDir)
+		b.logf("started %s (pid %d) on %s, data in %s, auth %s", cfg.acre, pid, srv.addr, dataDir, cfg.auth)
 	}
 	res.Target, res.ServerPID = base, pid
 	u, err := url.Parse(strings.TrimSuffix(base, "/"))
@@ -140,8 +147,8 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 	for _, n := range clients {
 		conns = max(conns, n)
 	}
-	b.cli = newClient(u, cfg.mode, int64(cfg.chunkMiB)<<20, conns)
-	if _, err := b.cli.send(ctx, http.MethodGet, b.cli.url("/v2/"), nil, 0, http.StatusOK); err != nil {
+	b.cli = newClient(u, cfg.mode, int64(cfg.chunkMiB)<<20, conns, &authenticator{mode: cfg.auth, user: user, pass: password})
+	if err := b.cli.check(ctx); err != nil {
 		return nil, fmt.Errorf("registry check: %w", err)
 	}
 
@@ -170,12 +177,17 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 			}
 		}
 	}
+	if ctx.Err() == nil && len(targets) > 0 {
+		b.warmUp(ctx, clients, targets)
+	}
 	for _, n := range clients {
 		if ctx.Err() != nil || len(targets) == 0 {
 			break
 		}
 		res.ManifestLoad = append(res.ManifestLoad, b.manifestLoad(ctx, n, targets))
 	}
+	res.TokenFetches = b.cli.auth.fetches.Load()
+	res.TokenRenewals = b.cli.auth.refreshes.Load()
 
 	if ctx.Err() == nil {
 		res.SHA256MBpsEnd = measureSHA256(b.gen.pool, cfg.shaMiB)
@@ -194,6 +206,7 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 			res.Memory.RSSEnd, res.Memory.HWMEnd = rss, hwm
 		}
 		res.Memory.SampledPeakRSS = b.mem.peak()
+		b.mem.close()
 	}
 	atRest := false
 	if srv != nil {
@@ -217,6 +230,13 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 				d.BlockRatio = float64(d.BlockBytes) / float64(d.UniqueBytes)
 			}
 			res.Disk = d
+		}
+	}
+	// After the disk figures, which the auth-off server's writes (its audit
+	// log) would change.
+	if res.Managed && cfg.authCompare && cfg.auth != authNone && ctx.Err() == nil && len(targets) > 0 && len(res.ManifestLoad) > 0 {
+		if err := b.compareAuthOff(ctx, root, dataDir, clients, targets); err != nil {
+			b.fail(err)
 		}
 	}
 	res.judge()

@@ -34,10 +34,12 @@ const (
 )
 
 // startServer runs `acre serve` on a free loopback port with data as its
-// data directory and waits until it logs that it listens.
-func startServer(bin, data string, extra []string) (*server, error) {
+// data directory, env added to its environment, and waits until it logs
+// that it listens.
+func startServer(bin, data string, extra, env []string) (*server, error) {
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-format", "json"}, extra...)
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = os.Stderr
 	// Through an io.Pipe, Wait returns only once every line was copied.
 	pr, pw := io.Pipe()
@@ -200,6 +202,7 @@ type sampler struct {
 	max  int64 // since the last reset
 	all  int64 // since the start
 	stop chan struct{}
+	once sync.Once
 }
 
 func startSampler(p *proc, every time.Duration) *sampler {
@@ -249,7 +252,7 @@ func (s *sampler) peak() int64 {
 	return s.all
 }
 
-func (s *sampler) close() { close(s.stop) }
+func (s *sampler) close() { s.once.Do(func() { close(s.stop) }) }
 
 // cpuSelf returns this process's user+system CPU seconds.
 func cpuSelf() float64 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,7 +35,7 @@ func (b *bench) pushSmall(ctx context.Context) ([]*pushedImage, error) {
 	b.logf("pushing %d small images (%d x %d KiB + %d MiB base) to %d repositories, %d at a time",
 		c.smallImages, c.smallLayers, c.smallLayerKiB, c.baseMiB, len(repos), c.concurrency)
 	m := b.begin()
-	err := b.cli.pushBlob(ctx, repos[0], base.Digest, baseSize, b.gen.open(baseSeed, baseSize))
+	err := b.cli.pushBlob(ctx, repos[0], base.Digest, baseSize, b.gen.blob(baseSeed, baseSize))
 	sent.Add(baseSize)
 	if err == nil {
 		err = forEach(ctx, c.smallImages, c.concurrency, func(ctx context.Context, i int) error {
@@ -77,7 +76,7 @@ func (b *bench) pushSmallImage(ctx context.Context, repo string, i int, base des
 	for j := range b.cfg.smallLayers {
 		data := b.gen.bytes(smallSeed(i, j), size)
 		d := descriptor{MediaType: mediaLayer, Digest: digestOf(data), Size: size}
-		if err := b.cli.pushBlob(ctx, repo, d.Digest, size, bytes.NewReader(data)); err != nil {
+		if err := b.cli.pushBlob(ctx, repo, d.Digest, size, memBlob(data)); err != nil {
 			return nil, sent, err
 		}
 		sent += size
@@ -86,7 +85,7 @@ func (b *bench) pushSmallImage(ctx context.Context, repo string, i int, base des
 	}
 	cfgBlob := configBlob(layers, fmt.Sprintf("small-%d", i))
 	cfgDesc := descriptor{MediaType: mediaConfig, Digest: digestOf(cfgBlob), Size: int64(len(cfgBlob))}
-	if err := b.cli.pushBlob(ctx, repo, cfgDesc.Digest, cfgDesc.Size, bytes.NewReader(cfgBlob)); err != nil {
+	if err := b.cli.pushBlob(ctx, repo, cfgDesc.Digest, cfgDesc.Size, memBlob(cfgBlob)); err != nil {
 		return nil, sent, err
 	}
 	sent += cfgDesc.Size

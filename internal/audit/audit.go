@@ -44,18 +44,12 @@ func (w *Writer) Run(ctx context.Context) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	var batch []meta.AuditEntry
+	wctx := context.WithoutCancel(ctx) // what was queued is written, also on shutdown
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		err := w.meta.Tx(context.WithoutCancel(ctx), func(q meta.Queries) error {
-			for i := range batch {
-				if err := q.AppendAudit(ctx, &batch[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err := w.meta.Tx(wctx, func(q meta.Queries) error { return q.AppendAuditBatch(wctx, batch) })
 		if err != nil {
 			w.log.Warn("audit write", "entries", len(batch), "err", err)
 		}

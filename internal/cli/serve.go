@@ -18,7 +18,7 @@ func newServeCmd() *cobra.Command {
 	var cfgFile string
 	var o struct {
 		addr, data, logFormat, logLevel, tlsCert, tlsKey, domain string
-		noAuth                                                   bool
+		auth                                                     bool
 	}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -45,7 +45,7 @@ SQLite metadata under --data). Flags override the configuration file.`,
 			set("tls-cert", &cfg.TLS.Cert, o.tlsCert)
 			set("tls-key", &cfg.TLS.Key, o.tlsKey)
 			if f.Changed("auth") {
-				cfg.Auth.Enabled = !o.noAuth
+				cfg.Auth.Enabled = o.auth
 			}
 			if err := cfg.Validate(); err != nil {
 				return err
@@ -74,7 +74,7 @@ SQLite metadata under --data). Flags override the configuration file.`,
 	f.StringVar(&o.logLevel, "log-level", d.Log.Level, "log level: debug, info, warn, error")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); enables HTTPS with --tls-key")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
-	f.BoolVar(&o.noAuth, "auth", true, "require authentication; --auth=false turns it off (throwaway local use only)")
+	f.BoolVar(&o.auth, "auth", true, "require authentication; --auth=false turns it off (throwaway local use only)")
 	return cmd
 }
 

@@ -129,6 +129,8 @@ type SigningKeys interface {
 // Audit stores the audit log.
 type Audit interface {
 	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// AppendAuditBatch writes many entries with few statements.
+	AppendAuditBatch(ctx context.Context, es []AuditEntry) error
 	// ListAudit returns entries of a registry (0: all) with ID > after, oldest first.
 	ListAudit(ctx context.Context, registryID int64, after int64, n int) ([]AuditEntry, error)
 	DeleteAuditBefore(ctx context.Context, before time.Time) error

@@ -56,7 +56,12 @@ type Webhooks interface {
 	// EventsFor lists a registry's events after the cursor, oldest first.
 	EventsFor(ctx context.Context, registryID, after int64, n int) ([]Event, error)
 
-	AddDelivery(ctx context.Context, d *Delivery) error
+	// AddDelivery queues a delivery; one already queued for the same
+	// webhook and event is left as it is (added reports which).
+	AddDelivery(ctx context.Context, d *Delivery) (added bool, err error)
+	// LeaseWebhook claims a webhook's queue for owner until until; false
+	// when another owner holds an unexpired lease.
+	LeaseWebhook(ctx context.Context, id int64, owner string, now, until time.Time) (bool, error)
 	// NextDelivery returns the oldest pending delivery of a webhook, or ErrNotFound.
 	NextDelivery(ctx context.Context, webhookID int64) (*Delivery, error)
 	UpdateDelivery(ctx context.Context, d *Delivery) error

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/google/uuid"
 )
 
 // Retry policy: exponential backoff from 1 s, capped at 10 minutes, for
@@ -42,6 +43,7 @@ type Dispatcher struct {
 	hc      *http.Client
 	observe Observer
 	kick    chan struct{}
+	node    string // this process, as a lease owner
 
 	mu      sync.Mutex
 	running map[int64]bool
@@ -55,7 +57,8 @@ func NewDispatcher(m meta.Store, log *slog.Logger, hc *http.Client, observe Obse
 	if observe == nil {
 		observe = func(string, int, error) {}
 	}
-	return &Dispatcher{meta: m, log: log, hc: hc, observe: observe, kick: make(chan struct{}, 1), running: map[int64]bool{}}
+	return &Dispatcher{meta: m, log: log, hc: hc, observe: observe, kick: make(chan struct{}, 1), running: map[int64]bool{},
+		node: uuid.NewString()}
 }
 
 // Kick wakes the dispatcher (after a commit that wrote events).
@@ -105,36 +108,49 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
+// settle is how long after an event is written the cursor may pass it.
+// Until then each pass looks at it again (queuing is idempotent), so an
+// event committed late with a lower id (possible with several nodes on
+// PostgreSQL) is still delivered.
+const settle = 10 * time.Second
+
 // fanout queues, for every webhook, the events after its cursor that it
-// subscribes to, and advances the cursor in the same transaction.
+// subscribes to, and advances the cursor past those that have settled.
 func (d *Dispatcher) fanout(ctx context.Context) error {
 	hooks, err := d.meta.Read().ListWebhooks(ctx, 0)
 	if err != nil {
 		return err
 	}
 	for _, w := range hooks {
+		after := w.Cursor
 		for {
-			events, err := d.meta.Read().EventsFor(ctx, w.RegistryID, w.Cursor, 500)
+			events, err := d.meta.Read().EventsFor(ctx, w.RegistryID, after, 500)
 			if err != nil || len(events) == 0 {
 				break
 			}
+			queued := false
 			err = d.meta.Tx(ctx, func(q meta.Queries) error {
 				now := time.Now().UTC()
+				cursor := w.Cursor
 				for _, e := range events {
-					if !w.Enabled || !subscribed(w, e) {
-						continue
+					if w.Enabled && subscribed(w, e) {
+						added, err := q.AddDelivery(ctx, &meta.Delivery{WebhookID: w.ID, EventID: e.ID, Action: e.Action,
+							Payload: e.Payload, State: meta.DeliveryPending, NextAttemptAt: now, CreatedAt: now})
+						if err != nil {
+							return err
+						}
+						queued = queued || added
 					}
-					if err := q.AddDelivery(ctx, &meta.Delivery{WebhookID: w.ID, EventID: e.ID, Action: e.Action, Payload: e.Payload,
-						State: meta.DeliveryPending, NextAttemptAt: now, CreatedAt: now}); err != nil {
-						return err
+					if e.CreatedAt.Before(now.Add(-settle)) && e.ID == cursor+1 || e.CreatedAt.Before(now.Add(-settle)) {
+						cursor = e.ID
 					}
 				}
-				return q.SetWebhookCursor(ctx, w.ID, events[len(events)-1].ID)
+				return q.SetWebhookCursor(ctx, w.ID, cursor)
 			})
 			if err != nil {
 				return err
 			}
-			w.Cursor = events[len(events)-1].ID
+			after = events[len(events)-1].ID
 		}
 	}
 	return nil
@@ -149,9 +165,23 @@ func subscribed(w meta.Webhook, e meta.Event) bool {
 	return false
 }
 
+// leaseFor is how long a node holds a webhook's queue between renewals.
+const leaseFor = 30 * time.Second
+
 // work delivers a webhook's queue in order until it is empty or ctx ends.
+// It holds the webhook's lease, so with several nodes one delivers each
+// queue (in order); a node that dies loses the lease when it expires.
 func (d *Dispatcher) work(ctx context.Context, webhookID int64) {
 	for ctx.Err() == nil {
+		var ok bool
+		err := d.meta.Tx(ctx, func(q meta.Queries) (err error) {
+			now := time.Now().UTC()
+			ok, err = q.LeaseWebhook(ctx, webhookID, d.node, now, now.Add(leaseFor))
+			return err
+		})
+		if err != nil || !ok {
+			return
+		}
 		next, err := d.meta.Read().NextDelivery(ctx, webhookID)
 		if errors.Is(err, meta.ErrNotFound) {
 			return

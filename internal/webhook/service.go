@@ -196,8 +196,9 @@ func (s *Service) Ping(ctx context.Context, reg *meta.Registry, name string) (st
 			return err
 		}
 		now := time.Now().UTC()
-		return q.AddDelivery(ctx, &meta.Delivery{WebhookID: w.ID, Action: "ping", Payload: body, State: meta.DeliveryPending,
+		_, err = q.AddDelivery(ctx, &meta.Delivery{WebhookID: w.ID, Action: "ping", Payload: body, State: meta.DeliveryPending,
 			NextAttemptAt: now, CreatedAt: now})
+		return err
 	})
 	s.kick()
 	return id, err

@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -211,6 +212,28 @@ func TestBadConfig(t *testing.T) {
 			out, err := RunErr(nil, acreBin, "serve", "--config", p, "--data", filepath.Join(dir, "data"))
 			if err == nil || !strings.Contains(out, tt.want) {
 				t.Fatalf("acre serve with %s: err %v, output %q", tt.name, err, out)
+			}
+		})
+	}
+}
+
+// TestAuthFlag checks that --auth=false turns authentication off and that
+// --auth (or nothing) keeps it on.
+func TestAuthFlag(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{nil, 401},
+		{[]string{"--auth"}, 401},
+		{[]string{"--auth=true"}, 401},
+		{[]string{"--auth=false"}, 200},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.args), func(t *testing.T) {
+			a := StartAcre(t, "", tt.args...)
+			if code, _ := Get(t, a.AnonURL("/v2/")); code != tt.want {
+				t.Fatalf("/v2/ without credentials: %d, want %d", code, tt.want)
 			}
 		})
 	}

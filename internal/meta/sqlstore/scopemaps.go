@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
@@ -129,4 +130,25 @@ func (q *queries) ListAudit(ctx context.Context, registryID int64, after int64, 
 func (q *queries) DeleteAuditBefore(ctx context.Context, before time.Time) error {
 	_, err := q.db.ExecContext(ctx, `DELETE FROM audit_log WHERE at < ?`, ns(before))
 	return err
+}
+
+// auditBatchRows is how many entries one INSERT writes.
+const auditBatchRows = 50
+
+func (q *queries) AppendAuditBatch(ctx context.Context, es []meta.AuditEntry) error {
+	for len(es) > 0 {
+		n := min(len(es), auditBatchRows)
+		query := `INSERT INTO audit_log (at, registry_id, category, operation, identity, repository, tag, digest, media_type, size,
+			caller_ip, user_agent, result, duration_ms) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+		args := make([]any, 0, n*14)
+		for _, e := range es[:n] {
+			args = append(args, ns(e.At), e.RegistryID, e.Category, e.Operation, e.Identity, e.Repository, e.Tag, e.Digest,
+				e.MediaType, e.Size, e.CallerIP, e.UserAgent, e.Result, e.DurationMS)
+		}
+		if _, err := q.db.ExecContext(ctx, query, args...); err != nil {
+			return err
+		}
+		es = es[n:]
+	}
+	return nil
 }

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
@@ -135,10 +137,24 @@ func scanDelivery(sc interface{ Scan(...any) error }) (*meta.Delivery, error) {
 	return &d, nil
 }
 
-func (q *queries) AddDelivery(ctx context.Context, d *meta.Delivery) error {
-	return q.db.QueryRowContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, action, payload, state, next_attempt_at,
-		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, d.WebhookID, d.EventID, d.Action, d.Payload, d.State,
-		ns(d.NextAttemptAt), ns(d.CreatedAt), ns(d.CreatedAt)).Scan(&d.ID)
+func (q *queries) AddDelivery(ctx context.Context, d *meta.Delivery) (bool, error) {
+	err := q.db.QueryRowContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, event_id, action, payload, state, next_attempt_at,
+		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`, d.WebhookID, d.EventID,
+		d.Action, d.Payload, d.State, ns(d.NextAttemptAt), ns(d.CreatedAt), ns(d.CreatedAt)).Scan(&d.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (q *queries) LeaseWebhook(ctx context.Context, id int64, owner string, now, until time.Time) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `UPDATE webhooks SET lease_owner = ?, lease_until = ? WHERE id = ? AND (lease_until < ? OR lease_owner = ?)`,
+		owner, ns(until), id, ns(now), owner)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (q *queries) NextDelivery(ctx context.Context, webhookID int64) (*meta.Delivery, error) {
