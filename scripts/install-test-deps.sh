@@ -10,6 +10,7 @@ CRANE_VERSION=v0.22.1        # github.com/google/go-containerregistry/cmd/crane
 ORAS_VERSION=v1.3.6          # oras.land/oras/cmd/oras
 REGCTL_VERSION=v0.11.7       # github.com/regclient/regclient/cmd/regctl
 CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111  # github.com/opencontainers/distribution-spec/conformance
+VERSITYGW_VERSION=v1.8.0     # github.com/versity/versitygw/cmd/versitygw (S3 server for the s3 blob store tests)
 
 TOOLS="$PWD/.tools/bin"
 mkdir -p "$TOOLS"
@@ -20,6 +21,7 @@ pkgs=()
 command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
 [ -x /bin/busybox ] || pkgs+=(busybox-static)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "installing Debian packages: ${pkgs[*]}"
   sudo_ apt-get update -qq
@@ -38,5 +40,16 @@ go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" 
 go_tool oras oras.land/oras/cmd/oras "$ORAS_VERSION" &
 go_tool regctl github.com/regclient/regclient/cmd/regctl "$REGCTL_VERSION" &
 go_tool conformance github.com/opencontainers/distribution-spec/conformance "$CONFORMANCE_VERSION" &
+go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" &
 wait
-for t in crane oras regctl conformance; do [ -x "$TOOLS/$t" ] || { echo "missing $t" >&2; exit 1; }; done
+for t in crane oras regctl conformance versitygw; do [ -x "$TOOLS/$t" ] || { echo "missing $t" >&2; exit 1; }; done
+
+# Azurite, the Azure Blob Storage emulator internal/blob/azure tests against,
+# from npm into .tools/azurite (once per version).
+AZURITE_VERSION=3.37.0
+AZURITE_DIR="$PWD/.tools/azurite"
+if [ "$(node -p "require('$AZURITE_DIR/node_modules/azurite/package.json').version" 2>/dev/null)" != "$AZURITE_VERSION" ]; then
+  echo "installing azurite $AZURITE_VERSION"
+  npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null
+fi
+[ -x "$AZURITE_DIR/node_modules/.bin/azurite-blob" ] || { echo "missing azurite" >&2; exit 1; }

@@ -131,7 +131,7 @@ func (d *Dispatcher) fanout(ctx context.Context) error {
 			queued := false
 			err = d.meta.Tx(ctx, func(q meta.Queries) error {
 				now := time.Now().UTC()
-				cursor := w.Cursor
+				cursor, settled := w.Cursor, true
 				for _, e := range events {
 					if w.Enabled && subscribed(w, e) {
 						added, err := q.AddDelivery(ctx, &meta.Delivery{WebhookID: w.ID, EventID: e.ID, Action: e.Action,
@@ -141,7 +141,8 @@ func (d *Dispatcher) fanout(ctx context.Context) error {
 						}
 						queued = queued || added
 					}
-					if e.CreatedAt.Before(now.Add(-settle)) && e.ID == cursor+1 || e.CreatedAt.Before(now.Add(-settle)) {
+					// The cursor passes settled events only, up to the first unsettled one.
+					if settled = settled && e.CreatedAt.Before(now.Add(-settle)); settled {
 						cursor = e.ID
 					}
 				}
