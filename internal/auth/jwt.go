@@ -183,3 +183,22 @@ func (r *KeyRing) Verify(token string, now time.Time) (*Claims, error) {
 	}
 	return &c, nil
 }
+
+// unknownKey reports whether a token names a key id the ring lacks.
+func (r *KeyRing) unknownKey(token string) bool {
+	h, _, ok := strings.Cut(token, ".")
+	if !ok {
+		return false
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return false
+	}
+	var hdr struct{ Kid string }
+	if json.Unmarshal(hb, &hdr) != nil || hdr.Kid == "" {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.keys[hdr.Kid] == nil
+}

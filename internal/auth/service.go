@@ -49,6 +49,7 @@ type Service struct {
 	throttle   *throttle
 	fpKey      []byte // per-process key for credential fingerprints
 	mu         sync.Mutex
+	lastReload time.Time // of keys, on an unknown key id (guarded by mu)
 }
 
 // New builds a Service; call Start before use.
@@ -216,6 +217,9 @@ func (s *Service) Bootstrap(ctx context.Context, user, password string) (Bootstr
 		res.Created, res.User = true, user
 		return q.CreateRoleAssignment(ctx, &meta.RoleAssignment{PrincipalID: p.ID, Role: RoleOwner, CreatedAt: now})
 	})
+	if errors.Is(err, meta.ErrConflict) {
+		return BootstrapResult{}, nil // another node bootstrapped at the same moment
+	}
 	if err != nil {
 		return BootstrapResult{}, fmt.Errorf("bootstrap owner: %w", err)
 	}
@@ -232,3 +236,17 @@ func (s *Service) Forget() {
 
 // ErrDenied is returned when credentials are wrong, expired or disabled.
 var ErrDenied = errors.New("authentication failed")
+
+// reloadKeys reads the signing keys again when a token names a key this
+// node has not seen (another node just rotated), at most once a second.
+func (s *Service) reloadKeys(ctx context.Context) bool {
+	s.mu.Lock()
+	if time.Since(s.lastReload) < time.Second {
+		s.mu.Unlock()
+		return false
+	}
+	s.lastReload = time.Now()
+	s.mu.Unlock()
+	keys, err := s.meta.Read().ListSigningKeys(ctx)
+	return err == nil && s.useKeys(keys) == nil
+}

@@ -105,6 +105,9 @@ func (s *Service) IssueSession(p *meta.Principal) (Issued, error) {
 // The principal must still exist and be enabled.
 func (s *Service) VerifyToken(ctx context.Context, token, audience string, types ...string) (*Claims, *meta.Principal, error) {
 	c, err := s.verifyCached(token)
+	if err != nil && s.keys.unknownKey(token) && s.reloadKeys(ctx) {
+		c, err = s.verifyCached(token)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -65,3 +65,9 @@ type UploadLister interface {
 type Ager interface {
 	OlderThan(ctx context.Context, d digest.Digest, t time.Time) bool
 }
+
+// Redirector gives short-lived URLs from which clients read blobs straight
+// from the object store (presigned or SAS URLs).
+type Redirector interface {
+	URL(ctx context.Context, d digest.Digest, ttl time.Duration) (string, error)
+}

@@ -108,6 +108,46 @@ type TLS struct {
 // Storage selects and tunes the stores.
 type Storage struct {
 	SQLite SQLite `yaml:"sqlite"`
+	// Postgres keeps metadata in PostgreSQL instead of SQLite when its DSN
+	// is set (or $ACRE_POSTGRES_DSN), so that several nodes share it.
+	Postgres Postgres `yaml:"postgres"`
+	Blobs    Blobs    `yaml:"blobs"`
+}
+
+// Postgres configures PostgreSQL metadata.
+type Postgres struct {
+	DSN string `yaml:"dsn"` // e.g. postgres://acre@db:5432/acre?sslmode=disable; secrets may come from $ACRE_POSTGRES_DSN
+}
+
+// Blobs selects the blob store.
+type Blobs struct {
+	Type  string    `yaml:"type"` // fs (default: under data), s3 or azure
+	S3    S3Blobs   `yaml:"s3"`
+	Azure AzureBlob `yaml:"azure"`
+	// Redirect sends blob downloads to presigned (S3) or SAS (Azure) URLs,
+	// so clients read straight from the object store.
+	Redirect bool `yaml:"redirect"`
+}
+
+// S3Blobs configures an S3-compatible store (AWS S3, MinIO, Ceph, versitygw).
+type S3Blobs struct {
+	Endpoint    string `yaml:"endpoint"`
+	Region      string `yaml:"region"`
+	Bucket      string `yaml:"bucket"`
+	Prefix      string `yaml:"prefix"`
+	AccessKey   string `yaml:"access_key"`
+	SecretKey   string `yaml:"secret_key"` // or $ACRE_S3_SECRET_KEY
+	PathStyle   bool   `yaml:"path_style"`
+	PartSizeMiB int64  `yaml:"part_size_mib"`
+}
+
+// AzureBlob configures Azure Blob Storage (or Azurite).
+type AzureBlob struct {
+	ServiceURL  string `yaml:"service_url"`
+	AccountName string `yaml:"account_name"`
+	AccountKey  string `yaml:"account_key"` // or $ACRE_AZURE_ACCOUNT_KEY
+	Container   string `yaml:"container"`
+	Prefix      string `yaml:"prefix"`
 }
 
 // SQLite tunes the embedded metadata store.
@@ -197,6 +237,19 @@ func (c Config) Validate() error {
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		errs = append(errs, errors.New("tls: set both cert and key, or neither"))
+	}
+	switch b := c.Storage.Blobs; b.Type {
+	case "", "fs":
+	case "s3":
+		if b.S3.Bucket == "" {
+			errs = append(errs, errors.New("storage.blobs.s3.bucket: required"))
+		}
+	case "azure":
+		if b.Azure.ServiceURL == "" || b.Azure.Container == "" || b.Azure.AccountName == "" {
+			errs = append(errs, errors.New("storage.blobs.azure: service_url, account_name and container are required"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("storage.blobs.type %q: use fs, s3 or azure", b.Type))
 	}
 	switch c.Storage.SQLite.Synchronous {
 	case "full", "normal":

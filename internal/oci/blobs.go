@@ -16,6 +16,14 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, repo registry.
 	if err != nil {
 		return err
 	}
+	if r.Method == http.MethodGet && r.Header.Get("Range") == "" {
+		if u := h.svc.BlobURL(r.Context(), repo, d); u != "" {
+			w.Header().Set("Location", u)
+			w.Header().Set("Docker-Content-Digest", d.String())
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return nil
+		}
+	}
 	size, err := h.svc.StatBlob(r.Context(), repo, d)
 	if err != nil {
 		return err

@@ -320,3 +320,22 @@ func (s *Service) CancelUpload(ctx context.Context, r Repo, id string) error {
 	}
 	return s.uploads.Abort(ctx, id)
 }
+
+// BlobURL returns a short-lived URL from which the client can read a blob
+// linked in the repository straight from the object store, when the store
+// offers one and redirects are on ("" otherwise).
+func (s *Service) BlobURL(ctx context.Context, r Repo, d digest.Digest) string {
+	rd, ok := s.blobs.(blob.Redirector)
+	if !s.redirect || !ok {
+		return ""
+	}
+	if _, err := s.StatBlob(ctx, r, d); err != nil {
+		return ""
+	}
+	u, err := rd.URL(ctx, d, 15*time.Minute)
+	if err != nil {
+		s.log.WarnContext(ctx, "blob redirect", "err", err)
+		return ""
+	}
+	return u
+}

@@ -42,6 +42,8 @@ type Options struct {
 	// GCGrace is how long a blob link may wait for a manifest to reference
 	// it before garbage collection may drop it (default 1 hour).
 	GCGrace time.Duration
+	// Redirect sends blob downloads to the store's own URLs when it has them.
+	Redirect bool
 }
 
 // Service implements the registry operations.
@@ -58,6 +60,7 @@ type Service struct {
 	gcGrace         time.Duration
 	pulls           *pullRecorder
 	throttle        *throttle
+	redirect        bool
 	hosts           sync.Map // host -> hostEntry
 }
 
@@ -83,7 +86,7 @@ func New(o Options) *Service {
 	if o.GCGrace <= 0 {
 		o.GCGrace = time.Hour
 	}
-	return &Service{limits: o.Limits, gcGrace: o.GCGrace, pulls: newPullRecorder(),
+	return &Service{redirect: o.Redirect, limits: o.Limits, gcGrace: o.GCGrace, pulls: newPullRecorder(),
 		throttle: &throttle{buckets: map[throttleKey]*bucket{}}, meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
 }
@@ -120,6 +123,9 @@ func (s *Service) EnsureRegistry(ctx context.Context, name, loginServer, sku str
 		out = &meta.Registry{Name: name, LoginServer: strings.ToLower(loginServer), SKU: sku, CreatedAt: now, UpdatedAt: now}
 		return q.CreateRegistry(ctx, out)
 	})
+	if errors.Is(err, meta.ErrConflict) { // another node created it at the same moment
+		return s.meta.Read().GetRegistry(ctx, name)
+	}
 	return out, err
 }
 
