@@ -30,8 +30,12 @@ type GCStats struct {
 	Uploads      int   // abandoned upload sessions removed
 }
 
-// gcBatch bounds one GC transaction, so pushes wait at most a few ms.
-const gcBatch = 200
+// gcBatch bounds one GC transaction, and gcPause separates them, so that
+// pushes waiting for the (single) writer get it between batches.
+const (
+	gcBatch = 32
+	gcPause = 10 * time.Millisecond
+)
 
 // CollectGarbage works through the due queue until it is empty.
 func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
@@ -51,6 +55,10 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
 			return nil
 		}); err != nil {
 			return st, err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(gcPause):
 		}
 	}
 	return st, ctx.Err()
