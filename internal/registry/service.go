@@ -123,8 +123,10 @@ func (s *Service) EnsureRegistry(ctx context.Context, name, loginServer, sku str
 		out = &meta.Registry{Name: name, LoginServer: strings.ToLower(loginServer), SKU: sku, CreatedAt: now, UpdatedAt: now}
 		return q.CreateRegistry(ctx, out)
 	})
-	if errors.Is(err, meta.ErrConflict) { // another node created it at the same moment
-		return s.meta.Read().GetRegistry(ctx, name)
+	if errors.Is(err, meta.ErrConflict) { // another node may have created it at the same moment
+		if r, gerr := s.meta.Read().GetRegistry(ctx, name); gerr == nil {
+			return r, nil
+		}
 	}
 	return out, err
 }
