@@ -22,6 +22,7 @@ command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
 [ -x /bin/busybox ] || pkgs+=(busybox-static)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)  # internal/meta/sqlstore's PostgreSQL tests
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "installing Debian packages: ${pkgs[*]}"
   sudo_ apt-get update -qq

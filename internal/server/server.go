@@ -20,10 +20,8 @@ import (
 	"github.com/acre-project/acre/internal/acrapi"
 	"github.com/acre-project/acre/internal/audit"
 	"github.com/acre-project/acre/internal/auth"
-	"github.com/acre-project/acre/internal/blob/fs"
 	"github.com/acre-project/acre/internal/config"
 	"github.com/acre-project/acre/internal/meta"
-	"github.com/acre-project/acre/internal/meta/sqlstore"
 	"github.com/acre-project/acre/internal/metrics"
 	"github.com/acre-project/acre/internal/mgmt"
 	"github.com/acre-project/acre/internal/oci"
@@ -57,11 +55,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, err
 	}
-	blobs, err := fs.New(filepath.Join(cfg.Data, "blobs"))
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open blob store: %w", err)
 	}
-	m, err := sqlstore.OpenSQLite(ctx, filepath.Join(cfg.Data, "meta.db"), sqlstore.Options{Synchronous: cfg.Storage.SQLite.Synchronous})
+	m, err := openMeta(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
@@ -69,7 +67,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	dispatch := webhook.NewDispatcher(m, log, nil, mx.Delivery)
 	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
-		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) }})
+		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) },
+		Redirect: cfg.Storage.Blobs.Redirect})
 	regs := append([]config.Registry{{Name: cfg.DefaultRegistry}}, cfg.Registries...)
 	for _, r := range regs {
 		sku := r.SKU

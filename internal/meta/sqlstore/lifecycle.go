@@ -11,7 +11,7 @@ import (
 
 func (q *queries) EnqueueGC(ctx context.Context, it meta.GCItem) error {
 	_, err := q.db.ExecContext(ctx, `INSERT INTO gc_queue (kind, repository_id, digest, not_before) VALUES (?, ?, ?, ?)
-		ON CONFLICT (kind, repository_id, digest) DO UPDATE SET not_before = MAX(not_before, excluded.not_before)`,
+		ON CONFLICT (kind, repository_id, digest) DO UPDATE SET not_before = `+q.d.greatest()+`(gc_queue.not_before, excluded.not_before)`,
 		it.Kind, it.RepositoryID, it.Digest.String(), ns(it.NotBefore))
 	return err
 }

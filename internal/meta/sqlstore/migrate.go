@@ -14,7 +14,11 @@ import (
 //go:embed migrations
 var migrationFiles embed.FS
 
-var sqliteMigrations = mustSub(migrationFiles, "migrations/sqlite")
+// One directory per dialect, with the same file names (a test checks).
+var (
+	sqliteMigrations   = mustSub(migrationFiles, "migrations/sqlite")
+	postgresMigrations = mustSub(migrationFiles, "migrations/postgres")
+)
 
 func mustSub(f fs.FS, dir string) fs.FS {
 	s, err := fs.Sub(f, dir)
@@ -24,10 +28,18 @@ func mustSub(f fs.FS, dir string) fs.FS {
 	return s
 }
 
+// migrationDB is what migrate needs: a *sql.DB, or a *sql.Conn holding a lock.
+type migrationDB interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
 // migrate applies, in order and each in its own transaction, the numbered
-// NNNN_name.sql files of dir that the database has not applied yet (by
-// version, so a file merged with a lower number still runs).
-func migrate(ctx context.Context, db *sql.DB, dir fs.FS) error {
+// NNNN_name.sql files of dir (d.migrations() but in tests) that the
+// database has not applied yet (by version, so a file merged with a lower
+// number still runs).
+func migrate(ctx context.Context, db migrationDB, d dialect, dir fs.FS) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -70,7 +82,7 @@ func migrate(ctx context.Context, db *sql.DB, dir fs.FS) error {
 			_ = tx.Rollback()
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+		if _, err := d.wrap(tx).ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
 			_ = tx.Rollback()
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}

@@ -18,13 +18,13 @@ import (
 type attrStore struct{ *Store }
 
 func (s attrStore) SetRepositoryAttributes(ctx context.Context, id int64, a meta.Attributes) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE repositories SET delete_enabled = ?, write_enabled = ?, read_enabled = ?,
+	_, err := s.d.wrap(s.w).ExecContext(ctx, `UPDATE repositories SET delete_enabled = ?, write_enabled = ?, read_enabled = ?,
 		list_enabled = ? WHERE id = ?`, a.DeleteEnabled, a.WriteEnabled, a.ReadEnabled, a.ListEnabled, id)
 	return err
 }
 
 func (s attrStore) SetTagAttributes(ctx context.Context, repoID int64, tag string, a meta.Attributes) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE tags SET delete_enabled = ?, write_enabled = ?, read_enabled = ?,
+	_, err := s.d.wrap(s.w).ExecContext(ctx, `UPDATE tags SET delete_enabled = ?, write_enabled = ?, read_enabled = ?,
 		list_enabled = ? WHERE repository_id = ? AND name = ?`, a.DeleteEnabled, a.WriteEnabled, a.ReadEnabled, a.ListEnabled, repoID, tag)
 	return err
 }
@@ -93,9 +93,15 @@ func TestPathsNeedingEscapes(t *testing.T) {
 }
 
 func TestReopenKeepsData(t *testing.T) {
-	ctx := t.Context()
 	dir := t.TempDir()
-	s := openTemp(t, dir)
+	testReopenKeepsData(t, func(t *testing.T) *Store { return openTemp(t, dir) })
+}
+
+// testReopenKeepsData writes, closes and reopens (with open, which opens the
+// same database each time) twice.
+func testReopenKeepsData(t *testing.T, open func(t *testing.T) *Store) {
+	ctx := t.Context()
+	s := open(t)
 	created := time.Date(2024, 1, 2, 3, 4, 5, 6000, time.UTC)
 	reg := &meta.Registry{Name: "keep", LoginServer: "keep.example.com", SKU: "Premium", CreatedAt: created, UpdatedAt: created}
 	d := digest.FromString("layer")
@@ -132,7 +138,7 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 
 	for i := range 2 {
-		s := openTemp(t, dir)
+		s := open(t)
 		r := s.Read()
 		got, err := r.GetRegistry(ctx, "keep")
 		if err != nil || got.ID != reg.ID || got.SKU != "Premium" || !got.CreatedAt.Equal(created) {
@@ -200,14 +206,19 @@ func appliedVersions(t *testing.T, s *Store) []int {
 
 func TestMigrationsIdempotent(t *testing.T) {
 	dir := t.TempDir()
+	testMigrationsIdempotent(t, func(t *testing.T) *Store { return openTemp(t, dir) })
+}
+
+// testMigrationsIdempotent opens the same database (with open) three times.
+func testMigrationsIdempotent(t *testing.T, open func(t *testing.T) *Store) {
 	want := migrationFileCount(t)
 	for i := range 3 {
-		s := openTemp(t, dir)
+		s := open(t)
 		if v := appliedVersions(t, s); len(v) != want {
 			t.Fatalf("open %d: applied versions %v, want %d of them", i, v, want)
 		}
 		// Running the migrations again by hand changes nothing either.
-		if err := migrate(t.Context(), s.w, sqliteMigrations); err != nil {
+		if err := migrate(t.Context(), s.w, s.d, s.d.migrations()); err != nil {
 			t.Fatalf("open %d: migrate again: %v", i, err)
 		}
 		if v := appliedVersions(t, s); len(v) != want {
@@ -218,6 +229,11 @@ func TestMigrationsIdempotent(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
+	testMigrate(t, func(t *testing.T) *Store { return openTemp(t, t.TempDir()) })
+}
+
+// testMigrate runs migrate on test directories, each case on a fresh store.
+func testMigrate(t *testing.T, fresh func(t *testing.T) *Store) {
 	ctx := t.Context()
 	tests := []struct {
 		name     string
@@ -270,7 +286,7 @@ func TestMigrate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := openTemp(t, t.TempDir())
+			s := fresh(t)
 			defer s.Close()
 			// A separate bookkeeping table would be cleaner, but migrate
 			// uses schema_migrations; start from an empty one.
@@ -279,7 +295,7 @@ func TestMigrate(t *testing.T) {
 			}
 			var err error
 			for _, step := range tt.steps {
-				err = migrate(ctx, s.w, step)
+				err = migrate(ctx, s.w, s.d, step)
 			}
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("migrate = %v, want error %v", err, tt.wantErr)
@@ -309,16 +325,21 @@ func TestMigrate(t *testing.T) {
 
 func tableExists(t *testing.T, s *Store, name string) bool {
 	t.Helper()
+	q := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if s.d == dialectPostgres {
+		q = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	}
 	var n int
-	err := s.w.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n)
+	err := s.d.wrap(s.w).QueryRowContext(t.Context(), q, name).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
 }
 
-func TestClosedStore(t *testing.T) {
-	s := openTemp(t, t.TempDir())
+func TestClosedStore(t *testing.T) { testClosedStore(t, openTemp(t, t.TempDir())) }
+
+func testClosedStore(t *testing.T, s *Store) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -331,8 +352,9 @@ func TestClosedStore(t *testing.T) {
 	}
 }
 
-func TestTxCanceledContext(t *testing.T) {
-	s := openTemp(t, t.TempDir())
+func TestTxCanceledContext(t *testing.T) { testTxCanceledContext(t, openTemp(t, t.TempDir())) }
+
+func testTxCanceledContext(t *testing.T, s *Store) {
 	defer s.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

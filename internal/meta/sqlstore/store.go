@@ -1,6 +1,6 @@
 // Package sqlstore implements meta.Store on SQL. SQLite (pure Go, no cgo) is
-// the embedded default; the queries use only portable SQL so that a
-// PostgreSQL dialect can share them.
+// the embedded default; PostgreSQL (OpenPostgres) shares the same queries
+// through a small dialect seam (dialect.go).
 package sqlstore
 
 import (
@@ -15,19 +15,24 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// Options tune the SQLite store.
+// Options tune the store.
 type Options struct {
 	// Synchronous is SQLite's synchronous pragma: "full" (default; a commit
 	// survives power loss) or "normal" (survives a process crash only).
+	// PostgreSQL ignores it.
 	Synchronous string
 }
 
-// Store is a meta.Store on SQLite. Writes go through one connection (SQLite
-// has one writer); reads use a pool of query-only connections.
+// Store is a meta.Store on SQL. On SQLite, writes go through one connection
+// (SQLite has one writer) and reads use a pool of query-only connections.
+// On PostgreSQL both are pools: transactions are serializable and retried
+// on serialization failures, and reads run in read-only sessions.
 type Store struct {
+	d      dialect
 	w      *sql.DB
 	r      *sql.DB
-	rStmts *stmtCache // prepared statements on the read pool (transactions run unprepared)
+	read   execer     // what Read uses
+	rStmts *stmtCache // SQLite: prepared statements on the read pool (transactions run unprepared)
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -51,7 +56,7 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if err := migrate(ctx, w, sqliteMigrations); err != nil {
+	if err := migrate(ctx, w, dialectSQLite, dialectSQLite.migrations()); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -64,19 +69,23 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
-	return &Store{w: w, r: r, rStmts: newStmtCache(r)}, nil
+	st := newStmtCache(r)
+	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st}, nil
 }
 
 // Read implements meta.Store.
-func (s *Store) Read() meta.Queries { return &queries{db: s.rStmts} }
+func (s *Store) Read() meta.Queries { return &queries{db: s.read, d: s.d} }
 
 // Tx implements meta.Store.
 func (s *Store) Tx(ctx context.Context, fn func(q meta.Queries) error) error {
+	if s.d == dialectPostgres {
+		return s.pgTx(ctx, fn)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	if err := fn(&queries{db: tx}); err != nil {
+	if err := fn(&queries{db: tx, d: s.d}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -94,7 +103,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements meta.Store.
 func (s *Store) Close() error {
-	return errors.Join(s.rStmts.close(), s.r.Close(), s.w.Close())
+	var err error
+	if s.rStmts != nil {
+		err = s.rStmts.close()
+	}
+	return errors.Join(err, s.r.Close(), s.w.Close())
 }
 
 // execer is what both *sql.DB and *sql.Tx offer.
@@ -104,9 +117,10 @@ type execer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-// queries implements meta.Queries on an execer.
+// queries implements meta.Queries on an execer (wrapped for the dialect).
 type queries struct {
 	db execer
+	d  dialect
 }
 
 // notFound maps sql.ErrNoRows to meta.ErrNotFound.
