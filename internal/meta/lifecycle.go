@@ -9,8 +9,9 @@ import (
 
 // GC queue kinds.
 const (
-	GCLink = 0 // a repository's link to a blob
-	GCBlob = 1 // a blob
+	GCLink      = 0 // a repository's link to a blob
+	GCBlob      = 1 // a blob
+	GCTombstone = 2 // a blob whose record is gone and whose bytes are being deleted
 )
 
 // GCItem is queued garbage-collection work.
@@ -52,6 +53,8 @@ type Lifecycle interface {
 	// DueGC lists up to n items due at now.
 	DueGC(ctx context.Context, now time.Time, n int) ([]GCItem, error)
 	DoneGC(ctx context.Context, it GCItem) error
+	// Tombstoned reports whether a blob's bytes are being deleted.
+	Tombstoned(ctx context.Context, d digest.Digest) (bool, error)
 	// LinkReferenced reports whether a manifest of the repository references d.
 	LinkReferenced(ctx context.Context, repositoryID int64, d digest.Digest) (bool, error)
 	// BlobLinked reports whether any repository links d.

@@ -248,7 +248,10 @@ type Store interface {
 	// Read returns Queries for reads outside a transaction; writes through it fail.
 	Read() Queries
 	// Tx runs fn in one serializable read-write transaction, committed when
-	// fn returns nil and rolled back otherwise.
+	// fn returns nil and rolled back otherwise. fn may run more than once
+	// (a backend retries transactions that lost a serialization race), so
+	// it must not have effects outside the transaction that are unsafe to
+	// repeat or to keep after a rollback.
 	Tx(ctx context.Context, fn func(q Queries) error) error
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

@@ -264,7 +264,7 @@ func (s *Service) linkNew(ctx context.Context, q meta.Queries, r Repo, d digest.
 	if err := q.PutBlob(ctx, d, size, now); err != nil {
 		return err
 	}
-	if err := s.ensureStored(ctx, d); err != nil {
+	if err := s.ensureStored(ctx, q, d); err != nil {
 		return err
 	}
 	return s.link(ctx, q, r.Registry.ID, repo, d, size)

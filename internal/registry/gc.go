@@ -45,17 +45,34 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
 		if err != nil || len(items) == 0 {
 			return st, err
 		}
+		var batch GCStats
+		var doomed []digest.Digest
 		if err := s.meta.Tx(ctx, func(q meta.Queries) error {
+			batch, doomed = GCStats{}, nil // the transaction may run again
 			for _, it := range items {
-				if err := s.collect(ctx, q, it, &st); err != nil {
+				d, err := s.collect(ctx, q, it, &batch)
+				if err != nil {
 					return err
 				}
-				st.Items++
+				if d != "" {
+					doomed = append(doomed, d)
+				}
+				batch.Items++
 			}
 			return nil
 		}); err != nil {
 			return st, err
 		}
+		// The records are gone and the tombstones are in: now the bytes.
+		for _, d := range doomed {
+			if err := s.buryBlob(ctx, d); err != nil {
+				return st, err
+			}
+		}
+		st.Items += batch.Items
+		st.LinksDropped += batch.LinksDropped
+		st.BlobsDeleted += batch.BlobsDeleted
+		st.BytesFreed += batch.BytesFreed
 		select {
 		case <-ctx.Done():
 		case <-time.After(gcPause):
@@ -64,12 +81,18 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
 	return st, ctx.Err()
 }
 
-func (s *Service) collect(ctx context.Context, q meta.Queries, it meta.GCItem, st *GCStats) error {
+// collect handles one queue item inside a transaction. A blob to delete
+// loses its record and gets a tombstone here (uploads that would link it
+// refuse while the tombstone stands); its bytes go after the commit, and
+// then the tombstone, so a rolled-back transaction never leaves a record
+// without bytes. It returns the digest whose bytes are to go.
+func (s *Service) collect(ctx context.Context, q meta.Queries, it meta.GCItem, st *GCStats) (digest.Digest, error) {
+	var doomed digest.Digest
 	switch it.Kind {
 	case meta.GCLink:
 		ref, err := q.LinkReferenced(ctx, it.RepositoryID, it.Digest)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if !ref {
 			regID, err := s.registryOfRepo(ctx, q, it.RepositoryID)
@@ -78,37 +101,57 @@ func (s *Service) collect(ctx context.Context, q meta.Queries, it meta.GCItem, s
 				case err == nil:
 					st.LinksDropped++
 				case !errors.Is(err, meta.ErrNotFound):
-					return err
+					return "", err
 				}
 			} else if !errors.Is(err, meta.ErrNotFound) {
-				return err
+				return "", err
 			}
 		}
 	case meta.GCBlob:
 		linked, err := q.BlobLinked(ctx, it.Digest)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if !linked {
 			size, _, err := q.GetBlob(ctx, it.Digest)
 			switch {
 			case errors.Is(err, meta.ErrNotFound):
 			case err != nil:
-				return err
+				return "", err
 			default:
 				if err := q.DeleteBlob(ctx, it.Digest); err != nil {
-					return err
+					return "", err
 				}
-				if err := s.blobs.Delete(ctx, it.Digest); err != nil {
-					return err
+				if err := q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCTombstone, Digest: it.Digest, NotBefore: time.Now().UTC()}); err != nil {
+					return "", err
 				}
+				doomed = it.Digest
 				st.BlobsDeleted++
 				st.BytesFreed += size
 				s.recordLifecycle(ctx, q, 0, "", "", it.Digest, "DeleteBlob", "gc", "no repository links it")
 			}
 		}
+	case meta.GCTombstone:
+		// Left by a pass that stopped between commit and deleting the
+		// bytes: finish it, unless the blob was recorded again.
+		if _, _, err := q.GetBlob(ctx, it.Digest); errors.Is(err, meta.ErrNotFound) {
+			doomed = it.Digest
+		} else if err != nil {
+			return "", err
+		}
+		return doomed, nil // buryBlob removes the tombstone
 	}
-	return q.DoneGC(ctx, it)
+	return doomed, q.DoneGC(ctx, it)
+}
+
+// buryBlob deletes a tombstoned blob's bytes, then its tombstone.
+func (s *Service) buryBlob(ctx context.Context, d digest.Digest) error {
+	if err := s.blobs.Delete(ctx, d); err != nil {
+		return err
+	}
+	return s.meta.Tx(ctx, func(q meta.Queries) error {
+		return q.DoneGC(ctx, meta.GCItem{Kind: meta.GCTombstone, Digest: d, NotBefore: time.Now().UTC().Add(time.Hour)})
+	})
 }
 
 func (s *Service) registryOfRepo(ctx context.Context, q meta.Queries, repoID int64) (int64, error) {

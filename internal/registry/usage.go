@@ -62,9 +62,16 @@ func (s *Service) unlink(ctx context.Context, q meta.Queries, regID, repoID int6
 }
 
 // ensureStored checks, inside the linking transaction, that the blob's
-// bytes are there: garbage collection deletes a blob's file in the
-// transaction that deletes its record, so a link made after that sees it.
-func (s *Service) ensureStored(ctx context.Context, d digest.Digest) error {
+// bytes are there and not being deleted: garbage collection tombstones a
+// blob in the transaction that deletes its record and deletes the bytes
+// after, so a link made after that transaction sees the tombstone or the
+// missing bytes and the client is asked to upload again.
+func (s *Service) ensureStored(ctx context.Context, q meta.Queries, d digest.Digest) error {
+	if dead, err := q.Tombstoned(ctx, d); err != nil {
+		return err
+	} else if dead {
+		return Errorf(CodeBlobUploadInvalid, "blob %s is being garbage collected: upload it again", d)
+	}
 	if _, err := s.blobs.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
 		return Errorf(CodeBlobUploadInvalid, "blob %s was collected while it was being uploaded: upload it again", d)
 	} else if err != nil {

@@ -269,3 +269,7 @@ func (q *queries) RepositoryName(ctx context.Context, repositoryID int64) (strin
 	err := q.db.QueryRowContext(ctx, `SELECT name FROM repositories WHERE id = ?`, repositoryID).Scan(&n)
 	return n, notFound(err)
 }
+
+func (q *queries) Tombstoned(ctx context.Context, d digest.Digest) (bool, error) {
+	return q.exists(ctx, `SELECT 1 FROM gc_queue WHERE kind = 2 AND repository_id = 0 AND digest = ?`, d.String())
+}
