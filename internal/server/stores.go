@@ -58,3 +58,17 @@ func openMeta(ctx context.Context, cfg config.Config) (meta.Store, error) {
 	}
 	return sqlstore.OpenSQLite(ctx, filepath.Join(cfg.Data, "meta.db"), sqlstore.Options{Synchronous: cfg.Storage.SQLite.Synchronous})
 }
+
+// OpenStores opens the metadata and blob stores a configuration names
+// (for tools such as acre migrate). The caller closes the metadata store.
+func OpenStores(ctx context.Context, cfg config.Config) (meta.Store, blob.Store, blob.Uploads, error) {
+	b, err := openBlobs(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, err := openMeta(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return m, b, b, nil
+}

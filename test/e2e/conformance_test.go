@@ -19,8 +19,14 @@ import (
 // manifests are missing (MANIFEST_BLOB_UNKNOWN), so that nothing it
 // acknowledges can fail to pull.
 func TestConformance(t *testing.T) {
+	runConformance(t, StartAcre(t, ""))
+}
+
+// runConformance runs the suite against a, every group on, and requires
+// every check to pass.
+func runConformance(t *testing.T, a *Acre) {
+	t.Helper()
 	bin := Tool(t, "conformance")
-	a := StartAcre(t, "")
 	results := t.TempDir()
 	env := []string{
 		"OCI_REGISTRY=" + a.Addr, "OCI_TLS=disabled", "OCI_VERSION=dev",

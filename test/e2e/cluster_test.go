@@ -1,0 +1,239 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startPostgres runs a throwaway PostgreSQL from Debian's packages and
+// returns its DSN. PostgreSQL refuses root, so as root it runs as postgres.
+func startPostgres(t *testing.T) string {
+	t.Helper()
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(dirs) == 0 {
+		t.Fatal("PostgreSQL is not installed: run scripts/install-test-deps.sh")
+	}
+	bin := filepath.Dir(dirs[len(dirs)-1])
+	dir, err := os.MkdirTemp("", "pg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	run := func(name string, args ...string) *exec.Cmd {
+		path := filepath.Join(bin, name)
+		if os.Geteuid() == 0 {
+			return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+		}
+		return exec.Command(path, args...)
+	}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := run("initdb", "-D", data, "-U", "acre", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	port := strconv.Itoa(freePort(t))
+	opts := "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+	if out, err := run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts).CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+	t.Cleanup(func() { _ = run("pg_ctl", "stop", "-m", "immediate", "-D", data).Run() })
+	return "postgres://acre@127.0.0.1:" + port + "/postgres?sslmode=disable"
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startS3 runs versitygw over a directory with a bucket "acre" and returns its endpoint.
+func startS3(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "acre"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	var out bytes.Buffer
+	cmd := exec.Command(Tool(t, "versitygw"), "--access", "AK", "--secret", "SK", "--port", addr, "--quiet", "posix", root)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "http://" + addr
+		}
+	}
+	t.Fatalf("versitygw did not start: %s", out.String())
+	return ""
+}
+
+// roundRobin is a load balancer that sends each request to the next node,
+// so clients talk to both nodes alternately.
+func roundRobin(t *testing.T, nodes ...*Acre) string {
+	var n atomic.Int64
+	proxy := &httputil.ReverseProxy{Director: func(r *http.Request) {
+		a := nodes[int(n.Add(1))%len(nodes)]
+		r.URL.Scheme, r.URL.Host = "http", a.Addr // r.Host stays: acre sees the address the client used
+	}, FlushInterval: -1}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: proxy}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// TestTwoNodes runs two acre nodes on PostgreSQL and an S3 server as one
+// registry: the conformance suite and crane go through a round-robin
+// balancer (every request may land on either node, chunked uploads
+// included); then one node is killed during pushes and the other carries
+// on, with nothing acknowledged lost.
+func TestTwoNodes(t *testing.T) {
+	cfg := clusterConfig(t, startPostgres(t), startS3(t))
+	a := StartAcre(t, "", "--config", cfg)
+	b := StartAcre(t, "", "--config", cfg)
+	lb := roundRobin(t, a, b)
+	t.Run("conformance through both nodes", func(t *testing.T) {
+		runConformance(t, &Acre{Addr: lb, User: a.User, Password: a.Password})
+	})
+	t.Run("crane through both nodes", func(t *testing.T) {
+		crane := newCLITool(t, "crane", t.TempDir())
+		crane.run(t, "auth", "login", lb, "-u", a.User, "-p", a.Password)
+		layer := mustWriteFile(t, filepath.Join(t.TempDir(), "l.tar"), tarOf(t, map[string][]byte{"f": randBytes(t, 12<<20)}))
+		crane.run(t, "append", "-f", layer, "-t", lb+"/two/nodes:v1")
+		crane.run(t, "copy", lb+"/two/nodes:v1", lb+"/two/copy:v1")
+		if crane.line(t, "digest", lb+"/two/nodes:v1") != crane.line(t, "digest", lb+"/two/copy:v1") {
+			t.Fatal("copy changed the digest")
+		}
+		out := crane.run(t, "export", lb+"/two/copy:v1", "-")
+		if len(out) < 12<<20 {
+			t.Fatalf("exported %d bytes", len(out))
+		}
+	})
+	t.Run("one node killed during pushes", func(t *testing.T) {
+		ca, cb := newPushClient(a), newPushClient(b)
+		var mu sync.Mutex
+		var acked []testImage
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := ca
+				if w%2 == 1 {
+					c = cb
+				}
+				for i := 0; ctx.Err() == nil; i++ {
+					img := randomImage(fmt.Sprintf("killed/w%d", w), fmt.Sprintf("t%d", i), 1, 2048)
+					if c.push(ctx, img) == nil {
+						mu.Lock()
+						acked = append(acked, img)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Second)
+		_ = a.cmd.Process.Signal(syscall.SIGKILL)
+		wg.Wait()
+		<-a.done
+		t.Logf("%d pushes acknowledged by either node", len(acked))
+		for _, img := range acked {
+			if err := cb.verify(context.Background(), img); err != nil {
+				t.Errorf("after node A died, node B lacks an acknowledged push: %v", err)
+			}
+		}
+	})
+}
+
+// clusterConfig writes a configuration for PostgreSQL and S3.
+func clusterConfig(t *testing.T, dsn, s3 string) string {
+	cfg := filepath.Join(t.TempDir(), "acre.yaml")
+	conf := fmt.Sprintf(`storage:
+  postgres:
+    dsn: %q
+  blobs:
+    type: s3
+    s3: {endpoint: %q, bucket: acre, access_key: AK, secret_key: SK, path_style: true, part_size_mib: 5}
+lifecycle: {interval: 1s, gc_grace: 2s}
+`, dsn, s3)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestMigrate moves an embedded registry to PostgreSQL and S3 with acre
+// migrate and finds everything there: images byte for byte, tags, the
+// owner's password, webhooks.
+func TestMigrate(t *testing.T) {
+	data := t.TempDir()
+	a := StartAcre(t, data)
+	c := newPushClient(a)
+	var imgs []testImage
+	for i := range 5 {
+		img := randomImage(fmt.Sprintf("moved/r%d", i%2), fmt.Sprintf("v%d", i), 2, 8192)
+		if err := c.push(context.Background(), img); err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	a.Stop(t)
+	cfg := clusterConfig(t, startPostgres(t), startS3(t))
+	cli := newAcreCLI(t)
+	out := cli.run(t, "migrate", "--from-data", data, "--config", cfg)
+	if !bytes.Contains([]byte(out), []byte(`"status": "Succeeded"`)) {
+		t.Fatalf("migrate: %s", out)
+	}
+	if out := cli.run(t, "migrate", "--from-data", data, "--config", cfg, "--verify-only"); !bytes.Contains([]byte(out), []byte("Succeeded")) {
+		t.Fatalf("verify: %s", out)
+	}
+	b := StartAcre(t, "", "--config", cfg)
+	cb := newPushClient(b)
+	for _, img := range imgs {
+		if err := cb.verify(context.Background(), img); err != nil {
+			t.Errorf("after migrating: %v", err)
+		}
+	}
+	if err := cb.push(context.Background(), randomImage("moved/new", "v1", 1, 1024)); err != nil {
+		t.Fatalf("push after migrating: %v", err)
+	}
+}
