@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -76,29 +78,59 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startS3 runs versitygw over a directory with a bucket "acre" and returns its endpoint.
-func startS3(t *testing.T) string {
+// s3Server is an S3-compatible server for the tests.
+type s3Server struct {
+	endpoint, access, secret string
+}
+
+// startS3 runs versitygw over a directory with a bucket "acre" (or, with
+// ACRE_E2E_S3=minio, MinIO: scripts/test-minio.sh builds and runs it).
+func startS3(t *testing.T) s3Server {
 	t.Helper()
 	root := t.TempDir()
-	if err := os.Mkdir(filepath.Join(root, "acre"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	srv := s3Server{endpoint: "http://" + addr, access: "AK", secret: "SK"}
+	var cmd *exec.Cmd
+	if os.Getenv("ACRE_E2E_S3") == "minio" {
+		srv.access, srv.secret = "acreminio", "acreminio-secret"
+		cmd = exec.Command(Tool(t, "minio"), "server", root, "--address", addr, "--quiet")
+		cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+srv.access, "MINIO_ROOT_PASSWORD="+srv.secret)
+	} else {
+		if err := os.Mkdir(filepath.Join(root, "acre"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command(Tool(t, "versitygw"), "--access", "AK", "--secret", "SK", "--port", addr, "--quiet", "posix", root)
+	}
 	var out bytes.Buffer
-	cmd := exec.Command(Tool(t, "versitygw"), "--access", "AK", "--secret", "SK", "--port", addr, "--quiet", "posix", root)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return "http://" + addr
+			if os.Getenv("ACRE_E2E_S3") == "minio" {
+				createBucket(t, srv, "acre")
+			}
+			return srv
 		}
 	}
-	t.Fatalf("versitygw did not start: %s", out.String())
-	return ""
+	t.Fatalf("the S3 server did not start: %s", out.String())
+	return srv
+}
+
+func createBucket(t *testing.T, srv s3Server, name string) {
+	t.Helper()
+	c := awss3.New(awss3.Options{BaseEndpoint: &srv.endpoint, Region: "us-east-1", UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(srv.access, srv.secret, "")})
+	for range 50 {
+		if _, err := c.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: &name}); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("could not create the bucket")
 }
 
 // roundRobin is a load balancer that sends each request to the next node,
@@ -185,16 +217,16 @@ func TestTwoNodes(t *testing.T) {
 }
 
 // clusterConfig writes a configuration for PostgreSQL and S3.
-func clusterConfig(t *testing.T, dsn, s3 string) string {
+func clusterConfig(t *testing.T, dsn string, s3 s3Server) string {
 	cfg := filepath.Join(t.TempDir(), "acre.yaml")
 	conf := fmt.Sprintf(`storage:
   postgres:
     dsn: %q
   blobs:
     type: s3
-    s3: {endpoint: %q, bucket: acre, access_key: AK, secret_key: SK, path_style: true, part_size_mib: 5}
+    s3: {endpoint: %q, bucket: acre, access_key: %q, secret_key: %q, path_style: true, part_size_mib: 5}
 lifecycle: {interval: 1s, gc_grace: 2s}
-`, dsn, s3)
+`, dsn, s3.endpoint, s3.access, s3.secret)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
