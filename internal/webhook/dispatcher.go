@@ -167,7 +167,7 @@ func subscribed(w meta.Webhook, e meta.Event) bool {
 }
 
 // leaseFor is how long a node holds a webhook's queue between renewals.
-const leaseFor = 30 * time.Second
+const leaseFor = 10 * time.Second
 
 // work delivers a webhook's queue in order until it is empty or ctx ends.
 // It holds the webhook's lease, so with several nodes one delivers each

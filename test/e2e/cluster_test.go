@@ -178,7 +178,15 @@ func TestTwoNodes(t *testing.T) {
 			t.Fatalf("exported %d bytes", len(out))
 		}
 	})
-	t.Run("one node killed during pushes", func(t *testing.T) {
+	t.Run("one node killed during pushes and deliveries", func(t *testing.T) {
+		recvAddr, recvOut := freeAddr(t), filepath.Join(t.TempDir(), "received.jsonl")
+		startReceiver(t, recvAddr, recvOut)
+		body := []byte(`{"name":"clusterhook","serviceUri":"http://` + recvAddr + `/hook","actions":["push"],"scope":"killed/*:*"}`)
+		req, _ := http.NewRequest(http.MethodPost, b.URL("/api/v1/registries/acre/webhooks"), bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 201 {
+			t.Fatalf("create webhook: %v %v", resp, err)
+		}
 		ca, cb := newPushClient(a), newPushClient(b)
 		var mu sync.Mutex
 		var acked []testImage
@@ -212,6 +220,24 @@ func TestTwoNodes(t *testing.T) {
 			if err := cb.verify(context.Background(), img); err != nil {
 				t.Errorf("after node A died, node B lacks an acknowledged push: %v", err)
 			}
+		}
+		// Node B takes over the webhook's queue once A's lease runs out.
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			seen, _ := readReceived(t, recvOut)
+			missing := 0
+			for _, img := range acked {
+				if !seen[img.Repo+":"+img.Tag] {
+					missing++
+				}
+			}
+			if missing == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d acknowledged pushes never delivered after a node died", missing, len(acked))
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
 	})
 }
