@@ -33,8 +33,8 @@ type GCStats struct {
 // gcBatch bounds one GC transaction, and gcPause separates them, so that
 // pushes waiting for the (single) writer get it between batches.
 const (
-	gcBatch = 32
-	gcPause = 10 * time.Millisecond
+	gcBatch = 16
+	gcPause = 15 * time.Millisecond
 )
 
 // CollectGarbage works through the due queue until it is empty.
