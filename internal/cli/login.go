@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -45,21 +44,11 @@ password of user 00000000-0000-0000-0000-000000000000.`,
 			if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/registries/"+pathEscape(name), nil, &reg); err != nil {
 				return err
 			}
-			form := url.Values{"grant_type": {"access_token"}, "service": {reg.LoginServer}, "access_token": {c.token}}
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, c.server+"/oauth2/exchange", strings.NewReader(form.Encode()))
-			if err != nil {
-				return err
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := c.hc.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
 			var tok struct {
 				RefreshToken string `json:"refresh_token"`
 			}
-			if err := decodeTokenAnswer(resp, &tok); err != nil {
+			form := url.Values{"grant_type": {"access_token"}, "service": {reg.LoginServer}, "access_token": {c.token}}
+			if err := c.postForm(cmd.Context(), "/oauth2/exchange", form, &tok); err != nil {
 				return err
 			}
 			hosts := loginHosts(c.server, reg.LoginServer, reg.IsDefault)

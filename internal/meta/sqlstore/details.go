@@ -122,19 +122,7 @@ func (q *queries) ListManifests(ctx context.Context, repositoryID int64, lq meta
 	}
 	rows, err := q.db.QueryContext(ctx, `SELECT `+manifestCols+` FROM manifests WHERE repository_id = ?`+
 		filter+where+order+` LIMIT ?`, append(append(all, args...), lq.N)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []meta.Manifest
-	for rows.Next() {
-		m, err := scanManifest(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *m)
-	}
-	return out, rows.Err()
+	return scanManifests(rows, err)
 }
 
 func (q *queries) SetManifestAttributes(ctx context.Context, repositoryID int64, d digest.Digest, a meta.Attributes) error {

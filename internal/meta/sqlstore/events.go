@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/opencontainers/go-digest"
@@ -14,8 +15,12 @@ func (q *queries) AppendEvent(ctx context.Context, e *meta.Event) error {
 }
 
 func (q *queries) ListEvents(ctx context.Context, after int64, n int) ([]meta.Event, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT id, registry_id, action, repository, tag, digest, media_type, size,
-		payload, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?`, after, n)
+	return scanEvents(q.db.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE id > ? ORDER BY id LIMIT ?`, after, n))
+}
+
+const eventCols = `id, registry_id, action, repository, tag, digest, media_type, size, payload, created_at`
+
+func scanEvents(rows *sql.Rows, err error) ([]meta.Event, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -30,6 +35,23 @@ func (q *queries) ListEvents(ctx context.Context, after int64, n int) ([]meta.Ev
 		}
 		e.Digest, e.CreatedAt = digest.Digest(d), fromNS(c)
 		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// scanManifests reads manifest rows (manifestCols, no content).
+func scanManifests(rows *sql.Rows, err error) ([]meta.Manifest, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []meta.Manifest
+	for rows.Next() {
+		m, err := scanManifest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *m)
 	}
 	return out, rows.Err()
 }

@@ -130,19 +130,7 @@ func (q *queries) UntaggedBefore(ctx context.Context, registryID int64, from, to
 		JOIN repositories r ON r.id = m.repository_id
 		WHERE m.untagged_at > 0 AND m.untagged_at >= ? AND m.untagged_at < ? AND r.registry_id = ?
 		ORDER BY m.untagged_at LIMIT ?`, ns(from), ns(to), registryID, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []meta.Manifest
-	for rows.Next() {
-		m, err := scanManifest(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *m)
-	}
-	return out, rows.Err()
+	return scanManifests(rows, err)
 }
 
 func (q *queries) RecordPulls(ctx context.Context, manifests map[int64]time.Time, tags map[meta.TagKey]time.Time) error {

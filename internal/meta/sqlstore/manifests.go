@@ -103,19 +103,7 @@ func (q *queries) Referrers(ctx context.Context, repositoryID int64, d digest.Di
 		args = append(args, artifactType, artifactType)
 	}
 	rows, err := q.db.QueryContext(ctx, query+` ORDER BY digest`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []meta.Manifest
-	for rows.Next() {
-		m, err := scanManifest(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *m)
-	}
-	return out, rows.Err()
+	return scanManifests(rows, err)
 }
 
 // optTime maps 0 to the zero time.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
-	"github.com/opencontainers/go-digest"
 )
 
 const webhookCols = `id, registry_id, name, uri, actions, scope, headers, enabled, secret, cursor, created_at`
@@ -103,24 +102,8 @@ func (q *queries) MaxEventID(ctx context.Context) (int64, error) {
 }
 
 func (q *queries) EventsFor(ctx context.Context, registryID, after int64, n int) ([]meta.Event, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT id, registry_id, action, repository, tag, digest, media_type, size, payload, created_at
-		FROM events WHERE registry_id = ? AND id > ? ORDER BY id LIMIT ?`, registryID, after, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []meta.Event
-	for rows.Next() {
-		var e meta.Event
-		var d string
-		var c int64
-		if err := rows.Scan(&e.ID, &e.RegistryID, &e.Action, &e.Repository, &e.Tag, &d, &e.MediaType, &e.Size, &e.Payload, &c); err != nil {
-			return nil, err
-		}
-		e.Digest, e.CreatedAt = digest.Digest(d), fromNS(c)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanEvents(q.db.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE registry_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		registryID, after, n))
 }
 
 const deliveryCols = `id, webhook_id, event_id, action, payload, state, attempts, next_attempt_at, last_status, last_error,
