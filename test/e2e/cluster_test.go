@@ -178,6 +178,28 @@ func TestTwoNodes(t *testing.T) {
 			t.Fatalf("exported %d bytes", len(out))
 		}
 	})
+	t.Run("oras, regctl and docker through both nodes", func(t *testing.T) {
+		dir := t.TempDir()
+		mustWriteFile(t, filepath.Join(dir, "sbom.json"), randText(t, 4096))
+		oras := newCLITool(t, "oras", dir)
+		oras.run(t, "login", "--plain-http", "-u", a.User, "-p", a.Password, lb)
+		oras.run(t, "push", "--plain-http", "--artifact-type", "application/vnd.example.sbom", lb+"/two/sbom:v1", "sbom.json")
+		regctl := newCLITool(t, "regctl", dir)
+		_, _, _ = regctl.exec("registry", "set", "--tls", "disabled", lb)
+		regctl.run(t, "registry", "login", lb, "-u", a.User, "-p", a.Password)
+		regctl.run(t, "image", "copy", lb+"/two/sbom:v1", lb+"/two/sbom-copy:v1")
+		if got, want := regctl.line(t, "image", "digest", lb+"/two/sbom-copy:v1"), regctl.line(t, "image", "digest", lb+"/two/sbom:v1"); got != want {
+			t.Fatalf("copy digest %s, want %s", got, want)
+		}
+		d := startDockerd(t)
+		d.run(t, "login", lb, "-u", a.User, "-p", a.Password)
+		rootfs := mustWriteFile(t, filepath.Join(dir, "rootfs.tar"), tarOf(t, map[string][]byte{"bin/busybox": mustReadFile(t, "/bin/busybox")}))
+		ref := lb + "/two/docker:v1"
+		d.run(t, "import", rootfs, ref)
+		d.run(t, "push", ref)
+		d.run(t, "rmi", ref)
+		d.run(t, "pull", ref)
+	})
 	t.Run("one node killed during pushes and deliveries", func(t *testing.T) {
 		recvAddr, recvOut := freeAddr(t), filepath.Join(t.TempDir(), "received.jsonl")
 		startReceiver(t, recvAddr, recvOut)
