@@ -37,5 +37,22 @@ storage:
 YAML
 echo "== embedded (SQLite + filesystem)"
 go run ./cmd/acre-bench --acre "$TOOLS/acre" --json "$WORK/embedded.json" "$@"
-echo "== PostgreSQL + S3"
+echo "== PostgreSQL + S3, one node"
 go run ./cmd/acre-bench --acre "$TOOLS/acre" --acre-arg="--config=$WORK/cluster.yaml" --auth-compare=false --json "$WORK/cluster.json" "$@"
+echo "== PostgreSQL + S3, two nodes (requests in turn)"
+# A database and a prefix of their own, so the nodes bootstrap their own owner.
+as_pg "$PGBIN/createdb" -h "$WORK" -p "$PGPORT" -U acre twonodes
+sed -e "s|/postgres?|/twonodes?|" -e "s|bucket: acre,|bucket: acre, prefix: two/,|" "$WORK/cluster.yaml" > "$WORK/two.yaml"
+PW=$(head -c 18 /dev/urandom | base64)
+PORTS=() PIDS=()
+for n in 1 2; do
+  P=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+  PORTS+=("$P")
+  ACRE_BOOTSTRAP_USER=bench ACRE_BOOTSTRAP_PASSWORD="$PW" "$TOOLS/acre" serve --config "$WORK/two.yaml" \
+    --addr "127.0.0.1:$P" --data "$WORK/node$n" --log-level warn 2>"$WORK/node$n.log" &
+  PIDS+=("$!")
+  sleep 2
+done
+go run ./cmd/acre-bench --url "http://127.0.0.1:${PORTS[0]},http://127.0.0.1:${PORTS[1]}" --user bench --password "$PW" \
+  --json "$WORK/two-nodes.json" "$@" || true
+kill "${PIDS[@]}" 2>/dev/null || true

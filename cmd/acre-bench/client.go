@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // client is a minimal OCI distribution client for pushing and pulling.
 type client struct {
 	base  *url.URL
+	more  []*url.URL    // with several nodes: every base, used in turn
+	next  atomic.Uint64 // the next of more
 	hc    *http.Client
 	auth  *authenticator
 	mode  string // monolithic, post-put or chunked
@@ -46,7 +49,14 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("%s %s: status %d, want %d: %s", e.method, e.url, e.status, e.want, e.body)
 }
 
-func (c *client) url(path string) string { return c.base.JoinPath(path).String() }
+// url joins path to a base URL: with several nodes, each request goes to
+// the next node in turn (as a round-robin load balancer would send it).
+func (c *client) url(path string) string {
+	if len(c.more) > 1 {
+		return c.more[c.next.Add(1)%uint64(len(c.more))].JoinPath(path).String()
+	}
+	return c.base.JoinPath(path).String()
+}
 
 // blobSource gives independent readers over byte ranges of a blob, so that
 // a request body can be sent again and chunks cut without copying.

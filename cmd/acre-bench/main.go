@@ -59,7 +59,7 @@ func parseFlags() (*config, []int) {
 	c := &config{}
 	f := flag.CommandLine
 	f.StringVar(&c.acre, "acre", "", "acre binary to start (unless --url)")
-	f.StringVar(&c.url, "url", "", "benchmark a running registry at this base URL instead of starting one")
+	f.StringVar(&c.url, "url", "", "benchmark a running registry at this base URL instead of starting one; several nodes of one registry, comma-separated, get requests in turn")
 	f.IntVar(&c.pid, "pid", 0, "with --url: the server's process id, for CPU and memory figures")
 	f.StringVar(&c.data, "data", "", "with --url: the server's data directory, for disk usage")
 	f.StringVar(&c.tmpdir, "tmpdir", "", "where to create the temporary data directory (default: system temp)")

@@ -129,10 +129,15 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 		b.logf("started %s (pid %d) on %s, data in %s, auth %s", cfg.acre, pid, srv.addr, dataDir, cfg.auth)
 	}
 	res.Target, res.ServerPID = base, pid
-	u, err := url.Parse(strings.TrimSuffix(base, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("bad registry URL %q", base)
+	var nodes []*url.URL // --url may list several nodes of one registry, comma-separated
+	for _, one := range strings.Split(base, ",") {
+		u, err := url.Parse(strings.TrimSuffix(one, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("bad registry URL %q", one)
+		}
+		nodes = append(nodes, u)
 	}
+	u := nodes[0]
 	if pid > 0 {
 		b.proc = &proc{pid: pid, hz: clockTicks()}
 		if _, err := b.proc.cpu(); err != nil {
@@ -148,6 +153,7 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 		conns = max(conns, n)
 	}
 	b.cli = newClient(u, cfg.mode, int64(cfg.chunkMiB)<<20, conns, &authenticator{mode: cfg.auth, user: user, pass: password})
+	b.cli.more = nodes
 	if err := b.cli.check(ctx); err != nil {
 		return nil, fmt.Errorf("registry check: %w", err)
 	}
