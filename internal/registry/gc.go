@@ -30,11 +30,13 @@ type GCStats struct {
 	Uploads      int   // abandoned upload sessions removed
 }
 
-// gcBatch bounds one GC transaction, and gcPause separates them, so that
-// pushes waiting for the (single) writer get it between batches.
+// gcBatch bounds one GC transaction; between batches GC waits at least
+// gcPause and as long as the batch took, so it holds the (single) writer
+// half the time at most and pushes keep going.
 const (
-	gcBatch = 16
-	gcPause = 15 * time.Millisecond
+	gcBatch     = 16
+	gcPause     = 5 * time.Millisecond
+	gcYieldRate = 1
 )
 
 // CollectGarbage works through the due queue until it is empty.
@@ -47,6 +49,7 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
 		}
 		var batch GCStats
 		var doomed []digest.Digest
+		began := time.Now()
 		if err := s.meta.Tx(ctx, func(q meta.Queries) error {
 			batch, doomed = GCStats{}, nil // the transaction may run again
 			for _, it := range items {
@@ -75,7 +78,7 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
 		st.BytesFreed += batch.BytesFreed
 		select {
 		case <-ctx.Done():
-		case <-time.After(gcPause):
+		case <-time.After(max(gcPause, gcYieldRate*time.Since(began))):
 		}
 	}
 	return st, ctx.Err()

@@ -47,7 +47,7 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	if sync != "full" && sync != "normal" {
 		return nil, fmt.Errorf("sqlite: synchronous must be full or normal, not %q", sync)
 	}
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
 	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
