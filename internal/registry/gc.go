@@ -34,7 +34,7 @@ type GCStats struct {
 // gcPause and as long as the batch took, so it holds the (single) writer
 // half the time at most and pushes keep going.
 const (
-	gcBatch     = 16
+	gcBatch     = 128
 	gcPause     = 5 * time.Millisecond
 	gcYieldRate = 1
 )
