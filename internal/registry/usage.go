@@ -40,7 +40,9 @@ func (s *Service) link(ctx context.Context, q meta.Queries, regID int64, repo *m
 	return q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCLink, RepositoryID: repo.ID, Digest: d, NotBefore: now.Add(s.gcGrace)})
 }
 
-// unlink removes repo's link to d and queues the blob for collection.
+// unlink removes repo's link to d and queues the blob for collection after
+// the grace period, so that content deleted and pushed again soon after
+// (clients and test suites do) is linked again before GC looks at it.
 func (s *Service) unlink(ctx context.Context, q meta.Queries, regID, repoID int64, d digest.Digest) error {
 	size, err := q.LinkedBlob(ctx, repoID, d)
 	if err != nil {
@@ -58,7 +60,7 @@ func (s *Service) unlink(ctx context.Context, q meta.Queries, regID, repoID int6
 			return err
 		}
 	}
-	return q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCBlob, Digest: d, NotBefore: time.Now().UTC()})
+	return q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCBlob, Digest: d, NotBefore: time.Now().UTC().Add(s.gcGrace)})
 }
 
 // ensureStored checks, inside the linking transaction, that the blob's
