@@ -53,35 +53,40 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 	}
 	listCmd.Flags().IntVar(&top, "top", 0, "at most this many")
 
+	// listRepo lists a repository's _tags or _manifests, shaping each item.
+	listRepo := func(cmd *cobra.Command, noun string, shape func(item map[string]any) any) error {
+		o, err := orderby(order)
+		if err != nil {
+			return err
+		}
+		d, err := g.dataPlane(cmd.Context(), reg)
+		if err != nil {
+			return err
+		}
+		var out []any
+		path := "/acr/v1/" + url.PathEscape(repo) + "/_" + noun + "?n=100&orderby=" + o
+		err = d.pages(cmd.Context(), path, "repository:"+repo+":metadata_read", noun, top, func(m json.RawMessage) {
+			var item map[string]any
+			_ = json.Unmarshal(m, &item)
+			out = append(out, shape(item))
+		})
+		if err != nil {
+			return err
+		}
+		return g.out.print(cmd.OutOrStdout(), nonNil(out))
+	}
 	showTags := &cobra.Command{
 		Use:     "show-tags",
 		Short:   "List a repository's tags",
 		Example: "  acre repository show-tags -n myreg --repository app --orderby time_desc --top 5 --detail",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := orderby(order)
-			if err != nil {
-				return err
-			}
-			d, err := g.dataPlane(cmd.Context(), reg)
-			if err != nil {
-				return err
-			}
-			var out []any
-			path := "/acr/v1/" + url.PathEscape(repo) + "/_tags?n=100&orderby=" + o
-			err = d.pages(cmd.Context(), path, "repository:"+repo+":metadata_read", "tags", top, func(m json.RawMessage) {
-				var t map[string]any
-				_ = json.Unmarshal(m, &t)
+			return listRepo(cmd, "tags", func(t map[string]any) any {
 				if detail {
-					out = append(out, t)
-				} else {
-					out = append(out, t["name"])
+					return t
 				}
+				return t["name"]
 			})
-			if err != nil {
-				return err
-			}
-			return g.out.print(cmd.OutOrStdout(), nonNil(out))
 		},
 	}
 	showManifests := &cobra.Command{
@@ -89,28 +94,12 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 		Short: "List a repository's manifests with their tags",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := orderby(order)
-			if err != nil {
-				return err
-			}
-			d, err := g.dataPlane(cmd.Context(), reg)
-			if err != nil {
-				return err
-			}
-			var out []any
-			path := "/acr/v1/" + url.PathEscape(repo) + "/_manifests?n=100&orderby=" + o
-			err = d.pages(cmd.Context(), path, "repository:"+repo+":metadata_read", "manifests", top, func(m json.RawMessage) {
-				var man map[string]any
-				_ = json.Unmarshal(m, &man)
-				if !detail {
-					man = map[string]any{"digest": man["digest"], "tags": man["tags"], "timestamp": man["lastUpdateTime"]}
+			return listRepo(cmd, "manifests", func(m map[string]any) any {
+				if detail {
+					return m
 				}
-				out = append(out, man)
+				return map[string]any{"digest": m["digest"], "tags": m["tags"], "timestamp": m["lastUpdateTime"]}
 			})
-			if err != nil {
-				return err
-			}
-			return g.out.print(cmd.OutOrStdout(), nonNil(out))
 		},
 	}
 	for _, c := range []*cobra.Command{showTags, showManifests} {
