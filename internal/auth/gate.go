@@ -20,7 +20,6 @@ type Identity struct {
 	Principal *meta.Principal // nil: anonymous
 	Grants    Grants
 	Bearer    bool // authenticated by a bearer token (denials answer 401, never 403)
-	Basic     bool // authenticated by Basic credentials
 }
 
 // Name is the caller's login name for logs and audit, "" when anonymous.
@@ -39,9 +38,6 @@ type Gate struct {
 
 // NewGate returns a Gate over svc.
 func NewGate(svc *Service) *Gate { return &Gate{svc: svc} }
-
-// Service returns the auth service behind the gate.
-func (g *Gate) Service() *Service { return g.svc }
 
 // ClientIP is the caller's address without port.
 func ClientIP(r *http.Request) string {
@@ -91,7 +87,7 @@ func (g *Gate) Identify(r *http.Request, reg *meta.Registry) (*Identity, error) 
 		if err != nil {
 			return nil, err
 		}
-		return &Identity{Principal: p, Grants: grants, Basic: true}, nil
+		return &Identity{Principal: p, Grants: grants}, nil
 	}
 	return nil, g.Challenge(r, reg, nil, "unsupported Authorization scheme")
 }

@@ -140,12 +140,6 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 	return mounted, err
 }
 
-// UploadInfo describes an upload session.
-type UploadInfo struct {
-	ID   string
-	Size int64
-}
-
 func uploadUnknown(id string) *Error {
 	return Errorf(CodeBlobUploadUnknown, "upload %q is not known to this repository", id)
 }

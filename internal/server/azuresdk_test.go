@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -48,22 +47,7 @@ const (
 // newTLSTestServer is newTestServer served over HTTPS.
 func newTLSTestServer(t *testing.T, change func(c *config.Config)) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Data = t.TempDir()
-	if change != nil {
-		change(&cfg)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	srv, err := New(ctx, cfg, slog.New(slog.DiscardHandler), "owner", ownerPass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ts := httptest.NewUnstartedServer(srv.Handler())
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	return &testServer{t: t, srv: srv, ts: ts}
+	return startTestServer(t, change, true)
 }
 
 // identityCredential is the azcore.TokenCredential the SDK asks for an

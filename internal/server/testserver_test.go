@@ -25,6 +25,12 @@ type testServer struct {
 
 func newTestServer(t *testing.T, change func(c *config.Config)) *testServer {
 	t.Helper()
+	return startTestServer(t, change, false)
+}
+
+// startTestServer builds the server and serves it over HTTP, or HTTPS with tls.
+func startTestServer(t *testing.T, change func(c *config.Config), tls bool) *testServer {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	if change != nil {
@@ -37,7 +43,12 @@ func newTestServer(t *testing.T, change func(c *config.Config)) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	if tls {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	t.Cleanup(ts.Close)
 	return &testServer{t: t, srv: srv, ts: ts}
 }
