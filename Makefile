@@ -1,5 +1,5 @@
 # Convenience targets; the README's commands are the contract.
-.PHONY: run build test unit e2e bench fuzz
+.PHONY: run build test unit e2e bench bench-peers fuzz
 
 build:
 	go build -o bin/acre ./cmd/acre
@@ -19,6 +19,11 @@ e2e: build
 
 bench: build
 	go run ./cmd/acre-bench --acre $(CURDIR)/bin/acre
+
+# The same benchmark against acre, olareg and CNCF Distribution (pinned,
+# installed into .tools/bin), one table with the ratios.
+bench-peers:
+	./scripts/bench-peers.sh
 
 # Runs each fuzz target for FUZZTIME (default 30s); the seed corpora under
 # testdata/fuzz also run as part of every `go test`.

@@ -36,13 +36,14 @@ import (
 
 type config struct {
 	acre, url, data, tmpdir, jsonOut, mode, gen string
+	table                                       string
 	auth, user, password                        string
 	authCompare                                 bool
 	pid                                         int
 	keep                                        bool
 	acreArgs                                    stringList
 
-	shaMiB, largeLayerMiB, largeLayers, largeConcurrency, chunkMiB int
+	shaMiB, diskMiB, largeLayerMiB, largeLayers, largeConcurrency, chunkMiB int
 	smallImages, smallLayers, smallLayerKiB, baseMiB, repos        int
 	concurrency                                                    int
 	smallPullBase                                                  bool
@@ -69,11 +70,13 @@ func parseFlags() (*config, []int) {
 	f.StringVar(&c.user, "user", "", "with --url: user name to sign in with")
 	f.StringVar(&c.password, "password", "", "with --url: password to sign in with")
 	f.BoolVar(&c.authCompare, "auth-compare", true, "with a started server and auth on: run the manifest load phases again on the same data with --auth=false")
+	f.StringVar(&c.table, "table", "", "print one side-by-side table of name=results.json,... (files written by --json; the first is compared with each other one) and exit")
 	f.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
 	f.StringVar(&c.mode, "upload-mode", "monolithic", "blob uploads: monolithic (POST ?digest=), post-put or chunked")
 	f.IntVar(&c.chunkMiB, "chunk-mib", 16, "PATCH size for --upload-mode chunked")
 	f.StringVar(&c.gen, "gen", "counter", "layer content: counter (random block + chunk stamp, cheap) or chacha8 (fresh random)")
 	f.IntVar(&c.shaMiB, "sha-mib", 512, "MiB hashed to measure sha256 throughput")
+	f.IntVar(&c.diskMiB, "disk-mib", 1024, "MiB written with one fdatasync at the end to measure the disk's durable write rate, beside the data directory (0 skips)")
 	f.IntVar(&c.largeLayerMiB, "large-layer-mib", 256, "size of each large layer in MiB")
 	f.IntVar(&c.largeLayers, "large-layers", 4, "number of large layers (0 skips the large image)")
 	f.IntVar(&c.largeConcurrency, "large-concurrency", 1, "large layers uploaded at a time")
@@ -100,6 +103,9 @@ func parseFlags() (*config, []int) {
 	if flag.NArg() > 0 {
 		die("unexpected arguments: %q", flag.Args())
 	}
+	if c.table != "" {
+		return c, nil
+	}
 	if (c.acre == "") == (c.url == "") {
 		die("give exactly one of --acre and --url")
 	}
@@ -123,7 +129,7 @@ func parseFlags() (*config, []int) {
 		die("--gen must be counter or chacha8")
 	}
 	if c.repos < 1 || c.concurrency < 1 || c.largeConcurrency < 1 || c.chunkMiB < 1 || c.smallLayers > 255 ||
-		c.shaMiB < 1 || c.largeLayerMiB < 1 || c.smallLayerKiB < 1 || c.baseMiB < 1 {
+		c.shaMiB < 1 || c.diskMiB < 0 || c.largeLayerMiB < 1 || c.smallLayerKiB < 1 || c.baseMiB < 1 {
 		die("sizes, counts and concurrency must be positive (and --small-layers at most 255)")
 	}
 	var clients []int
@@ -142,6 +148,15 @@ func parseFlags() (*config, []int) {
 
 func main() {
 	cfg, clients := parseFlags()
+	if cfg.table != "" {
+		cols, err := loadColumns(cfg.table)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "acre-bench:", err)
+			os.Exit(2)
+		}
+		printTable(os.Stdout, cols)
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := run(ctx, cfg, clients)

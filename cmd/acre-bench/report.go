@@ -22,6 +22,7 @@ type Results struct {
 	SHA256MBps    float64        `json:"sha256_mbps"`     // measured first
 	SHA256MBpsEnd float64        `json:"sha256_mbps_end"` // measured again at the end
 	SHA256MBpsRef float64        `json:"sha256_mbps_ref"` // the faster of the two; ratios use it
+	DiskWriteMBps float64        `json:"disk_write_mbps,omitempty"` // sequential write + fdatasync beside the data
 	LargePush     *Throughput    `json:"large_push,omitempty"`
 	LargePull     *Throughput    `json:"large_pull,omitempty"`
 	SmallPush     *ImagesResult  `json:"small_push,omitempty"`
@@ -47,6 +48,7 @@ type Throughput struct {
 	Seconds          float64  `json:"seconds"`
 	MBps             float64  `json:"mbps"`
 	RatioToSHA256    float64  `json:"ratio_to_sha256"`
+	RatioToDisk      float64  `json:"ratio_to_disk_write,omitempty"` // large push only
 	ServerCPUSeconds *float64 `json:"server_cpu_seconds,omitempty"`
 	ClientCPUSeconds float64  `json:"client_cpu_seconds"`
 }
@@ -188,7 +190,11 @@ func (r *Results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nmachine: %v/%v, %v CPUs, %v\n", r.Machine["os"], r.Machine["arch"], r.Machine["cpus"], r.Machine["go"])
 	fmt.Fprintf(w, "crypto/sha256: %.0f MB/s first, %.0f MB/s at the end (%v MiB in 1 MiB buffers, one goroutine);\n",
 		r.SHA256MBps, r.SHA256MBpsEnd, r.Settings["sha-mib"])
-	fmt.Fprintf(w, "  ratios use the faster, %.0f MB/s; MB = 10^6 bytes\n\n", r.SHA256MBpsRef)
+	fmt.Fprintf(w, "  ratios use the faster, %.0f MB/s; MB = 10^6 bytes\n", r.SHA256MBpsRef)
+	if r.DiskWriteMBps > 0 {
+		fmt.Fprintf(w, "disk: %.0f MB/s writing %v MiB with one fdatasync at the end\n", r.DiskWriteMBps, r.Settings["disk-mib"])
+	}
+	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PHASE\tRESULT\tTIME\tSERVER CPU\tCLIENT CPU")

@@ -161,6 +161,19 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 	b.logf("measuring crypto/sha256 over %d MiB", cfg.shaMiB)
 	res.SHA256MBps = measureSHA256(b.gen.pool, cfg.shaMiB)
 	b.logf("sha256: %.0f MB/s", res.SHA256MBps)
+	if cfg.diskMiB > 0 {
+		dir := cfg.tmpdir
+		if dataDir != "" {
+			dir = filepath.Dir(dataDir)
+		}
+		b.logf("measuring the disk's durable write rate: %d MiB and one fdatasync in %s", cfg.diskMiB, dir)
+		if v, err := measureDiskWrite(dir, b.gen.pool, cfg.diskMiB); err != nil {
+			b.fail(fmt.Errorf("disk write rate: %w", err))
+		} else {
+			res.DiskWriteMBps = v
+			b.logf("disk write with fdatasync: %.0f MB/s", v)
+		}
+	}
 
 	var targets []*pushedImage
 	if cfg.largeLayers > 0 && ctx.Err() == nil {
@@ -206,6 +219,9 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 		if t != nil && res.SHA256MBpsRef > 0 {
 			t.RatioToSHA256 = t.MBps / res.SHA256MBpsRef
 		}
+	}
+	if t := res.LargePush; t != nil && res.DiskWriteMBps > 0 {
+		t.RatioToDisk = t.MBps / res.DiskWriteMBps
 	}
 	if b.proc != nil {
 		if rss, hwm, err := b.proc.mem(); err == nil {
