@@ -44,11 +44,11 @@ type config struct {
 	acreArgs                                    stringList
 
 	shaMiB, diskMiB, largeLayerMiB, largeLayers, largeConcurrency, chunkMiB int
-	smallImages, smallLayers, smallLayerKiB, baseMiB, repos        int
-	concurrency                                                    int
-	smallPullBase                                                  bool
-	clients                                                        string
-	duration, warmup, sampleEvery                                  time.Duration
+	smallImages, smallLayers, smallLayerKiB, baseMiB, repos                 int
+	concurrency                                                             int
+	smallPullBase                                                           bool
+	clients                                                                 string
+	duration, warmup, sampleEvery                                           time.Duration
 }
 
 type stringList []string

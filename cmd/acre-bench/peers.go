@@ -44,7 +44,7 @@ func printTable(w io.Writer, cols []column) {
 	type row struct {
 		name   string
 		cell   func(*Results) (string, float64, bool) // text, value, ok
-		higher bool                                    // a higher value is better
+		higher bool                                   // a higher value is better
 	}
 	ld := func(r *Results, n int) *LoadResult {
 		for _, l := range r.ManifestLoad {

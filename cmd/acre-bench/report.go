@@ -19,9 +19,9 @@ type Results struct {
 	ServerPID     int            `json:"server_pid,omitempty"`
 	Machine       map[string]any `json:"machine"`
 	Settings      map[string]any `json:"settings"`
-	SHA256MBps    float64        `json:"sha256_mbps"`     // measured first
-	SHA256MBpsEnd float64        `json:"sha256_mbps_end"` // measured again at the end
-	SHA256MBpsRef float64        `json:"sha256_mbps_ref"` // the faster of the two; ratios use it
+	SHA256MBps    float64        `json:"sha256_mbps"`               // measured first
+	SHA256MBpsEnd float64        `json:"sha256_mbps_end"`           // measured again at the end
+	SHA256MBpsRef float64        `json:"sha256_mbps_ref"`           // the faster of the two; ratios use it
 	DiskWriteMBps float64        `json:"disk_write_mbps,omitempty"` // sequential write + fdatasync beside the data
 	LargePush     *Throughput    `json:"large_push,omitempty"`
 	LargePull     *Throughput    `json:"large_pull,omitempty"`
