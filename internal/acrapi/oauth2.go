@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 
 	"time"
@@ -50,11 +49,7 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // server the service parameter names, else the one the Host header routes to.
 func (h *TokenHandler) registryFor(r *http.Request) (*meta.Registry, error) {
 	if svc := r.Form.Get("service"); svc != "" {
-		host := svc
-		if hh, _, err := net.SplitHostPort(svc); err == nil {
-			host = hh
-		}
-		if reg, err := h.reg.RegistryByLoginServer(r.Context(), host); err == nil {
+		if reg, err := h.reg.RegistryByLoginServer(r.Context(), svc); err == nil {
 			return reg, nil
 		}
 	}

@@ -5,13 +5,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"syscall"
+		"syscall"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/config"
 	"github.com/acre-project/acre/internal/server"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func newServeCmd() *cobra.Command {
@@ -59,7 +59,12 @@ SQLite metadata under --data). Flags override the configuration file.`,
 			}
 			defer srv.Close()
 			if b := srv.Bootstrapped(); b.Created {
-				printBootstrap(cmd.ErrOrStderr(), cfg, b)
+				out := cmd.OutOrStdout()
+				printBootstrap(out, isTerminal(out), cfg, b)
+				if b.Password != "" {
+					log.Info("created the first owner; its generated password is in a file only the server's user may read",
+						"user", b.User, "file", server.BootstrapFile(cfg))
+				}
 			}
 			return srv.Run(ctx)
 		},
@@ -78,12 +83,23 @@ SQLite metadata under --data). Flags override the configuration file.`,
 	return cmd
 }
 
-// printBootstrap tells, once, how to sign in as the first owner.
-func printBootstrap(w io.Writer, cfg config.Config, b auth.BootstrapResult) {
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// printBootstrap tells, once, how to sign in as the first owner. A
+// generated password is shown only on a terminal: written anywhere else
+// (a log file, a journal) it would outlive the moment, so it is left in
+// the 0600 file alone.
+func printBootstrap(w io.Writer, tty bool, cfg config.Config, b auth.BootstrapResult) {
 	fmt.Fprintf(w, "\nacre: created the first owner %q.\n", b.User)
-	if b.Password != "" {
-		fmt.Fprintf(w, "  password: %s\n  (shown once; also in %s, readable only by you)\n", b.Password,
-			filepath.Join(cfg.Data, "bootstrap-owner.txt"))
+	switch {
+	case b.Password != "" && tty:
+		fmt.Fprintf(w, "  password: %s\n  (shown once; also in %s, readable only by you)\n", b.Password, server.BootstrapFile(cfg))
+	case b.Password != "":
+		fmt.Fprintf(w, "  password: in %s, readable only by you\n", server.BootstrapFile(cfg))
 	}
 	fmt.Fprintf(w, "  sign in:  acre account login --server http://%s --username %s\n", cfg.Addr, b.User)
 	fmt.Fprintf(w, "  docker:   docker login %s --username %s\n\n", cfg.Addr, b.User)

@@ -50,7 +50,7 @@ func (s *Service) CreateRegistry(ctx context.Context, name, sku string) (*meta.R
 		return nil, Errorf(CodeUnsupported, "sku must be Basic, Standard or Premium").WithStatus(400)
 	}
 	now := time.Now().UTC()
-	r := &meta.Registry{Name: name, LoginServer: strings.ToLower(name + "." + s.domain), SKU: sku, CreatedAt: now, UpdatedAt: now}
+	r := &meta.Registry{Name: name, LoginServer: HostName(name + "." + s.domain), SKU: sku, CreatedAt: now, UpdatedAt: now}
 	err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.CreateRegistry(ctx, r) })
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, Errorf(CodeDenied, "a registry named %q exists", name).WithStatus(409)

@@ -86,6 +86,7 @@ func New(o Options) *Service {
 	if o.GCGrace <= 0 {
 		o.GCGrace = time.Hour
 	}
+	o.Domain = HostName(o.Domain)
 	return &Service{redirect: o.Redirect, limits: o.Limits, gcGrace: o.GCGrace, pulls: newPullRecorder(),
 		throttle: &throttle{buckets: map[throttleKey]*bucket{}}, meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
@@ -120,7 +121,7 @@ func (s *Service) EnsureRegistry(ctx context.Context, name, loginServer, sku str
 			return err
 		}
 		now := time.Now().UTC()
-		out = &meta.Registry{Name: name, LoginServer: strings.ToLower(loginServer), SKU: sku, CreatedAt: now, UpdatedAt: now}
+		out = &meta.Registry{Name: name, LoginServer: HostName(loginServer), SKU: sku, CreatedAt: now, UpdatedAt: now}
 		return q.CreateRegistry(ctx, out)
 	})
 	if errors.Is(err, meta.ErrConflict) { // another node may have created it at the same moment
@@ -134,10 +135,7 @@ func (s *Service) EnsureRegistry(ctx context.Context, name, loginServer, sku str
 // RegistryForHost routes a request's Host header to a registry: the one whose
 // login server is that host name, else the default registry.
 func (s *Service) RegistryForHost(ctx context.Context, host string) (*meta.Registry, error) {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(host)
+	host = HostName(host)
 	if e, ok := s.hosts.Load(host); ok && time.Now().Before(e.(hostEntry).expires) {
 		return e.(hostEntry).reg, nil
 	}
@@ -155,9 +153,21 @@ func (s *Service) RegistryForHost(ctx context.Context, host string) (*meta.Regis
 	return r, nil
 }
 
-// RegistryByLoginServer finds a registry by its login server host name.
+// HostName reduces a Host header or service name to the form login servers
+// are stored in: without a port, lower-case, without the trailing dot of a
+// fully qualified name. Host names are case-insensitive (RFC 4343), and
+// "beta.localhost." names the same host as "beta.localhost".
+func HostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimRight(strings.ToLower(host), ".")
+}
+
+// RegistryByLoginServer finds a registry by its login server host name
+// (with or without a port, in any case).
 func (s *Service) RegistryByLoginServer(ctx context.Context, host string) (*meta.Registry, error) {
-	r, err := s.meta.Read().RegistryByLoginServer(ctx, strings.ToLower(host))
+	r, err := s.meta.Read().RegistryByLoginServer(ctx, HostName(host))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, Errorf(CodeNameUnknown, "no registry has login server %q", host)
 	}

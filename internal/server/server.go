@@ -52,7 +52,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// The data directory holds the signing keys and a generated owner
+	// password: only its owner may enter it, whatever its mode was.
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(cfg.Data, 0o700); err != nil {
 		return nil, err
 	}
 	blobs, err := openBlobs(ctx, cfg)
@@ -95,9 +100,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 			return nil, err
 		}
 		if s.bootstrap.Password != "" {
-			p := filepath.Join(cfg.Data, "bootstrap-owner.txt")
 			body := fmt.Sprintf("user: %s\npassword: %s\n", s.bootstrap.User, s.bootstrap.Password)
-			if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			if err := writeOwnerOnly(BootstrapFile(cfg), []byte(body)); err != nil {
 				m.Close()
 				return nil, err
 			}
@@ -106,6 +110,26 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		log.Warn("authentication is OFF: anyone who reaches this server may push, pull and delete")
 	}
 	return s, nil
+}
+
+// BootstrapFile is where a generated owner password is written (mode 0600).
+func BootstrapFile(cfg config.Config) string { return filepath.Join(cfg.Data, "bootstrap-owner.txt") }
+
+// writeOwnerOnly replaces the file at p with b, readable by its owner only
+// (also when a file with a wider mode was there).
+func writeOwnerOnly(p string, b []byte) error {
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Bootstrapped reports the owner created on this start, if any.

@@ -71,9 +71,18 @@ func (c cred) apply(r *http.Request) {
 // do sends a request and returns the response with its body read.
 func (s *testServer) do(method, path string, c cred, body []byte, hdr ...string) (*http.Response, []byte) {
 	s.t.Helper()
+	return s.doHost("", method, path, c, body, hdr...)
+}
+
+// doHost is do with the request's Host set to host (unless empty).
+func (s *testServer) doHost(host, method, path string, c cred, body []byte, hdr ...string) (*http.Response, []byte) {
+	s.t.Helper()
 	req, err := http.NewRequest(method, s.ts.URL+path, bytes.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])

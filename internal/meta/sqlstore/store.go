@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 
 	"github.com/acre-project/acre/internal/meta"
@@ -38,8 +39,13 @@ type Store struct {
 var _ meta.Store = (*Store)(nil)
 
 // OpenSQLite opens (creating if needed) the database at path and applies
-// pending migrations.
+// pending migrations. The database and its WAL and shared-memory files
+// hold the token signing keys: they are made readable by their owner only
+// (0600), whatever their mode was.
 func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	sync := o.Synchronous
 	if sync == "" {
 		sync = "full"
@@ -60,6 +66,10 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := ownerOnly(path); err != nil { // the WAL and shared memory now exist
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
@@ -71,6 +81,23 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 	st := newStmtCache(r)
 	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st}, nil
+}
+
+// ownerOnly creates the database file at path with mode 0600 when it is
+// missing (SQLite gives its journal, WAL and shared-memory files the
+// database's mode) and sets mode 0600 on those that exist.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	return nil
 }
 
 // Read implements meta.Store.
