@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acre-project/acre/internal/armid"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
 	"github.com/google/uuid"
@@ -26,6 +27,7 @@ const minPassword = 12
 type Secret struct {
 	Name      string    `json:"name"`
 	Value     string    `json:"value,omitempty"`
+	CreatedAt time.Time `json:"creationTime,omitzero"`
 	ExpiresAt time.Time `json:"expiry,omitzero"`
 }
 
@@ -113,10 +115,19 @@ type RoleScope struct {
 }
 
 // ParseRoleScope parses "/", "/registries/<name>" or
-// "/registries/<name>/repositories/<repo>".
+// "/registries/<name>/repositories/<repo>". It also takes ARM ids as az
+// passes them (`--scope $(az acr show -n r --query id -o tsv)`): a
+// registry's id names that registry; a subscription or resource group
+// names every registry, since acre has one of each.
 func ParseRoleScope(s string) (RoleScope, error) {
 	if s == "" || s == "/" {
 		return RoleScope{}, nil
+	}
+	if p, ok := armid.Parse(s); ok {
+		if p.Kind != "" {
+			return RoleScope{}, invalid("scope %q: roles are assigned on a registry's id, not on its %s", s, p.Kind)
+		}
+		return RoleScope{Registry: p.Registry}, nil
 	}
 	rest, ok := strings.CutPrefix(s, "/registries/")
 	if !ok {

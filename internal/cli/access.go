@@ -35,6 +35,7 @@ func newCredentialCmd(g *globals) *cobra.Command {
 		required(c, "name")
 	}
 	renew.Flags().StringVar(&pw, "password-name", "password", "password or password2")
+	withTable("credential", show, renew)
 	cmd.AddCommand(show, renew)
 	return cmd
 }

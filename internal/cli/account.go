@@ -64,7 +64,7 @@ func newAccountCmd(g *globals) *cobra.Command {
 			if err := saveProfile(pr); err != nil {
 				return err
 			}
-			return g.out.print(cmd.OutOrStdout(), map[string]any{"server": server, "user": s.User, "expires": pr.Expires})
+			return g.print(cmd, map[string]any{"server": server, "user": s.User, "expires": pr.Expires})
 		},
 	}
 	login.Flags().StringVarP(&user, "username", "u", "", "identity name (user, service principal id, managed identity)")
@@ -86,7 +86,7 @@ func newAccountCmd(g *globals) *cobra.Command {
 				return err
 			}
 			who["server"] = c.server
-			return g.out.print(cmd.OutOrStdout(), who)
+			return g.print(cmd, who)
 		},
 	}
 	logout := &cobra.Command{

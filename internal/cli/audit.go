@@ -24,7 +24,7 @@ func newAuditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.out.print(cmd.OutOrStdout(), entries)
+			return g.print(cmd, entries)
 		},
 	}
 	export := &cobra.Command{

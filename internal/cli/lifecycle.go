@@ -66,6 +66,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 		c.Flags().StringVarP(&reg, "registry", "r", "", "registry name")
 		required(c, "registry")
 	}
+	withTable("policy", show, update)
 	ret.AddCommand(show, update)
 	cmd.AddCommand(ret)
 	return cmd

@@ -53,14 +53,14 @@ password of user 00000000-0000-0000-0000-000000000000.`,
 			}
 			hosts := loginHosts(c.server, reg.LoginServer, reg.IsDefault)
 			if expose {
-				return g.out.print(cmd.OutOrStdout(), map[string]string{"accessToken": tok.RefreshToken,
+				return g.print(cmd, map[string]string{"accessToken": tok.RefreshToken,
 					"loginServer": hosts[0], "username": refreshTokenUser})
 			}
 			path, err := writeDockerAuth(hosts, refreshTokenUser, tok.RefreshToken)
 			if err != nil {
 				return err
 			}
-			return g.out.print(cmd.OutOrStdout(), map[string]any{"loginServers": hosts, "dockerConfig": path, "status": "Login Succeeded"})
+			return g.print(cmd, map[string]any{"loginServers": hosts, "dockerConfig": path, "status": "Login Succeeded"})
 		},
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "registry name")

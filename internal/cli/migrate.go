@@ -94,7 +94,7 @@ every table has the same rows and every blob arrived whole. Stop acre first.`,
 					return fmt.Errorf("verify: table %s has %d rows at the source and %d at the destination", t, n, b[t])
 				}
 			}
-			return g.out.print(cmd.OutOrStdout(), map[string]any{"rowsCopied": copied, "rowsVerified": a,
+			return g.print(cmd, map[string]any{"rowsCopied": copied, "rowsVerified": a,
 				"blobsVerified": blobs, "bytesCopied": bytes, "status": "Succeeded"})
 		},
 	}

@@ -88,8 +88,8 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 		Short: "Delete a registry and everything in it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !yes {
-				return usageError{fmt.Errorf("deleting registry %s removes all its images: add --yes", delName)}
+			if ok, err := confirm(cmd, yes, fmt.Sprintf("Are you sure you want to delete the registry '%s'? It removes all its images.", delName)); !ok {
+				return err
 			}
 			return g.call(cmd, http.MethodDelete, "/api/v1/registries/"+pathEscape(delName), nil)
 		},
@@ -108,6 +108,8 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 	}
 	usage.Flags().StringVarP(&usageName, "name", "n", "", "registry name")
 	required(usage, "name")
+	withTable("registry", create, show, list, update)
+	withTable("usage", usage)
 	return []*cobra.Command{create, show, list, update, del, usage}
 }
 
@@ -134,5 +136,5 @@ func (g *globals) call(cmd *cobra.Command, method, path string, body any) error 
 	if out == nil {
 		return nil
 	}
-	return g.out.print(cmd.OutOrStdout(), out)
+	return g.print(cmd, out)
 }

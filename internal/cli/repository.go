@@ -48,7 +48,7 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.out.print(cmd.OutOrStdout(), names)
+			return g.print(cmd, names)
 		},
 	}
 	listCmd.Flags().IntVar(&top, "top", 0, "at most this many")
@@ -73,7 +73,7 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return g.out.print(cmd.OutOrStdout(), nonNil(out))
+		return g.print(cmd, nonNil(out))
 	}
 	showTags := &cobra.Command{
 		Use:     "show-tags",
@@ -144,7 +144,7 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 			if _, err := d.do(cmd.Context(), http.MethodGet, path, "repository:"+name+":metadata_read", nil, &out); err != nil {
 				return err
 			}
-			return g.out.print(cmd.OutOrStdout(), out)
+			return g.print(cmd, out)
 		},
 	}
 	update := &cobra.Command{
@@ -179,7 +179,7 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 			if _, err := d.do(cmd.Context(), http.MethodPatch, path, "repository:"+name+":metadata_write", patch, &out); err != nil {
 				return err
 			}
-			return g.out.print(cmd.OutOrStdout(), out)
+			return g.print(cmd, out)
 		},
 	}
 	update.Flags().StringVar(&write, "write-enabled", "", "true or false")
@@ -227,7 +227,7 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return g.out.print(cmd.OutOrStdout(), out)
+				return g.print(cmd, out)
 			}
 			r, tag, dg, err := splitImage(image)
 			if err != nil {

@@ -19,7 +19,7 @@ var Version = "dev"
 // code: 0 success, 1 failure, 2 usage error, 3 not found, 4 not signed in.
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot()
-	root.SetArgs(args)
+	root.SetArgs(joinRepoActions(args))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -47,6 +47,11 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&g.server, "server", "", "acre server URL (default: $ACRE_SERVER, then the signed-in profile)")
 	pf.StringVarP(&g.out.format, "output", "o", "json", "output format: json, jsonc, table, tsv, yaml, none")
 	pf.StringVar(&g.out.query, "query", "", "JMESPath query applied to the output")
+	pf.StringP("resource-group", "g", "", "accepted as az has it and ignored: acre has no resource groups")
+	pf.String("subscription", "", "accepted as az has it and ignored: acre has no subscriptions")
+	pf.Bool("only-show-errors", false, "accepted as az has it")
+	pf.Bool("verbose", false, "accepted as az has it")
+	pf.Bool("debug", false, "accepted as az has it")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServeCmd(), newVersionCmd(), newAccountCmd(g), newLoginCmd(g))
 	root.AddCommand(newRegistryCmds(g)...)

@@ -3,53 +3,157 @@ package cli
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
+// repoActionFlags take az's "--repository REPO ACTION [ACTION ...]"
+// form, repeatable; joinRepoActions rewrites it to REPO=ACTION,ACTION
+// before parsing, which is also accepted as written.
+var repoActionFlags = []string{"--repository", "--add-repository", "--remove-repository", "--add", "--remove",
+	"--gateway", "--add-gateway", "--remove-gateway"}
+
+// joinRepoActions rewrites "--repository REPO A1 A2" into
+// "--repository REPO=A1,A2" in the scope-map and token commands.
+func joinRepoActions(args []string) []string {
+	if len(args) == 0 || (args[0] != "scope-map" && args[0] != "token") {
+		return args
+	}
+	var out []string
+	for i := 0; i < len(args); i++ {
+		out = append(out, args[i])
+		if !slices.Contains(repoActionFlags, args[i]) || i+1 >= len(args) || strings.Contains(args[i+1], "=") {
+			continue
+		}
+		repo := args[i+1]
+		j := i + 2
+		for j < len(args) && !strings.HasPrefix(args[j], "-") {
+			j++
+		}
+		if j == i+2 {
+			continue
+		}
+		out = append(out, repo+"="+strings.Join(args[i+2:j], ","))
+		i = j - 1
+	}
+	return out
+}
+
+// repoActions turns REPO=ACTION[,ACTION] values into scope map actions.
+func repoActions(flag string, vals []string) ([]string, error) {
+	var out []string
+	for _, r := range vals {
+		repo, acts, ok := strings.Cut(r, "=")
+		if !ok || repo == "" || acts == "" {
+			return nil, usageError{fmt.Errorf("--%s %q: want REPO ACTION [ACTION ...]", flag, r)}
+		}
+		for _, a := range strings.Split(acts, ",") {
+			out = append(out, "repositories/"+repo+"/"+strings.TrimSpace(a))
+		}
+	}
+	return out, nil
+}
+
+const repoHelp = "REPO ACTION [ACTION ...] (repeatable); actions: content/read, content/write, content/delete, metadata/read, metadata/write"
+
+var errNoGateways = usageError{fmt.Errorf("acre has no connected registries, so no gateway actions")}
+
 func newScopeMapCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "scope-map", Short: "Manage scope maps: which repository actions a token has"}
 	var reg, name, desc string
-	var repos, actions []string
-	put := func(use, short string) *cobra.Command {
-		c := &cobra.Command{
-			Use:   use,
-			Short: short,
-			Example: `  acre scope-map create -r myreg -n vendor-a --repository 'vendor/app=content/read,metadata/read' \
-      --repository 'vendor/db=content/read'
+	var repos, actions, gateways, add, remove []string
+	base := func() string { return "/api/v1/registries/" + pathEscape(reg) + "/scopeMaps/" }
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a scope map",
+		Example: `  acre scope-map create -r myreg -n vendor-a --repository vendor/app content/read metadata/read \
+      --repository vendor/db content/read --description "Vendor A"
   acre scope-map create -r myreg -n ci --action 'repositories/ci/*/content/write' --action 'repositories/ci/*/content/read'`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				all := append([]string{}, actions...)
-				for _, r := range repos {
-					repo, acts, ok := strings.Cut(r, "=")
-					if !ok || repo == "" || acts == "" {
-						return usageError{fmt.Errorf("--repository %q: want REPO=ACTION[,ACTION...]", r)}
-					}
-					for _, a := range strings.Split(acts, ",") {
-						all = append(all, "repositories/"+repo+"/"+strings.TrimSpace(a))
-					}
-				}
-				return g.call(cmd, http.MethodPut, "/api/v1/registries/"+pathEscape(reg)+"/scopeMaps/"+pathEscape(name),
-					map[string]any{"description": desc, "actions": all})
-			},
-		}
-		c.Flags().StringVar(&desc, "description", "", "description")
-		c.Flags().StringArrayVar(&repos, "repository", nil, "REPO=ACTION[,ACTION...]: content/read, content/write, content/delete, metadata/read, metadata/write (repeatable)")
-		c.Flags().StringArrayVar(&actions, "action", nil, "a raw action repositories/<repo>/<action> (repeatable)")
-		return c
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(gateways) > 0 {
+				return errNoGateways
+			}
+			all, err := repoActions("repository", repos)
+			if err != nil {
+				return err
+			}
+			return g.call(cmd, http.MethodPut, base()+pathEscape(name), map[string]any{"description": desc, "actions": append(all, actions...)})
+		},
 	}
-	create := put("create", "Create a scope map")
-	update := put("update", "Replace a scope map's actions")
+	create.Flags().StringArrayVar(&repos, "repository", nil, repoHelp)
+	create.Flags().StringArrayVar(&actions, "action", nil, "a raw action repositories/<repo>/<action> (repeatable)")
+	create.Flags().StringArrayVar(&gateways, "gateway", nil, "connected registry actions (acre has none: refused)")
+	update := &cobra.Command{
+		Use:     "update",
+		Short:   "Add or remove a scope map's repository actions, or change its description",
+		Example: `  acre scope-map update -r myreg -n vendor-a --add-repository vendor/cache content/read --remove-repository vendor/db content/read`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(gateways) > 0 {
+				return errNoGateways
+			}
+			plus, err := repoActions("add-repository", add)
+			if err != nil {
+				return err
+			}
+			minus, err := repoActions("remove-repository", remove)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var cur struct {
+				Description string   `json:"description"`
+				Actions     []string `json:"actions"`
+			}
+			if err := c.do(cmd.Context(), http.MethodGet, base()+pathEscape(name), nil, &cur); err != nil {
+				return err
+			}
+			next := []string{}
+			for _, a := range append(cur.Actions, append(plus, actions...)...) {
+				if !slices.Contains(minus, a) && !slices.Contains(next, a) {
+					next = append(next, a)
+				}
+			}
+			if cmd.Flags().Changed("description") {
+				cur.Description = desc
+			}
+			return g.call(cmd, http.MethodPut, base()+pathEscape(name), map[string]any{"description": cur.Description, "actions": next})
+		},
+	}
+	for _, f := range []struct{ name, alias string }{{"add-repository", "add"}, {"remove-repository", "remove"}} {
+		v := &add
+		if f.alias == "remove" {
+			v = &remove
+		}
+		update.Flags().StringArrayVar(v, f.name, nil, repoHelp)
+		update.Flags().StringArrayVar(v, f.alias, nil, "the same as --"+f.name)
+		_ = update.Flags().MarkHidden(f.alias)
+	}
+	update.Flags().StringArrayVar(&actions, "add-action", nil, "a raw action to add (repeatable)")
+	update.Flags().StringArrayVar(&gateways, "add-gateway", nil, "connected registry actions (acre has none: refused)")
+	for _, c := range []*cobra.Command{create, update} {
+		c.Flags().StringVar(&desc, "description", "", "description")
+	}
 	show := &cobra.Command{Use: "show", Short: "Show a scope map", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(reg)+"/scopeMaps/"+pathEscape(name), nil)
+			return g.call(cmd, http.MethodGet, base()+pathEscape(name), nil)
 		}}
-	del := &cobra.Command{Use: "delete", Short: "Delete a scope map", Args: cobra.NoArgs,
+	var yes bool
+	del := &cobra.Command{Use: "delete", Short: "Delete a scope map (asks first unless --yes)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodDelete, "/api/v1/registries/"+pathEscape(reg)+"/scopeMaps/"+pathEscape(name), nil)
+			if ok, err := confirm(cmd, yes, fmt.Sprintf("Deleting the scope map '%s' will remove its permissions from its tokens. Proceed?", name)); !ok {
+				return err
+			}
+			return g.call(cmd, http.MethodDelete, base()+pathEscape(name), nil)
 		}}
+	del.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	list := &cobra.Command{Use: "list", Short: "List scope maps (system and user-defined)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(reg)+"/scopeMaps", nil)
@@ -62,101 +166,34 @@ func newScopeMapCmd(g *globals) *cobra.Command {
 			required(c, "name")
 		}
 	}
+	withTable("scope-map", create, update, show, list)
 	cmd.AddCommand(create, update, show, del, list)
 	return cmd
 }
 
-func newTokenCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Manage repository-scoped tokens"}
-	var reg, name, scopeMap, status string
-	var days int
-	create := &cobra.Command{
-		Use:     "create",
-		Short:   "Create a token; its two passwords are shown once",
-		Example: "  acre token create -r myreg -n vendor-a --scope-map vendor-a",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			body := map[string]any{"name": name, "scopeMap": scopeMap}
-			if e := expiry(days); !e.IsZero() {
-				body["expiry"] = e
-			}
-			return g.call(cmd, http.MethodPost, "/api/v1/registries/"+pathEscape(reg)+"/tokens", body)
-		},
+// expiryFlags are az's --expiration (a date-time) and --expiration-in-days.
+type expiryFlags struct {
+	at   string
+	days int
+}
+
+func (e *expiryFlags) add(c *cobra.Command) {
+	c.Flags().StringVar(&e.at, "expiration", "", "expiry as a UTC date-time, e.g. 2030-01-01T00:00:00Z")
+	c.Flags().IntVar(&e.days, "expiration-in-days", 0, "expire after this many days (0: never)")
+}
+
+// value is the expiry the flags give (zero: never).
+func (e *expiryFlags) value() (time.Time, error) {
+	if e.at == "" {
+		return expiry(e.days), nil
 	}
-	create.Flags().StringVar(&scopeMap, "scope-map", "", "scope map name (or a system one such as _repositories_pull)")
-	create.Flags().IntVar(&days, "expiration-in-days", 0, "passwords expire after this many days (0: never)")
-	required(create, "scope-map")
-	update := &cobra.Command{
-		Use:   "update",
-		Short: "Change a token's scope map or status",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodPatch, "/api/v1/registries/"+pathEscape(reg)+"/tokens/"+pathEscape(name),
-				map[string]string{"scopeMap": scopeMap, "status": status})
-		},
+	if e.days > 0 {
+		return time.Time{}, usageError{fmt.Errorf("give --expiration or --expiration-in-days, not both")}
 	}
-	update.Flags().StringVar(&scopeMap, "scope-map", "", "new scope map")
-	update.Flags().StringVar(&status, "status", "", "enabled or disabled")
-	show := &cobra.Command{Use: "show", Short: "Show a token", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(reg)+"/tokens/"+pathEscape(name), nil)
-		}}
-	del := &cobra.Command{Use: "delete", Short: "Delete a token", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodDelete, "/api/v1/registries/"+pathEscape(reg)+"/tokens/"+pathEscape(name), nil)
-		}}
-	list := &cobra.Command{Use: "list", Short: "List tokens", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(reg)+"/tokens", nil)
-		}}
-	cred := &cobra.Command{Use: "credential", Short: "Manage a token's passwords"}
-	var pw1, pw2 bool
-	gen := &cobra.Command{
-		Use:     "generate",
-		Short:   "Generate password1 and/or password2 (shown once)",
-		Example: "  acre token credential generate -r myreg -n vendor-a --password1 --expiration-in-days 30",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			which := []string{}
-			if pw1 || !pw2 {
-				which = append(which, "password1")
-			}
-			if pw2 || !pw1 {
-				which = append(which, "password2")
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var all []any
-			for _, w := range which {
-				body := map[string]any{"name": w}
-				if e := expiry(days); !e.IsZero() {
-					body["expiry"] = e
-				}
-				var out struct {
-					Passwords []any `json:"passwords"`
-				}
-				if err := c.do(cmd.Context(), http.MethodPost, "/api/v1/registries/"+pathEscape(reg)+"/tokens/"+pathEscape(name)+"/credentials/generate", body, &out); err != nil {
-					return err
-				}
-				all = append(all, out.Passwords...)
-			}
-			return g.out.print(cmd.OutOrStdout(), map[string]any{"username": name, "passwords": all})
-		},
-	}
-	gen.Flags().BoolVar(&pw1, "password1", false, "generate password1")
-	gen.Flags().BoolVar(&pw2, "password2", false, "generate password2")
-	gen.Flags().IntVar(&days, "expiration-in-days", 0, "expire after this many days (0: never)")
-	cred.AddCommand(gen)
-	for _, c := range []*cobra.Command{create, update, show, del, list, gen} {
-		c.Flags().StringVarP(&reg, "registry", "r", "", "registry name")
-		required(c, "registry")
-		if c != list {
-			c.Flags().StringVarP(&name, "name", "n", "", "token name")
-			required(c, "name")
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, e.at); err == nil {
+			return t.UTC(), nil
 		}
 	}
-	cmd.AddCommand(create, update, show, del, list, cred)
-	return cmd
+	return time.Time{}, usageError{fmt.Errorf("--expiration %q: want a date-time such as 2030-01-01T00:00:00Z", e.at)}
 }

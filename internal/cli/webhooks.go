@@ -127,6 +127,10 @@ func newWebhookCmd(g *globals) *cobra.Command {
 			required(c, "name")
 		}
 	}
+	withTable("webhook", create, update, list, show)
+	withTable("webhook-config", config)
+	withTable("webhook-events", events)
+	withTable("webhook-ping", ping)
 	cmd.AddCommand(create, update, list, show, del, ping, events, config)
 	return cmd
 }

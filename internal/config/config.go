@@ -91,6 +91,7 @@ type SKULimits struct {
 	ScopeMaps         int   `yaml:"scope_maps"`
 	ReadOpsPerMinute  int   `yaml:"read_ops_per_minute"`
 	WriteOpsPerMinute int   `yaml:"write_ops_per_minute"`
+	AnonymousPull     *bool `yaml:"anonymous_pull"` // allow anonymous pull on this SKU (ACR: not on Basic)
 }
 
 // Log configures structured logging.
@@ -306,6 +307,9 @@ func (c Config) SKU(name string) sku.Limits {
 	}
 	if o.StorageLimitBytes > 0 {
 		l.StorageLimit = o.StorageLimitBytes
+	}
+	if o.AnonymousPull != nil {
+		l.AnonymousPull = *o.AnonymousPull
 	}
 	for _, f := range []struct{ v, dst *int }{{&o.Webhooks, &l.Webhooks}, {&o.Tokens, &l.Tokens}, {&o.ScopeMaps, &l.ScopeMaps},
 		{&o.ReadOpsPerMinute, &l.ReadOpsPerMinute}, {&o.WriteOpsPerMinute, &l.WriteOpsPerMinute}} {

@@ -2,11 +2,33 @@ package mgmt
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
 )
+
+// retentionView is the retention policy as `az acr config retention show`
+// has it (status, days, lastUpdatedTime, type) with acre's extra rules.
+type retentionView struct {
+	Status          string    `json:"status"` // enabled or disabled
+	Days            int       `json:"days"`
+	Type            string    `json:"type"`
+	LastUpdatedTime time.Time `json:"lastUpdatedTime,omitzero"`
+	KeepTags        int       `json:"keepTags,omitempty"`
+	KeepFilter      string    `json:"keepTagsFilter"`
+	NotPulledDays   int       `json:"notPulledDays,omitempty"`
+}
+
+func viewRetention(p registry.RetentionPolicy) retentionView {
+	st := "disabled"
+	if p.Enabled {
+		st = "enabled"
+	}
+	return retentionView{Status: st, Days: p.Days, Type: p.Type, LastUpdatedTime: p.EnabledAt, KeepTags: p.KeepTags,
+		KeepFilter: p.KeepFilter, NotPulledDays: p.NotPulledDays}
+}
 
 func (h *Handler) showRetention(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
 	reg, err := h.registry(r, caller, auth.ManageRead)
@@ -17,7 +39,7 @@ func (h *Handler) showRetention(w http.ResponseWriter, r *http.Request, caller *
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, p)
+	return writeJSON(w, http.StatusOK, viewRetention(p))
 }
 
 func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -30,7 +52,8 @@ func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request, caller *m
 		return err
 	}
 	var in struct {
-		Enabled       *bool   `json:"enabled"`
+		Status        *string `json:"status"`  // enabled or disabled, as ACR
+		Enabled       *bool   `json:"enabled"` // the same as a boolean
 		Days          *int    `json:"days"`
 		Type          *string `json:"type"`
 		KeepTags      *int    `json:"keepTags"`
@@ -39,6 +62,14 @@ func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request, caller *m
 	}
 	if err := decode(r, &in); err != nil {
 		return err
+	}
+	if in.Status != nil {
+		switch *in.Status {
+		case "enabled", "disabled":
+			p.Enabled = *in.Status == "enabled"
+		default:
+			return errorf(http.StatusBadRequest, "BadRequest", "status must be enabled or disabled")
+		}
 	}
 	if in.Enabled != nil {
 		p.Enabled = *in.Enabled
@@ -62,7 +93,7 @@ func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request, caller *m
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, p)
+	return writeJSON(w, http.StatusOK, viewRetention(p))
 }
 
 func (h *Handler) purge(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
-	"github.com/acre-project/acre/internal/registry"
 )
 
 func (h *Handler) routes() {
@@ -100,26 +99,6 @@ func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, caller *meta.Pr
 	return writeJSON(w, http.StatusOK, map[string]any{"name": caller.Name, "principalType": caller.Kind, "roleAssignments": as})
 }
 
-// registryView is a registry as the API shows it (ACR's field names).
-type registryView struct {
-	Name                 string    `json:"name"`
-	LoginServer          string    `json:"loginServer"`
-	SKU                  string    `json:"sku"`
-	AdminUserEnabled     bool      `json:"adminUserEnabled"`
-	AnonymousPullEnabled bool      `json:"anonymousPullEnabled"`
-	ThrottlingEnabled    bool      `json:"throttlingEnabled"`
-	CreationDate         time.Time `json:"creationDate"`
-	ProvisioningState    string    `json:"provisioningState"`
-	IsDefault            bool      `json:"isDefault"` // also served on the server's plain address
-}
-
-func (h *Handler) viewRegistry(r *meta.Registry) registryView {
-	return registryView{Name: r.Name, LoginServer: r.LoginServer, SKU: r.SKU, AdminUserEnabled: r.Settings.AdminEnabled,
-		AnonymousPullEnabled: r.Settings.AnonymousPull, ThrottlingEnabled: r.Settings.Throttling, CreationDate: r.CreatedAt,
-		ProvisioningState: "Succeeded",
-		IsDefault:         r.Name == h.reg.DefaultRegistry()}
-}
-
 func (h *Handler) listRegistries(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
 	regs, err := h.reg.ListRegistries(r.Context(), meta.Page{N: 1 << 30})
 	if err != nil {
@@ -128,7 +107,7 @@ func (h *Handler) listRegistries(w http.ResponseWriter, r *http.Request, caller 
 	out := []registryView{}
 	for i := range regs {
 		if m, err := h.auth.Management(r.Context(), caller, &regs[i]); err == nil && m&auth.ManageRead != 0 {
-			out = append(out, h.viewRegistry(&regs[i]))
+			out = append(out, h.viewRegistry(r.Context(), &regs[i]))
 		}
 	}
 	return writeJSON(w, http.StatusOK, out)
@@ -139,27 +118,33 @@ func (h *Handler) createRegistry(w http.ResponseWriter, r *http.Request, caller 
 		return err
 	}
 	var in struct {
-		Name                 string `json:"name"`
-		SKU                  string `json:"sku"`
-		AdminUserEnabled     bool   `json:"adminUserEnabled"`
-		AnonymousPullEnabled bool   `json:"anonymousPullEnabled"`
+		Name                 string  `json:"name"`
+		SKU                  skuName `json:"sku"`
+		AdminUserEnabled     bool    `json:"adminUserEnabled"`
+		AnonymousPullEnabled bool    `json:"anonymousPullEnabled"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	reg, err := h.reg.CreateRegistry(r.Context(), in.Name, in.SKU)
-	if err != nil {
-		return err
+	if !validNewRegistryName(in.Name) {
+		return errorf(http.StatusBadRequest, "InvalidRegistryName", "registry name %q: use 5-50 lower-case letters and digits", in.Name)
 	}
-	if in.AdminUserEnabled || in.AnonymousPullEnabled {
-		if reg, err = h.reg.UpdateRegistry(r.Context(), reg.Name, func(m *meta.Registry) error {
-			m.Settings = meta.RegistrySettings{AdminEnabled: in.AdminUserEnabled, AnonymousPull: in.AnonymousPullEnabled}
-			return nil
-		}); err != nil {
+	if in.AnonymousPullEnabled {
+		if err := h.anonymousAllowed(string(in.SKU)); err != nil {
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusCreated, h.viewRegistry(reg))
+	reg, err := h.reg.CreateRegistry(r.Context(), in.Name, string(in.SKU))
+	if err != nil {
+		return err
+	}
+	view := h.viewRegistry(r.Context(), reg)
+	if in.AdminUserEnabled || in.AnonymousPullEnabled {
+		if view, err = h.changeRegistry(r, reg, registryChange{AdminUserEnabled: &in.AdminUserEnabled, AnonymousPullEnabled: &in.AnonymousPullEnabled}); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusCreated, view)
 }
 
 func (h *Handler) showRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -167,7 +152,7 @@ func (h *Handler) showRegistry(w http.ResponseWriter, r *http.Request, caller *m
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, h.viewRegistry(reg))
+	return writeJSON(w, http.StatusOK, h.viewRegistry(r.Context(), reg))
 }
 
 func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -175,39 +160,15 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request, caller 
 	if err != nil {
 		return err
 	}
-	var in struct {
-		SKU                  *string `json:"sku"`
-		AdminUserEnabled     *bool   `json:"adminUserEnabled"`
-		AnonymousPullEnabled *bool   `json:"anonymousPullEnabled"`
-		ThrottlingEnabled    *bool   `json:"throttlingEnabled"`
-	}
+	var in registryChange
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	reg, err = h.reg.UpdateRegistry(r.Context(), reg.Name, func(m *meta.Registry) error {
-		if in.SKU != nil {
-			sku, ok := registry.ValidSKU(*in.SKU)
-			if !ok {
-				return errorf(http.StatusBadRequest, "BadRequest", "sku must be Basic, Standard or Premium")
-			}
-			m.SKU = sku
-		}
-		if in.AdminUserEnabled != nil {
-			m.Settings.AdminEnabled = *in.AdminUserEnabled
-		}
-		if in.AnonymousPullEnabled != nil {
-			m.Settings.AnonymousPull = *in.AnonymousPullEnabled
-		}
-		if in.ThrottlingEnabled != nil {
-			m.Settings.Throttling = *in.ThrottlingEnabled
-		}
-		return nil
-	})
+	view, err := h.changeRegistry(r, reg, in)
 	if err != nil {
 		return err
 	}
-	h.auth.Forget()
-	return writeJSON(w, http.StatusOK, h.viewRegistry(reg))
+	return writeJSON(w, http.StatusOK, view)
 }
 
 func (h *Handler) deleteRegistry(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -317,7 +278,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, caller *meta.Pri
 	}
 	userMaps := 0
 	for _, m := range maps {
-		if m.Type == "UserDefined" {
+		if m.ScopeMapType == "UserDefined" {
 			userMaps++
 		}
 	}

@@ -98,14 +98,21 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, caller *me
 		return err
 	}
 	var in struct {
-		Name     string    `json:"name"`
-		ScopeMap string    `json:"scopeMap"`
-		Expiry   time.Time `json:"expiry"`
+		Name        string    `json:"name"`
+		ScopeMap    string    `json:"scopeMap"`
+		ScopeMapID  string    `json:"scopeMapId"` // as ACR: a scope map's id
+		Status      string    `json:"status"`
+		Expiry      time.Time `json:"expiry"`
+		NoPasswords bool      `json:"noPasswords"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	t, err := h.auth.CreateToken(r.Context(), reg, in.Name, in.ScopeMap, in.Expiry)
+	if in.ScopeMap == "" {
+		in.ScopeMap = in.ScopeMapID
+	}
+	t, err := h.auth.CreateToken(r.Context(), reg, auth.TokenSpec{Name: in.Name, ScopeMap: in.ScopeMap, Status: in.Status,
+		Expiry: in.Expiry, NoPasswords: in.NoPasswords})
 	if err != nil {
 		return err
 	}
@@ -155,9 +162,17 @@ func (h *Handler) generateTokenPassword(w http.ResponseWriter, r *http.Request, 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	sec, err := h.auth.GenerateTokenPassword(r.Context(), reg, r.PathValue("name"), in.Name, in.Expiry)
-	if err != nil {
-		return err
+	names := []string{in.Name}
+	if in.Name == "" {
+		names = []string{"password1", "password2"} // as ACR: no name generates both
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"username": r.PathValue("name"), "passwords": []auth.Secret{sec}})
+	secs := []auth.Secret{}
+	for _, n := range names {
+		sec, err := h.auth.GenerateTokenPassword(r.Context(), reg, r.PathValue("name"), n, in.Expiry)
+		if err != nil {
+			return err
+		}
+		secs = append(secs, sec)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"username": r.PathValue("name"), "passwords": secs})
 }

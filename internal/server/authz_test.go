@@ -52,10 +52,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 	s.api(http.MethodPut, "/api/v1/registries/acre/scopeMaps/app-reader", map[string]any{"actions": []string{"repositories/app/web/content/read", "repositories/app/web/metadata/read"}}, nil)
 	token := func(name, scopeMap string) cred {
 		var out struct {
-			Passwords []struct{ Value string } `json:"passwords"`
+			Credentials struct {
+				Passwords []struct{ Value string } `json:"passwords"`
+			} `json:"credentials"`
 		}
 		s.api(http.MethodPost, "/api/v1/registries/acre/tokens", map[string]string{"name": name, "scopeMap": scopeMap}, &out)
-		return cred{user: name, pass: out.Passwords[0].Value}
+		return cred{user: name, pass: out.Credentials.Passwords[0].Value}
 	}
 	var admin struct {
 		Passwords []struct{ Value string } `json:"passwords"`

@@ -49,7 +49,9 @@ func TestAccessWithRealClients(t *testing.T) {
 	cli.run(t, "scope-map", "create", "-r", "acre", "-n", "vendor-a", "--repository", "vendor/app=content/read,content/write",
 		"--repository", "vendor/db=content/read")
 	var tok struct {
-		Passwords []struct{ Value string } `json:"passwords"`
+		Credentials struct {
+			Passwords []struct{ Value string } `json:"passwords"`
+		} `json:"credentials"`
 	}
 	cli.json(t, &tok, "token", "create", "-r", "acre", "-n", "vendor-token", "--scope-map", "vendor-a")
 	cli.run(t, "update", "-n", "acre", "--admin-enabled", "true")
@@ -62,7 +64,7 @@ func TestAccessWithRealClients(t *testing.T) {
 		name, user, pass, repo string
 	}{
 		{"user", "ci", "ci-password-123", "ci/app"},
-		{"token", "vendor-token", tok.Passwords[0].Value, "vendor/app"},
+		{"token", "vendor-token", tok.Credentials.Passwords[0].Value, "vendor/app"},
 		{"admin", "acre", admin.Passwords[0].Value, "admin/app"},
 	}
 	dir := t.TempDir()
@@ -90,7 +92,7 @@ func TestAccessWithRealClients(t *testing.T) {
 
 	t.Run("token is limited to its repositories", func(t *testing.T) {
 		crane := newCLITool(t, "crane", dir)
-		crane.run(t, "auth", "login", a.Addr, "-u", "vendor-token", "-p", tok.Passwords[0].Value)
+		crane.run(t, "auth", "login", a.Addr, "-u", "vendor-token", "-p", tok.Credentials.Passwords[0].Value)
 		if out := crane.fails(t, "append", "-f", layer, "-t", a.Addr+"/vendor/db:x"); !strings.Contains(out, "UNAUTHORIZED") && !strings.Contains(out, "DENIED") {
 			t.Fatalf("push to a read-only repository: %s", out)
 		}
