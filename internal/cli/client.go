@@ -178,17 +178,39 @@ func (g *globals) client() (*client, error) {
 
 // do sends a JSON request and decodes a JSON answer into out (if not nil).
 func (c *client) do(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.doHeader(ctx, method, path, in, out)
+	return err
+}
+
+// all GETs a paged list, following its Link rel="next" headers, and
+// returns every item.
+func (c *client) all(ctx context.Context, path string) ([]any, error) {
+	out := []any{}
+	for path != "" {
+		var page []any
+		h, err := c.doHeader(ctx, http.MethodGet, path, nil, &page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		path = nextLink(h.Get("Link"))
+	}
+	return out, nil
+}
+
+// doHeader is do that also returns the answer's headers.
+func (c *client) doHeader(ctx context.Context, method, path string, in, out any) (http.Header, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.server+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if in != nil {
@@ -196,10 +218,10 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	return decodeAnswer(resp, out)
+	return resp.Header, decodeAnswer(resp, out)
 }
 
 func decodeAnswer(resp *http.Response, out any) error {

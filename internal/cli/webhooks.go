@@ -116,8 +116,18 @@ func newWebhookCmd(g *globals) *cobra.Command {
 	show := simple("show", "Show a webhook", http.MethodGet, one)
 	del := simple("delete", "Delete a webhook", http.MethodDelete, one)
 	ping := simple("ping", "Send a ping event", http.MethodPost, func() string { return one() + "/ping" })
-	events := simple("list-events", "List recent deliveries with their requests and responses", http.MethodGet,
-		func() string { return one() + "/events" })
+	events := &cobra.Command{Use: "list-events", Short: "List the deliveries (every page) with their requests and responses", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			all, err := c.all(cmd.Context(), one()+"/events?n=500")
+			if err != nil {
+				return err
+			}
+			return g.print(cmd, all)
+		}}
 	config := simple("get-config", "Show the service URI and custom headers", http.MethodGet, func() string { return one() + "/config" })
 	for _, c := range []*cobra.Command{create, update, list, show, del, ping, events, config} {
 		c.Flags().StringVarP(&reg, "registry", "r", "", "registry name")

@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -172,23 +173,34 @@ func (h *Handler) webhookConfig(w http.ResponseWriter, r *http.Request, caller *
 	return writeJSON(w, http.StatusOK, map[string]any{"serviceUri": hook.URI, "customHeaders": headers})
 }
 
-// eventView is a delivery shaped like ACR's webhook event list.
+// eventView is a delivery shaped like ACR's webhook events: the request's
+// content is the event object, the response's statusCode a string (empty
+// before any answer), as ARM has them. deliveryId is acre's: it pages.
 type eventView struct {
-	ID       string `json:"id"`
-	Request  any    `json:"eventRequestMessage"`
-	Response any    `json:"eventResponseMessage"`
-	State    string `json:"state"`
-	Attempts int    `json:"attempts"`
-	Error    string `json:"error,omitempty"`
-	Time     string `json:"timestamp"`
+	ID         string `json:"id"`
+	DeliveryID int64  `json:"deliveryId"`
+	Request    any    `json:"eventRequestMessage"`
+	Response   any    `json:"eventResponseMessage"`
+	State      string `json:"state"`
+	Attempts   int    `json:"attempts"`
+	Error      string `json:"error,omitempty"`
+	Time       string `json:"timestamp"`
 }
 
+// webhookEvents lists deliveries newest first, n at a time; the next
+// page is named by a Link header (rel="next") with before set to the
+// last deliveryId, so following it reaches every delivery.
 func (h *Handler) webhookEvents(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
 	reg, err := h.registry(r, caller, auth.ManageRead)
 	if err != nil {
 		return err
 	}
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	var before int64
+	if b := r.URL.Query().Get("before"); b != "" {
+		if before, err = strconv.ParseInt(b, 10, 64); err != nil || before < 0 {
+			return errorf(http.StatusBadRequest, "BadRequest", "before must be the deliveryId of an entry (a number), not %q", b)
+		}
+	}
 	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 	if n <= 0 || n > 500 {
 		n = 100
@@ -205,12 +217,26 @@ func (h *Handler) webhookEvents(w http.ResponseWriter, r *http.Request, caller *
 	for _, d := range ds {
 		var p struct{ ID string }
 		_ = json.Unmarshal(d.Payload, &p) // the event id a receiver sees (and ping returns)
+		var content any = string(d.Payload)
+		if json.Valid(d.Payload) {
+			content = json.RawMessage(d.Payload)
+		}
+		code := ""
+		if d.LastStatus != 0 {
+			code = strconv.Itoa(d.LastStatus)
+		}
 		out = append(out, eventView{
-			ID:       p.ID,
-			Request:  map[string]any{"method": "POST", "requestUri": hook.URI, "content": string(d.Payload), "headers": map[string]string{"Content-Type": "application/json"}},
-			Response: map[string]any{"statusCode": d.LastStatus, "reasonPhrase": http.StatusText(d.LastStatus), "content": d.Response},
-			State:    d.State, Attempts: d.Attempts, Error: d.LastError, Time: d.UpdatedAt.Format(time.RFC3339Nano),
+			ID: p.ID, DeliveryID: d.ID,
+			Request: map[string]any{"method": "POST", "requestUri": hook.URI, "content": content, "version": "1.1",
+				"headers": map[string]string{"Content-Type": "application/json"}},
+			Response: map[string]any{"statusCode": code, "reasonPhrase": http.StatusText(d.LastStatus), "content": d.Response,
+				"version": "1.1", "headers": map[string]string{}},
+			State: d.State, Attempts: d.Attempts, Error: d.LastError, Time: d.UpdatedAt.Format(time.RFC3339Nano),
 		})
+	}
+	if len(ds) == n {
+		next := fmt.Sprintf("%s?before=%d&n=%d", r.URL.Path, ds[len(ds)-1].ID, n)
+		w.Header().Set("Link", "<"+next+`>; rel="next"`)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,6 +135,41 @@ func TestWebhookDelivery(t *testing.T) {
 	s.api(http.MethodGet, "/api/v1/registries/acre/webhooks/deploy/events", nil, &events)
 	if len(events) != 2 || events[1].Attempts != 3 || events[1].State != "delivered" {
 		t.Errorf("list-events: %+v (the first delivery needed 3 attempts)", events)
+	}
+
+	// Pages of one, followed by their Link headers, reach every delivery,
+	// shaped as ARM's events: the content an object, the status a string.
+	var seen []string
+	for path := "/api/v1/registries/acre/webhooks/deploy/events?n=1"; path != ""; {
+		resp, b := s.do(http.MethodGet, path, owner, nil)
+		var page []struct {
+			ID      string `json:"id"`
+			Request struct {
+				Content map[string]any `json:"content"`
+			} `json:"eventRequestMessage"`
+			Response struct {
+				StatusCode string `json:"statusCode"`
+			} `json:"eventResponseMessage"`
+		}
+		if resp.StatusCode != 200 || json.Unmarshal(b, &page) != nil || len(page) > 1 {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		for _, e := range page {
+			if e.Request.Content["id"] != e.ID || e.Response.StatusCode != "200" {
+				t.Errorf("event %s: content %v, status %q", e.ID, e.Request.Content, e.Response.StatusCode)
+			}
+			seen = append(seen, e.ID)
+		}
+		path = ""
+		if l := resp.Header.Get("Link"); l != "" {
+			path = l[strings.Index(l, "<")+1 : strings.Index(l, ">")]
+		}
+	}
+	if len(seen) != 2 || seen[0] == seen[1] {
+		t.Errorf("paging reached %v, want both deliveries", seen)
+	}
+	if resp, _ := s.do(http.MethodGet, "/api/v1/registries/acre/webhooks/deploy/events?before="+seen[0], owner, nil); resp.StatusCode != 400 {
+		t.Errorf("before=<event id>: %d, want 400", resp.StatusCode)
 	}
 }
 
