@@ -174,6 +174,11 @@ type Blobs interface {
 	LinkBlob(ctx context.Context, repositoryID int64, d digest.Digest, at time.Time) error
 	// LinkedBlob returns the size of a blob linked in the repository, or ErrNotFound.
 	LinkedBlob(ctx context.Context, repositoryID int64, d digest.Digest) (int64, error)
+	// ReadableBlob is LinkedBlob that also reports whether the blob may be
+	// read: not when manifests of the repository reference it and every one
+	// of them has readEnabled=false (a blob no manifest references, such as
+	// a fresh upload, is readable).
+	ReadableBlob(ctx context.Context, repositoryID int64, d digest.Digest) (size int64, readable bool, err error)
 	// ReposLinkingBlob lists (up to n) repositories of the registry that link d.
 	ReposLinkingBlob(ctx context.Context, registryID int64, d digest.Digest, n int) ([]string, error)
 	// UnlinkBlob removes the link; ErrNotFound when there was none.
@@ -196,7 +201,8 @@ type Manifests interface {
 	// ErrNotFound when the repository does not exist; repo set and m nil
 	// when the tag or manifest does not.
 	ResolveManifest(ctx context.Context, registryID int64, repo, ref string, withContent bool) (r *Repository, t *Tag, m *Manifest, err error)
-	// Referrers lists manifests whose subject is d, optionally of one artifact type.
+	// Referrers lists listable (listEnabled) manifests whose subject is d,
+	// optionally of one artifact type.
 	Referrers(ctx context.Context, repositoryID int64, d digest.Digest, artifactType string) ([]Manifest, error)
 }
 

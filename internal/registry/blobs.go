@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -26,7 +27,9 @@ func ParseDigest(s string) (digest.Digest, error) {
 	return d, nil
 }
 
-// StatBlob returns the size of a blob linked in the repository.
+// StatBlob returns the size of a blob linked in the repository. A blob
+// that only read-locked manifests of the repository reference is locked
+// with them: pulling their layers by digest would be a side door.
 func (s *Service) StatBlob(ctx context.Context, r Repo, d digest.Digest) (int64, error) {
 	q := s.meta.Read()
 	repo, err := s.repository(ctx, q, r, blobUnknown(d))
@@ -36,9 +39,12 @@ func (s *Service) StatBlob(ctx context.Context, r Repo, d digest.Digest) (int64,
 	if err := checkRead(repo, nil, nil); err != nil {
 		return 0, err
 	}
-	size, err := q.LinkedBlob(ctx, repo.ID, d)
+	size, readable, err := q.ReadableBlob(ctx, repo.ID, d)
 	if errors.Is(err, meta.ErrNotFound) {
 		return 0, blobUnknown(d)
+	}
+	if err == nil && !readable {
+		return 0, locked(fmt.Sprintf("blob %s@%s (referenced only by read-locked manifests)", repo.Name, d), "readEnabled")
 	}
 	return size, err
 }
@@ -83,8 +89,9 @@ func (s *Service) DeleteBlob(ctx context.Context, r Repo, d digest.Digest) error
 // MountBlob links a blob into r without copying it. With from set, the blob
 // must be linked in that repository of the same registry; without it, in any
 // repository of the registry. Only source repositories for which canRead
-// holds are considered (nil: all). It reports false (and no error) when the
-// blob cannot be mounted, so the caller can fall back to an upload.
+// holds and whose locks allow reading the blob are considered (nil: all
+// the locks allow). It reports false (and no error) when the blob cannot be
+// mounted, so the caller can fall back to an upload.
 func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.Digest, canRead func(repo string) bool) (bool, error) {
 	if err := validName(r.Name); err != nil {
 		return false, err
@@ -112,8 +119,11 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 			} else if err != nil {
 				return err
 			}
-			n, err := q.LinkedBlob(ctx, repo.ID, d)
-			if errors.Is(err, meta.ErrNotFound) {
+			if checkRead(repo, nil, nil) != nil {
+				continue
+			}
+			n, readable, err := q.ReadableBlob(ctx, repo.ID, d)
+			if errors.Is(err, meta.ErrNotFound) || (err == nil && !readable) {
 				continue
 			} else if err != nil {
 				return err

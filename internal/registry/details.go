@@ -233,7 +233,9 @@ func (s *Service) details(ctx context.Context, q meta.Queries, m meta.Manifest, 
 		return out, err
 	}
 	for _, t := range tags {
-		out.Tags = append(out.Tags, t.Name)
+		if t.Attributes.ListEnabled { // a hidden tag stays out of every listing
+			out.Tags = append(out.Tags, t.Name)
+		}
 	}
 	if withRefs && isIndex(m.MediaType) && m.Content != nil {
 		var idx struct{ Manifests []descriptor }

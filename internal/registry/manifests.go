@@ -346,7 +346,8 @@ func (s *Service) Catalog(ctx context.Context, reg *meta.Registry, p meta.Page) 
 }
 
 // Referrers lists the manifests whose subject is d, optionally filtered by
-// artifact type. An unknown repository or subject has no referrers.
+// artifact type, leaving out those with listEnabled=false (as every
+// listing does). An unknown repository or subject has no referrers.
 func (s *Service) Referrers(ctx context.Context, r Repo, d digest.Digest, artifactType string) ([]meta.Manifest, error) {
 	q := s.meta.Read()
 	repo, err := s.repository(ctx, q, r, nil)

@@ -48,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"ManifestSameDigestTwoRepositories", testManifestTwoRepositories},
 		{"DeleteManifestCascadesTags", testDeleteManifest},
 		{"Referrers", testReferrers},
+		{"ReferrersListEnabled", testReferrersListEnabled},
+		{"ReadableBlob", testReadableBlob},
 		{"Tags", testTags},
 		{"ListTags", testListTags},
 		{"ListTagsListEnabled", testListTagsListEnabled},
