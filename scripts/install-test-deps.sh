@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suites need, pinned: Debian packages (the Docker
-# engine, busybox-static for test images) and the OCI clients and the
+# engine, busybox-static for test images, runc for web apps) and the OCI clients and the
 # distribution-spec conformance suite from the Go module proxy, into
 # .tools/bin. Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -20,6 +20,7 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 pkgs=()
 command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
 [ -x /bin/busybox ] || pkgs+=(busybox-static)
+command -v runc >/dev/null 2>&1 || pkgs+=(runc)  # web apps: the OCI runtime (internal/webapps, test/e2e/webapps_test.go)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)  # internal/meta/sqlstore's PostgreSQL tests

@@ -17,8 +17,8 @@ import (
 func newServeCmd() *cobra.Command {
 	var cfgFile string
 	var o struct {
-		addr, data, logFormat, logLevel, tlsCert, tlsKey, domain string
-		auth                                                     bool
+		addr, data, logFormat, logLevel, tlsCert, tlsKey, domain, webapps string
+		auth                                                              bool
 	}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -44,6 +44,7 @@ SQLite metadata under --data). Flags override the configuration file.`,
 			set("log-level", &cfg.Log.Level, o.logLevel)
 			set("tls-cert", &cfg.TLS.Cert, o.tlsCert)
 			set("tls-key", &cfg.TLS.Key, o.tlsKey)
+			set("webapps-addr", &cfg.WebApps.Addr, o.webapps)
 			if f.Changed("auth") {
 				cfg.Auth.Enabled = o.auth
 			}
@@ -79,6 +80,7 @@ SQLite metadata under --data). Flags override the configuration file.`,
 	f.StringVar(&o.logLevel, "log-level", d.Log.Level, "log level: debug, info, warn, error")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); enables HTTPS with --tls-key")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	f.StringVar(&o.webapps, "webapps-addr", "", "web apps front door HOST:PORT (turns web apps on; needs root and runc)")
 	f.BoolVar(&o.auth, "auth", true, "require authentication; --auth=false turns it off (throwaway local use only)")
 	return cmd
 }

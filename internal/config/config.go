@@ -43,6 +43,7 @@ type Config struct {
 	TLS       TLS                  `yaml:"tls"`
 	Storage   Storage              `yaml:"storage"`
 	Limits    Limits               `yaml:"limits"`
+	WebApps   WebApps              `yaml:"webapps"`
 }
 
 // Registry declares a registry to create on start.
@@ -289,6 +290,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("sku_limits: unknown SKU %q", name))
 		}
 	}
+	errs = append(errs, c.WebApps.validate()...)
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must not be negative"))
 	}

@@ -247,6 +247,7 @@ type Queries interface {
 	ScopeMaps
 	SigningKeys
 	Audit
+	WebApps
 }
 
 // Store gives access to the metadata.

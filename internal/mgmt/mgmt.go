@@ -18,6 +18,7 @@ import (
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/webapps"
 	"github.com/acre-project/acre/internal/webhook"
 )
 
@@ -26,6 +27,7 @@ type Handler struct {
 	reg   *registry.Service
 	auth  *auth.Service
 	hooks *webhook.Service
+	apps  *webapps.Service // nil: web apps are off
 	log   *slog.Logger
 	mux   *http.ServeMux
 }

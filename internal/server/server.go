@@ -27,6 +27,7 @@ import (
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
 	"github.com/acre-project/acre/internal/sku"
+	"github.com/acre-project/acre/internal/webapps"
 	"github.com/acre-project/acre/internal/webhook"
 )
 
@@ -42,6 +43,8 @@ type Server struct {
 	metrics   *metrics.Metrics
 	audit     *audit.Writer
 	bootstrap auth.BootstrapResult
+	apps      *webapps.Service // nil: web apps are off
+	appsHost  *appsHost
 }
 
 // New opens the stores under cfg.Data, makes sure the configured registries
@@ -109,6 +112,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	} else {
 		log.Warn("authentication is OFF: anyone who reaches this server may push, pull and delete")
 	}
+	s.newWebApps()
 	return s, nil
 }
 
@@ -145,7 +149,11 @@ func (s *Server) Handler() http.Handler {
 	if s.auth != nil {
 		gate = auth.NewGate(s.auth)
 		tokens = acrapi.NewTokenHandler(s.svc, s.auth, s.log)
-		api = mgmt.New(s.svc, s.auth, s.hooks, s.log)
+		m := mgmt.New(s.svc, s.auth, s.hooks, s.log)
+		if s.apps != nil {
+			m.SetWebApps(s.apps)
+		}
+		api = m
 	}
 	v2 := oci.New(s.svc, gate, s.audit, s.log)
 	acrv1 := acrapi.NewV1Handler(s.svc, gate, s.log)
@@ -277,7 +285,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() { s.Background(bg); close(bgDone) }()
-	defer func() { stopBG(); <-bgDone }()
+	waitApps, err := s.serveWebApps(bg, ln)
+	if err != nil {
+		stopBG()
+		<-bgDone
+		return err
+	}
+	defer func() { stopBG(); waitApps(); <-bgDone }()
 	select {
 	case err := <-errc:
 		return err
@@ -286,7 +300,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	err := hs.Shutdown(sctx)
+	err = hs.Shutdown(sctx)
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -1,0 +1,381 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// goServerSource is the web server of the test image: it answers with its
+// VERSION, echoes environment variables and forwarded headers, and counts
+// visits in /home/visits.
+const goServerSource = `package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "go-server version=%s path=%s", os.Getenv("VERSION"), r.URL.Path) })
+	http.HandleFunc("/env/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getenv(strings.TrimPrefix(r.URL.Path, "/env/"))) })
+	http.HandleFunc("/headers", func(w http.ResponseWriter, r *http.Request) {
+		for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix"} {
+			fmt.Fprintf(w, "%s=%s\n", h, r.Header.Get(h))
+		}
+	})
+	http.HandleFunc("/visit", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := os.ReadFile("/home/visits")
+		n, _ := strconv.Atoi(string(b))
+		n++
+		if err := os.WriteFile("/home/visits", []byte(strconv.Itoa(n)), 0o644); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		fmt.Fprint(w, n)
+	})
+	fmt.Println("go-server listening on 8080")
+	if err := http.ListenAndServe(":8080", nil); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+}
+`
+
+// needWebApps skips unless this machine can run web apps (root, runc).
+func needWebApps(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("web apps need root")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("runc is not installed: run scripts/install-test-deps.sh")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("busybox-static is not installed: run scripts/install-test-deps.sh")
+	}
+}
+
+// layerTar writes a tar layer of files (path → content, mode 0755).
+func layerTar(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, b := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "layer.tar")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// buildGoServer compiles goServerSource as a static binary.
+func buildGoServer(t *testing.T) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(goServerSource), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Run(t, nil, "sh", "-c", "cd "+dir+" && printf 'module srv\\ngo 1.22\\n' > go.mod && CGO_ENABLED=0 go build -o server .")
+	b, err := os.ReadFile(filepath.Join(dir, "server"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// webAppsServer starts acre with web apps on and returns it with the front
+// door's base URL.
+func webAppsServer(t *testing.T) (*Acre, string) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "acre.yaml")
+	body := "webapps:\n  addr: 127.0.0.1:0\n  probe: 300ms\n  max_backoff: 1s\n  stop_grace: 2s\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := StartAcre(t, "", "--config", cfg)
+	t.Cleanup(func() {
+		// A graceful stop stops the apps' containers; then make sure.
+		a.Stop(t)
+		root := filepath.Join(a.Data, "webapps", "runc")
+		out, _ := RunErr(nil, "runc", "--root", root, "list", "-q")
+		for _, id := range strings.Fields(out) {
+			t.Errorf("container %s still runs after acre stopped", id)
+			_, _ = RunErr(nil, "runc", "--root", root, "delete", "--force", id)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(a.Logs(), "\n") {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "web apps front door" {
+				return a, "http://" + rec.Addr
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the front door did not start:\n%s", a.Logs())
+	return nil, ""
+}
+
+type appShow struct {
+	State    string
+	Identity struct{ PrincipalID string }
+	Status   struct {
+		State, Message, Digest, Image string
+		Instances                     []string
+		RestartCount                  int
+	}
+	DefaultHostName string
+}
+
+func showApp(t *testing.T, cli acreCLI, name string) appShow {
+	t.Helper()
+	var s appShow
+	cli.json(t, &s, "webapp", "show", "-n", name)
+	return s
+}
+
+// eventually polls cond until it holds, failing after a generous deadline.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, info := cond()
+		if ok {
+			return
+		}
+		last = info
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: still not true after 2m; last: %s", what, last)
+}
+
+// get fetches url (with an optional Host) and returns the status and body.
+func get(url, host string) (int, string) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func bodyIs(url, host, want string) func() (bool, string) {
+	return func() (bool, string) {
+		code, body := get(url, host)
+		return code == 200 && strings.Contains(body, want), fmt.Sprintf("%d %s", code, body)
+	}
+}
+
+// TestWebApps deploys a static Go server image and a busybox httpd image
+// from acre with each app's managed identity and drives them through the
+// front door: a missing AcrPull (clear message) then granted, the
+// WEBSITES_PORT mismatch then fixed, settings and connection strings as
+// variables, forwarded headers, a killed process restarted, /home kept
+// across restarts, and a CD push swapped in with zero failed requests.
+func TestWebApps(t *testing.T) {
+	needWebApps(t)
+	a, door := webAppsServer(t)
+	cli := newAcreCLI(t)
+	Run(t, cli.env, "sh", "-c", "echo "+a.Password+" | "+acreBin+" account login --server http://"+a.Addr+" --username owner --password-stdin")
+	crane := newCLITool(t, "crane", t.TempDir())
+	crane.login(t, a)
+
+	goLayer := layerTar(t, map[string][]byte{"server": buildGoServer(t)})
+	goRef := a.Addr + "/shop:v1"
+	crane.run(t, "append", "-f", goLayer, "-t", goRef)
+	crane.run(t, "mutate", goRef, "--entrypoint", "/server", "--env", "VERSION=v1")
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bbLayer := layerTar(t, map[string][]byte{"bin/busybox": bb, "www/index.html": []byte("hello from busybox httpd\n")})
+	bbRef := a.Addr + "/busy:v1"
+	crane.run(t, "append", "-f", bbLayer, "-t", bbRef)
+	crane.run(t, "mutate", bbRef, "--entrypoint", "/bin/busybox,httpd,-f,-p,80,-h,/www")
+
+	cli.run(t, "appservice", "plan", "create", "-n", "plan", "--is-linux", "--sku", "B1")
+	var plans []struct{ Name string }
+	cli.json(t, &plans, "appservice", "plan", "list")
+	if len(plans) != 1 || plans[0].Name != "plan" {
+		t.Fatalf("plans: %+v", plans)
+	}
+
+	// Without AcrPull the deployment fails with a clear message, and
+	// succeeds once the role is granted, without recreating the app.
+	cli.run(t, "webapp", "create", "-n", "shop", "-p", "plan", "--container-image-name", goRef)
+	var id struct{ PrincipalID string }
+	cli.json(t, &id, "webapp", "identity", "assign", "-n", "shop")
+	cli.run(t, "webapp", "config", "set", "-n", "shop", "--acr-use-identity", "true")
+	eventually(t, "show reports the missing AcrPull", func() (bool, string) {
+		s := showApp(t, cli, "shop")
+		return s.Status.State == "Failed" && strings.Contains(s.Status.Message, "AcrPull") && strings.Contains(s.Status.Message, id.PrincipalID), s.Status.Message
+	})
+	if logs := cli.run(t, "webapp", "log", "download", "-n", "shop"); !strings.Contains(logs, "AcrPull") {
+		t.Errorf("the log does not explain the failed pull:\n%s", logs)
+	}
+	cli.run(t, "role", "assignment", "create", "--assignee", id.PrincipalID, "--role", "AcrPull", "--scope", "/registries/acre")
+
+	// The image listens on 8080, traffic goes to 80: reported clearly.
+	eventually(t, "show reports the port mismatch", func() (bool, string) {
+		s := showApp(t, cli, "shop")
+		return strings.Contains(s.Status.Message, "WEBSITES_PORT=8080"), s.Status.State + ": " + s.Status.Message
+	})
+	cli.run(t, "webapp", "config", "appsettings", "set", "-n", "shop", "--settings", "WEBSITES_PORT=8080", "GREETING=hello")
+	eventually(t, "the app serves through the front door", bodyIs(door+"/shop/", "", "go-server version=v1 path=/"))
+	s := showApp(t, cli, "shop")
+	if s.Status.State != "Running" || !strings.HasPrefix(s.Status.Digest, "sha256:") || s.DefaultHostName != "shop.localhost" {
+		t.Errorf("show: %+v", s)
+	}
+	eventually(t, "settings are variables", bodyIs(door+"/shop/env/GREETING", "", "hello"))
+	eventually(t, "host routing", bodyIs(door+"/env/WEBSITE_SITE_NAME", "shop.localhost", "shop"))
+
+	// A settings change restarts the app with the new values.
+	cli.run(t, "webapp", "config", "appsettings", "set", "-n", "shop", "--settings", "GREETING=changed")
+	cli.run(t, "webapp", "config", "connection-string", "set", "-n", "shop", "-t", "PostgreSQL", "--settings", "db=host=pg;user=app")
+	cli.run(t, "webapp", "config", "connection-string", "set", "-n", "shop", "-t", "Custom", "--settings", "other=x")
+	eventually(t, "a changed setting reaches the app", bodyIs(door+"/shop/env/GREETING", "", "changed"))
+	eventually(t, "PostgreSQL connection string", bodyIs(door+"/shop/env/POSTGRESQLCONNSTR_db", "", "host=pg;user=app"))
+	eventually(t, "custom connection string", bodyIs(door+"/shop/env/CUSTOMCONNSTR_other", "", "x"))
+	_, hdr := get(door+"/shop/headers", "")
+	for _, want := range []string{"X-Forwarded-For=127.0.0.1", "X-Forwarded-Proto=http", "X-Forwarded-Prefix=/shop", "X-Forwarded-Host=127.0.0.1:"} {
+		if !strings.Contains(hdr, want) {
+			t.Errorf("forwarded headers lack %q:\n%s", want, hdr)
+		}
+	}
+
+	// A busybox httpd image, created with the identity already granted.
+	cli.run(t, "webapp", "create", "-n", "busy", "-p", "plan", "-i", bbRef)
+	cli.json(t, &id, "webapp", "identity", "assign", "-n", "busy")
+	cli.run(t, "role", "assignment", "create", "--assignee", id.PrincipalID, "--role", "AcrPull", "--scope", "/registries/acre")
+	cli.run(t, "webapp", "config", "set", "-n", "busy", "--acr-use-identity", "true")
+	eventually(t, "busybox httpd serves", bodyIs(door+"/busy/", "", "hello from busybox httpd"))
+
+	t.Run("KilledProcessRestarts", func(t *testing.T) {
+		before := showApp(t, cli, "busy")
+		if len(before.Status.Instances) != 1 {
+			t.Fatalf("instances: %v", before.Status.Instances)
+		}
+		st := Run(t, nil, "runc", "--root", filepath.Join(a.Data, "webapps", "runc"), "state", before.Status.Instances[0])
+		var state struct{ Pid int }
+		if err := json.Unmarshal([]byte(st), &state); err != nil || state.Pid == 0 {
+			t.Fatalf("runc state: %v %s", err, st)
+		}
+		if err := syscallKill(state.Pid); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the app is restarted", func() (bool, string) {
+			s := showApp(t, cli, "busy")
+			code, _ := get(door+"/busy/", "")
+			return s.Status.RestartCount >= 1 && code == 200 && len(s.Status.Instances) == 1 && s.Status.Instances[0] != before.Status.Instances[0],
+				fmt.Sprintf("%+v %d", s.Status, code)
+		})
+	})
+
+	t.Run("HomePersists", func(t *testing.T) {
+		cli.run(t, "webapp", "config", "appsettings", "set", "-n", "shop", "--settings", "WEBSITES_ENABLE_APP_SERVICE_STORAGE=true")
+		eventually(t, "/home is writable", bodyIs(door+"/shop/visit", "", "1"))
+		cli.run(t, "webapp", "restart", "-n", "shop")
+		eventually(t, "/home survives a restart", bodyIs(door+"/shop/visit", "", "3")) // 2 may be seen by the old instance
+	})
+
+	t.Run("ContinuousDeploymentSwapsWithoutErrors", func(t *testing.T) {
+		var cd struct{ CI_CD_URL string }
+		cli.json(t, &cd, "webapp", "deployment", "container", "config", "-n", "shop", "--enable-cd", "true")
+		if !strings.Contains(cd.CI_CD_URL, "/shop.scm/") {
+			t.Fatalf("CD URL: %q", cd.CI_CD_URL)
+		}
+		cli.run(t, "webhook", "create", "-r", "acre", "-n", "shopcd", "--uri", cd.CI_CD_URL, "--actions", "push", "--scope", "shop:v1")
+		var ok, failed atomic.Int64
+		var lastErr atomic.Value
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, body := get(door+"/shop/", "")
+				if code == 200 && strings.Contains(body, "go-server") {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+					lastErr.Store(fmt.Sprintf("%d %s", code, body))
+				}
+			}
+		}()
+		crane.run(t, "mutate", goRef, "--env", "VERSION=v2")
+		eventually(t, "the new image serves", bodyIs(door+"/shop/", "", "version=v2"))
+		close(stop)
+		<-done
+		if failed.Load() != 0 {
+			t.Errorf("%d of %d requests failed during the swap; last: %v", failed.Load(), failed.Load()+ok.Load(), lastErr.Load())
+		}
+		t.Logf("requests during the swap: %d, failed: %d", ok.Load()+failed.Load(), failed.Load())
+	})
+
+	t.Run("StopStartDelete", func(t *testing.T) {
+		cli.run(t, "webapp", "stop", "-n", "busy")
+		eventually(t, "a stopped app does not serve", func() (bool, string) {
+			code, body := get(door+"/busy/", "")
+			return code == 503, fmt.Sprintf("%d %s", code, body)
+		})
+		cli.run(t, "webapp", "start", "-n", "busy")
+		eventually(t, "a started app serves", bodyIs(door+"/busy/", "", "hello from busybox httpd"))
+		cli.run(t, "webapp", "delete", "-n", "busy")
+		if code, _ := get(door+"/busy/", ""); code != 404 {
+			t.Errorf("a deleted app answers %d", code)
+		}
+		var apps []struct{ Name string }
+		cli.json(t, &apps, "webapp", "list")
+		if len(apps) != 1 || apps[0].Name != "shop" {
+			t.Errorf("apps: %+v", apps)
+		}
+	})
+}
+
+func syscallKill(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
+}
