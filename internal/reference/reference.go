@@ -6,7 +6,6 @@ import (
 	_ "crypto/sha256" // registers sha256 for go-digest
 	_ "crypto/sha512" // registers sha512 for go-digest
 	"errors"
-	"regexp"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -24,10 +23,62 @@ var (
 	ErrDigest = errors.New("invalid digest")
 )
 
-var (
-	component = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$`)
-	tagRe     = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+// The spec's grammar, which the scanners below implement without a regexp
+// engine (they run several times on every request); the tests check them
+// against these expressions.
+const (
+	componentPattern = `^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$`
+	tagPattern       = `^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`
 )
+
+func isLowerAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+// validComponent matches componentPattern: runs of [a-z0-9] joined by '.',
+// '_', '__' or one or more '-'.
+func validComponent(c string) bool {
+	i := 0
+	for {
+		start := i
+		for i < len(c) && isLowerAlnum(c[i]) {
+			i++
+		}
+		if i == start {
+			return false // empty run: at the start, or after a separator
+		}
+		if i == len(c) {
+			return true
+		}
+		switch c[i] {
+		case '.':
+			i++
+		case '_':
+			i++
+			if i < len(c) && c[i] == '_' {
+				i++
+			}
+		case '-':
+			for i < len(c) && c[i] == '-' {
+				i++
+			}
+		default:
+			return false
+		}
+	}
+}
+
+// validTag matches tagPattern.
+func validTag(t string) bool {
+	if len(t) == 0 || len(t) > 128 || t[0] == '.' || t[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(isLowerAlnum(c) || 'A' <= c && c <= 'Z' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateName checks a repository name: slash-separated path components of
 // lower-case alphanumerics joined by '.', '_', '__' or dashes.
@@ -35,8 +86,8 @@ func ValidateName(name string) error {
 	if name == "" || len(name) > MaxNameLength {
 		return ErrName
 	}
-	for _, c := range strings.Split(name, "/") {
-		if !component.MatchString(c) {
+	for c := range strings.SplitSeq(name, "/") {
+		if !validComponent(c) {
 			return ErrName
 		}
 	}
@@ -45,7 +96,7 @@ func ValidateName(name string) error {
 
 // ValidateTag checks a tag: up to 128 of [a-zA-Z0-9_.-], not starting with '.' or '-'.
 func ValidateTag(tag string) error {
-	if !tagRe.MatchString(tag) {
+	if !validTag(tag) {
 		return ErrTag
 	}
 	return nil

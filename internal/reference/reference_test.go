@@ -1,6 +1,7 @@
 package reference
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -82,10 +83,18 @@ func TestParseDigest(t *testing.T) {
 }
 
 func FuzzReference(f *testing.F) {
-	for _, s := range []string{"a/b", "library/ubuntu", "..", "a//b", "sha256:" + strings.Repeat("a", 64), "v1.0", "A"} {
+	for _, s := range []string{"a/b", "library/ubuntu", "..", "a//b", "sha256:" + strings.Repeat("a", 64), "v1.0", "A",
+		"a__b", "a___b", "a--b", "a-", "_a", "a.b.c", "a._b", strings.Repeat("t", 128), strings.Repeat("t", 129), "-t", ".t", "_t"} {
 		f.Add(s)
 	}
+	component, tagRe := regexp.MustCompile(componentPattern), regexp.MustCompile(tagPattern)
 	f.Fuzz(func(t *testing.T, s string) {
+		if validComponent(s) != component.MatchString(s) {
+			t.Fatalf("component %q: scanner says %v, grammar %v", s, validComponent(s), component.MatchString(s))
+		}
+		if validTag(s) != tagRe.MatchString(s) {
+			t.Fatalf("tag %q: scanner says %v, grammar %v", s, validTag(s), tagRe.MatchString(s))
+		}
 		if ValidateName(s) == nil {
 			if len(s) > MaxNameLength || strings.Contains(s, "..") || strings.Contains(s, "//") {
 				t.Fatalf("accepted bad name %q", s)

@@ -18,18 +18,18 @@ const ownerPass = "owner-password-1"
 
 // testServer runs a whole acre (auth on) in process on a temporary directory.
 type testServer struct {
-	t   *testing.T
+	t   testing.TB
 	srv *Server
 	ts  *httptest.Server
 }
 
-func newTestServer(t *testing.T, change func(c *config.Config)) *testServer {
+func newTestServer(t testing.TB, change func(c *config.Config)) *testServer {
 	t.Helper()
 	return startTestServer(t, change, false)
 }
 
 // startTestServer builds the server and serves it over HTTP, or HTTPS with tls.
-func startTestServer(t *testing.T, change func(c *config.Config), tls bool) *testServer {
+func startTestServer(t testing.TB, change func(c *config.Config), tls bool) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Data = t.TempDir()

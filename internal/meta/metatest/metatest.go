@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"ReferrersListEnabled", testReferrersListEnabled},
 		{"ReadableBlob", testReadableBlob},
 		{"Tags", testTags},
+		{"ResolveSeesWrites", testResolveSeesWrites},
 		{"ListTags", testListTags},
 		{"ListTagsListEnabled", testListTagsListEnabled},
 		{"Uploads", testUploads},

@@ -19,6 +19,13 @@ const resolveCols = `r.id, r.name, r.created_at, r.updated_at, r.delete_enabled,
 	m.architecture, m.os, m.created_at, m.updated_at, m.delete_enabled, m.write_enabled, m.read_enabled, m.list_enabled`
 
 func (q *queries) ResolveManifest(ctx context.Context, registryID int64, repo, ref string, withContent bool) (*meta.Repository, *meta.Tag, *meta.Manifest, error) {
+	if q.cache != nil {
+		return q.cache.resolve(ctx, q, registryID, repo, ref, withContent)
+	}
+	return q.resolveManifest(ctx, registryID, repo, ref, withContent)
+}
+
+func (q *queries) resolveManifest(ctx context.Context, registryID int64, repo, ref string, withContent bool) (*meta.Repository, *meta.Tag, *meta.Manifest, error) {
 	cols := resolveCols
 	if withContent {
 		cols += `, m.content`

@@ -20,13 +20,22 @@ type attrStore struct{ *Store }
 func (s attrStore) SetRepositoryAttributes(ctx context.Context, id int64, a meta.Attributes) error {
 	_, err := s.d.wrap(s.w).ExecContext(ctx, `UPDATE repositories SET delete_enabled = ?, write_enabled = ?, read_enabled = ?,
 		list_enabled = ? WHERE id = ?`, a.DeleteEnabled, a.WriteEnabled, a.ReadEnabled, a.ListEnabled, id)
+	s.dropCache()
 	return err
 }
 
 func (s attrStore) SetTagAttributes(ctx context.Context, repoID int64, tag string, a meta.Attributes) error {
 	_, err := s.d.wrap(s.w).ExecContext(ctx, `UPDATE tags SET delete_enabled = ?, write_enabled = ?, read_enabled = ?,
 		list_enabled = ? WHERE repository_id = ? AND name = ?`, a.DeleteEnabled, a.WriteEnabled, a.ReadEnabled, a.ListEnabled, repoID, tag)
+	s.dropCache()
 	return err
+}
+
+// dropCache forgets cached resolutions after a write outside Tx.
+func (s attrStore) dropCache() {
+	if s.cache != nil {
+		s.cache.invalidate()
+	}
 }
 
 func openTemp(t *testing.T, dir string) *Store {

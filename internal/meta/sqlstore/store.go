@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/acre-project/acre/internal/meta"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -32,8 +33,9 @@ type Store struct {
 	d      dialect
 	w      *sql.DB
 	r      *sql.DB
-	read   execer     // what Read uses
-	rStmts *stmtCache // SQLite: prepared statements on the read pool (transactions run unprepared)
+	read   execer        // what Read uses
+	rStmts *stmtCache    // SQLite: prepared statements on the read pool (transactions run unprepared)
+	cache  *resolveCache // SQLite only
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -80,7 +82,7 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	st := newStmtCache(r)
-	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st}, nil
+	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st, cache: newResolveCache()}, nil
 }
 
 // ownerOnly creates the database file at path with mode 0600 when it is
@@ -101,7 +103,7 @@ func ownerOnly(path string) error {
 }
 
 // Read implements meta.Store.
-func (s *Store) Read() meta.Queries { return &queries{db: s.read, d: s.d} }
+func (s *Store) Read() meta.Queries { return &queries{db: s.read, d: s.d, cache: s.cache} }
 
 // Tx implements meta.Store.
 func (s *Store) Tx(ctx context.Context, fn func(q meta.Queries) error) error {
@@ -112,7 +114,13 @@ func (s *Store) Tx(ctx context.Context, fn func(q meta.Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	if err := fn(&queries{db: tx, d: s.d}); err != nil {
+	var dirty atomic.Bool
+	defer func() {
+		if dirty.Load() {
+			s.cache.invalidate()
+		}
+	}()
+	if err := fn(&queries{db: writeTracker{tx, &dirty}, d: s.d}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -146,8 +154,9 @@ type execer interface {
 
 // queries implements meta.Queries on an execer (wrapped for the dialect).
 type queries struct {
-	db execer
-	d  dialect
+	db    execer
+	d     dialect
+	cache *resolveCache // Read on SQLite: ResolveManifest answers
 }
 
 // notFound maps sql.ErrNoRows to meta.ErrNotFound.
