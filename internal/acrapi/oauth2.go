@@ -79,35 +79,31 @@ func (h *TokenHandler) token(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	start := time.Now()
 	var p *meta.Principal
-	var user, method string
 	grant := r.PostForm.Get("grant_type")
 	switch {
 	case r.Method == http.MethodPost && grant == "refresh_token":
-		method, user = "refresh_token", "refresh-token"
-		_, p, err = h.auth.VerifyToken(ctx, r.PostForm.Get("refresh_token"), reg.LoginServer, auth.TypeRefresh)
-		if err != nil {
-			h.auth.AuditLogin(ctx, reg, r, user, method, auth.ErrDenied, start)
-			return unauthorized("the refresh token is invalid, expired or for another registry")
+		if p, err = h.auth.Refresh(r, reg, r.PostForm.Get("refresh_token")); err != nil {
+			return signInError(err)
 		}
 	case r.Method == http.MethodPost && grant == "password" && r.PostForm.Get("username") == "":
 		// Anonymous, as ACR's clients ask without credentials.
 	case r.Method == http.MethodPost && grant == "password":
-		method, user = "password", r.PostForm.Get("username")
-		if p, err = h.login(r, reg, user, r.PostForm.Get("password"), method, start); err != nil {
-			return err
+		p, err = h.auth.SignIn(r, auth.Attempt{Registry: reg, User: r.PostForm.Get("username"),
+			Password: r.PostForm.Get("password"), Method: auth.MethodPassword, AuditAlways: true})
+		if err != nil {
+			return signInError(err)
 		}
 	case r.Method == http.MethodPost:
 		return registry.Errorf(registry.CodeUnsupported, "grant_type must be password or refresh_token").WithStatus(http.StatusBadRequest)
 	default:
 		if u, pw, ok := r.BasicAuth(); ok {
-			method, user = "basic", u
-			if p, err = h.login(r, reg, u, pw, method, start); err != nil {
-				return err
+			if p, err = h.auth.SignIn(r, auth.Attempt{Registry: reg, User: u, Password: pw, Method: auth.MethodBasic}); err != nil {
+				return signInError(err)
 			}
 		}
 	}
+	// What the principal holds now: a refresh never grants more.
 	var g auth.Grants
 	if p == nil {
 		g = auth.AnonymousGrants(reg)
@@ -126,30 +122,26 @@ func (h *TokenHandler) token(w http.ResponseWriter, r *http.Request) error {
 		}
 		resp.RefreshToken = ref.Token
 	}
-	if p != nil && method != "basic" {
-		h.auth.AuditLogin(ctx, reg, r, user, method, nil, start)
-	}
 	return writeJSON(w, resp)
 }
 
-// login checks a password and audits the attempt.
-func (h *TokenHandler) login(r *http.Request, reg *meta.Registry, user, password, method string, start time.Time) (*meta.Principal, error) {
-	p, fresh, err := h.auth.Login(r.Context(), reg, user, password, auth.ClientIP(r))
-	if fresh || err != nil {
-		h.auth.AuditLogin(r.Context(), reg, r, user, method, err, start)
-	}
+// signInError maps a failed sign-in: 429 while throttled, else 401.
+func signInError(err error) error {
 	var th *auth.ThrottledError
-	if errors.As(err, &th) {
-		return nil, auth.Throttled(th)
+	var de *auth.DeniedError
+	switch {
+	case errors.As(err, &th):
+		return auth.Throttled(th)
+	case errors.As(err, &de):
+		return unauthorized(de.Reason)
 	}
-	if err != nil {
-		return nil, unauthorized("wrong user name or password")
-	}
-	return p, nil
+	return err
 }
 
-// exchange serves /oauth2/exchange: an identity's token (an access token
-// of this registry, or a management session) becomes a refresh token.
+// exchange serves /oauth2/exchange: an identity token (a management
+// session, acre's analog of the Entra ID token ACR takes) becomes a
+// refresh token of this registry. The registry's own access and refresh
+// tokens are refused: they never renew themselves.
 func (h *TokenHandler) exchange(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return registry.Errorf(registry.CodeUnsupported, "malformed form: %v", err).WithStatus(http.StatusBadRequest)
@@ -158,30 +150,21 @@ func (h *TokenHandler) exchange(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	start := time.Now()
 	var tok string
 	switch g := r.PostForm.Get("grant_type"); g {
 	case "access_token", "access_token_refresh_token":
 		tok = r.PostForm.Get("access_token")
-	case "refresh_token":
-		tok = r.PostForm.Get("refresh_token")
 	default:
 		return registry.Errorf(registry.CodeUnsupported, "grant_type %q is not supported", g).WithStatus(http.StatusBadRequest)
 	}
-	_, p, err := h.auth.VerifyToken(ctx, tok, reg.LoginServer, auth.TypeAccess, auth.TypeRefresh)
+	p, err := h.auth.Exchange(r, reg, tok)
 	if err != nil {
-		_, p, err = h.auth.VerifyToken(ctx, tok, auth.ManagementAudience, auth.TypeSession)
-	}
-	if err != nil || p == nil {
-		h.auth.AuditLogin(ctx, reg, r, "token", "exchange", auth.ErrDenied, start)
-		return unauthorized("the token is invalid, expired, anonymous or for another registry")
+		return signInError(err)
 	}
 	ref, err := h.auth.IssueRefresh(reg, p)
 	if err != nil {
 		return err
 	}
-	h.auth.AuditLogin(ctx, reg, r, p.Name, "exchange", nil, start)
 	return writeJSON(w, tokenResponse{RefreshToken: ref.Token})
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,15 +38,6 @@ type Gate struct {
 // NewGate returns a Gate over svc.
 func NewGate(svc *Service) *Gate { return &Gate{svc: svc} }
 
-// ClientIP is the caller's address without port.
-func ClientIP(r *http.Request) string {
-	h, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return h
-}
-
 // Identify authenticates r's credentials for reg: Bearer tokens, Basic
 // credentials, or none (anonymous). Wrong credentials fail with 401.
 func (g *Gate) Identify(r *http.Request, reg *meta.Registry) (*Identity, error) {
@@ -60,10 +50,13 @@ func (g *Gate) Identify(r *http.Request, reg *meta.Registry) (*Identity, error) 
 	case strings.EqualFold(scheme, "Bearer"):
 		c, p, err := g.svc.VerifyToken(ctx, strings.TrimSpace(cred), reg.LoginServer, TypeAccess)
 		if err != nil {
-			return nil, g.Challenge(r, reg, nil, "the bearer token is invalid, expired or for another registry")
+			return nil, g.Challenge(r, reg, nil, "the bearer token is invalid, expired, revoked or for another registry")
 		}
 		if p != nil && !g.svc.usable(p, reg) {
 			return nil, g.Challenge(r, reg, nil, "the identity is disabled")
+		}
+		if p == nil && !reg.Settings.AnonymousPull {
+			return nil, g.Challenge(r, reg, nil, "anonymous pull is off")
 		}
 		return &Identity{Principal: p, Grants: TokenGrants(c), Bearer: true}, nil
 	case strings.EqualFold(scheme, "Basic"):
@@ -71,17 +64,9 @@ func (g *Gate) Identify(r *http.Request, reg *meta.Registry) (*Identity, error) 
 		if !ok {
 			return nil, g.Challenge(r, reg, nil, "malformed Basic credentials")
 		}
-		start := time.Now()
-		p, fresh, err := g.svc.Login(ctx, reg, user, pass, ClientIP(r))
-		if fresh {
-			g.svc.AuditLogin(ctx, reg, r, user, "basic", err, start)
-		}
-		var th *ThrottledError
-		if errors.As(err, &th) {
-			return nil, Throttled(th)
-		}
+		p, err := g.svc.SignIn(r, Attempt{Registry: reg, User: user, Password: pass, Method: MethodBasic})
 		if err != nil {
-			return nil, g.Challenge(r, reg, nil, "wrong user name or password")
+			return nil, g.SignInError(r, reg, err)
 		}
 		grants, err := g.svc.Grants(ctx, reg, p)
 		if err != nil {
@@ -92,10 +77,23 @@ func (g *Gate) Identify(r *http.Request, reg *meta.Registry) (*Identity, error) 
 	return nil, g.Challenge(r, reg, nil, "unsupported Authorization scheme")
 }
 
+// SignInError is the answer to a failed sign-in: 429 while throttled, the
+// token flow's 401 challenge when refused, else err itself.
+func (g *Gate) SignInError(r *http.Request, reg *meta.Registry, err error) error {
+	var th *ThrottledError
+	var de *DeniedError
+	switch {
+	case errors.As(err, &th):
+		return Throttled(th)
+	case errors.As(err, &de):
+		return g.Challenge(r, reg, nil, de.Reason)
+	}
+	return err
+}
+
 // Throttled is the 429 answer to a throttled login.
 func Throttled(th *ThrottledError) *registry.Error {
-	e := registry.Errorf(registry.CodeTooManyRequests, "too many failed logins from this client; retry in %s",
-		th.RetryAfter.Round(time.Second))
+	e := registry.Errorf(registry.CodeTooManyRequests, "%s (retry in %s)", th.Error(), th.RetryAfter.Round(time.Second))
 	e.Headers = map[string]string{"Retry-After": strconv.Itoa(int(th.RetryAfter.Seconds()) + 1)}
 	return e
 }

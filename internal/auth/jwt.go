@@ -39,7 +39,7 @@ type Access struct {
 // Claims are the claims of acre's tokens, shaped like ACR's.
 type Claims struct {
 	ID        string   `json:"jti"`
-	Subject   string   `json:"sub"` // principal id; "" for anonymous
+	Subject   string   `json:"sub"` // the principal's uid (never reissued); "" for anonymous
 	Name      string   `json:"name,omitempty"`
 	Audience  string   `json:"aud"`
 	Issuer    string   `json:"iss"`
@@ -49,6 +49,10 @@ type Claims struct {
 	GrantType string   `json:"grant_type"`
 	Version   string   `json:"version"`
 	Access    []Access `json:"access,omitempty"`
+	// TokenGen and GrantGen are the principal's generations at issue; a
+	// revocation moves them on (see meta.Principal).
+	TokenGen int64 `json:"tgen,omitempty"`
+	GrantGen int64 `json:"ggen,omitempty"`
 }
 
 // ErrToken is returned for any token that does not verify.

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
@@ -16,8 +15,9 @@ import (
 // a password (as `az acr login --expose-token` prints it).
 const RefreshTokenUser = "00000000-0000-0000-0000-000000000000"
 
-// cacheTTL bounds how long a verified credential, a principal's state and
-// its grants are reused before being read again.
+// cacheTTL bounds how long a verified credential's principal, a principal's
+// state and its grants are reused before being read again; it is how long
+// a revocation made on another node may take to hold here.
 const cacheTTL = 2 * time.Second
 
 // credCacheTTL bounds how long a verified password is remembered (as a
@@ -25,46 +25,38 @@ const cacheTTL = 2 * time.Second
 const credCacheTTL = time.Minute
 
 type credEntry struct {
-	principalID int64
-	expires     time.Time
+	uid      string
+	tokenGen int64 // a reset secret moves it on, forgetting the entry everywhere
+	expires  time.Time
 }
 
 type princEntry struct {
-	p       *meta.Principal
+	p       *meta.Principal // nil: no such principal
 	expires time.Time
 }
 
-type grantKey struct{ principal, registry int64 }
+type grantKey struct {
+	principal, registry, gen int64
+}
 
 type grantEntry struct {
 	g       Grants
 	expires time.Time
 }
 
-// Login checks a user name and password against a registry: a refresh
-// token (user RefreshTokenUser), the registry's admin user, a token of the
-// registry, or a user, service principal or managed identity. Repeated
-// failures from one client are slowed down (ErrThrottled).
-// fresh reports a check that did not come from the cache (a login to audit).
-func (s *Service) Login(ctx context.Context, reg *meta.Registry, user, password, client string) (p *meta.Principal, fresh bool, err error) {
-	if wait := s.throttle.wait(client, user); wait > 0 {
-		return nil, true, &ThrottledError{RetryAfter: wait}
-	}
-	p, fresh, err = s.login(ctx, reg, user, password)
-	if errors.Is(err, ErrDenied) {
-		s.throttle.fail(client, user)
-	}
-	return p, fresh, err
-}
-
-func (s *Service) login(ctx context.Context, reg *meta.Registry, user, password string) (*meta.Principal, bool, error) {
+// login checks a user name and password against a registry (nil: a
+// server-wide sign-in): a refresh token (user RefreshTokenUser), the
+// registry's admin user, a token of the registry, or a user, service
+// principal or managed identity. fresh reports a check that did not come
+// from the cache. Password hashes run under the hash limiter.
+func (s *Service) login(ctx context.Context, reg *meta.Registry, user, password string) (p *meta.Principal, fresh bool, err error) {
 	if user == RefreshTokenUser {
 		if reg == nil {
-			return nil, true, ErrDenied
+			return nil, true, errWrongPassword
 		}
 		c, p, err := s.VerifyToken(ctx, password, reg.LoginServer, TypeRefresh)
 		if err != nil || c.Subject == "" || !s.usable(p, reg) {
-			return nil, true, ErrDenied
+			return nil, true, errWrongPassword
 		}
 		return p, false, nil
 	}
@@ -74,44 +66,56 @@ func (s *Service) login(ctx context.Context, reg *meta.Registry, user, password 
 	}
 	fp := s.fingerprint(regID, user, password)
 	if e, ok := s.credCache.Load(fp); ok && time.Now().Before(e.(credEntry).expires) {
-		p, err := s.principal(ctx, e.(credEntry).principalID)
-		if err == nil && s.usable(p, reg) {
+		p, err := s.principal(ctx, e.(credEntry).uid)
+		if err == nil && p.TokenGen == e.(credEntry).tokenGen && s.usable(p, reg) {
 			return p, false, nil
 		}
 		s.credCache.Delete(fp)
-		return nil, true, ErrDenied
 	}
 	q := s.meta.Read()
-	p, err := q.PrincipalByName(ctx, regID, user)
+	p, err = q.PrincipalByName(ctx, regID, user)
 	if errors.Is(err, meta.ErrNotFound) {
-		HashSecret(password) // spend the same time as a real check
-		return nil, true, ErrDenied
+		// Spend the same time as a real check.
+		if err := s.hashes.run(ctx, func() { HashSecret(password) }); err != nil {
+			return nil, true, err
+		}
+		return nil, true, errWrongPassword
 	}
 	if err != nil {
 		return nil, true, err
 	}
 	if !s.usable(p, reg) {
-		return nil, true, ErrDenied
+		return nil, true, errWrongPassword
 	}
 	creds, err := q.ListCredentials(ctx, p.ID)
 	if err != nil {
 		return nil, true, err
 	}
 	now := time.Now()
-	for _, c := range creds {
-		if !c.ExpiresAt.IsZero() && now.After(c.ExpiresAt) {
-			continue
-		}
-		if ok, err := VerifySecret(c.Hash, password); err == nil && ok {
-			exp := now.Add(credCacheTTL)
-			if !c.ExpiresAt.IsZero() && c.ExpiresAt.Before(exp) {
-				exp = c.ExpiresAt
+	var match *meta.Credential
+	herr := s.hashes.run(ctx, func() {
+		for i, c := range creds {
+			if !c.ExpiresAt.IsZero() && now.After(c.ExpiresAt) {
+				continue
 			}
-			s.credCache.Store(fp, credEntry{principalID: p.ID, expires: exp})
-			return p, true, nil
+			if ok, err := VerifySecret(c.Hash, password); err == nil && ok {
+				match = &creds[i]
+				return
+			}
 		}
+	})
+	if herr != nil {
+		return nil, true, herr
 	}
-	return nil, true, ErrDenied
+	if match == nil {
+		return nil, true, errWrongPassword
+	}
+	exp := now.Add(credCacheTTL)
+	if !match.ExpiresAt.IsZero() && match.ExpiresAt.Before(exp) {
+		exp = match.ExpiresAt
+	}
+	s.credCache.Store(fp, credEntry{uid: p.UID, tokenGen: p.TokenGen, expires: exp})
+	return p, true, nil
 }
 
 // usable reports whether p may authenticate to reg now.
@@ -134,24 +138,31 @@ func (s *Service) fingerprint(regID int64, user, password string) string {
 	return string(m.Sum(nil))
 }
 
-// principal loads a principal, cached briefly.
-func (s *Service) principal(ctx context.Context, id int64) (*meta.Principal, error) {
-	if e, ok := s.princCache.Load(id); ok && time.Now().Before(e.(princEntry).expires) {
-		return e.(princEntry).p, nil
+// principal loads a principal by uid, cached (also its absence) for cacheTTL.
+func (s *Service) principal(ctx context.Context, uid string) (*meta.Principal, error) {
+	if e, ok := s.princCache.Load(uid); ok && time.Now().Before(e.(princEntry).expires) {
+		if p := e.(princEntry).p; p != nil {
+			return p, nil
+		}
+		return nil, meta.ErrNotFound
 	}
-	p, err := s.meta.Read().GetPrincipal(ctx, id)
-	if err != nil {
+	p, err := s.meta.Read().PrincipalByUID(ctx, uid)
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return nil, err
 	}
-	s.princCache.Store(id, princEntry{p: p, expires: time.Now().Add(cacheTTL)})
+	s.princCache.Store(uid, princEntry{p: p, expires: time.Now().Add(cacheTTL)})
+	if p == nil {
+		return nil, meta.ErrNotFound
+	}
 	return p, nil
 }
 
-// Grants computes what p may do in reg: an admin user everything; a token
-// what its scope map lists; other identities what their role assignments
-// at server, registry and repository scope allow. Cached briefly.
+// Grants computes what p may do in reg now: an admin user everything; a
+// token what its scope map lists; other identities what their role
+// assignments at server, registry and repository scope allow. Cached for
+// cacheTTL.
 func (s *Service) Grants(ctx context.Context, reg *meta.Registry, p *meta.Principal) (Grants, error) {
-	k := grantKey{p.ID, reg.ID}
+	k := grantKey{p.ID, reg.ID, p.GrantGen}
 	if e, ok := s.grantCache.Load(k); ok && time.Now().Before(e.(grantEntry).expires) {
 		return e.(grantEntry).g, nil
 	}
@@ -206,56 +217,4 @@ func AnonymousGrants(reg *meta.Registry) Grants {
 		g.Add("*", ContentRead)
 	}
 	return g
-}
-
-// ThrottledError is returned while a client is slowed down after failures.
-type ThrottledError struct{ RetryAfter time.Duration }
-
-func (e *ThrottledError) Error() string { return "too many failed logins; retry later" }
-
-// throttle slows down repeated failed logins per client and user name.
-type throttle struct {
-	mu   sync.Mutex
-	seen map[string]*failures
-}
-
-type failures struct {
-	n     int
-	since time.Time
-}
-
-const (
-	throttleWindow = time.Minute
-	throttleFree   = 5 // failures allowed per window before waiting
-)
-
-func newThrottle() *throttle { return &throttle{seen: map[string]*failures{}} }
-
-func (t *throttle) wait(client, user string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f := t.seen[client+"\x00"+user]
-	if f == nil || f.n < throttleFree {
-		return 0
-	}
-	if left := throttleWindow - time.Since(f.since); left > 0 {
-		return left
-	}
-	delete(t.seen, client+"\x00"+user)
-	return 0
-}
-
-func (t *throttle) fail(client, user string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.seen) > 100000 {
-		clear(t.seen)
-	}
-	k := client + "\x00" + user
-	f := t.seen[k]
-	if f == nil || time.Since(f.since) > throttleWindow {
-		f = &failures{since: time.Now()}
-		t.seen[k] = f
-	}
-	f.n++
 }

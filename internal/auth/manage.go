@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -37,15 +38,15 @@ type Secret struct {
 func (s *Service) CreateIdentity(ctx context.Context, kind, name, password string) (*meta.Principal, Secret, error) {
 	switch kind {
 	case meta.KindUser:
-		if name == "" || strings.ContainsAny(name, ":/ ") || name == RefreshTokenUser || len(name) > 128 {
-			return nil, Secret{}, invalid("a user needs a name without ':', '/' or spaces")
-		}
 	case meta.KindServicePrincipal, meta.KindManagedIdentity:
 		if name == "" {
 			name = uuid.NewString()
 		}
 	default:
 		return nil, Secret{}, invalid("kind must be user, serviceprincipal or managedidentity")
+	}
+	if !identityNameRe.MatchString(name) || name == RefreshTokenUser {
+		return nil, Secret{}, invalid("an identity needs a name of 1 to 128 letters, digits and . _ @ + -")
 	}
 	credName := "password"
 	if kind != meta.KindUser {
@@ -59,6 +60,9 @@ func (s *Service) CreateIdentity(ctx context.Context, kind, name, password strin
 	now := time.Now().UTC()
 	p := &meta.Principal{Kind: kind, Name: name, Enabled: true, CreatedAt: now}
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+		if err := nameFree(ctx, q, name, 0); err != nil {
+			return err
+		}
 		if err := q.CreatePrincipal(ctx, p); err != nil {
 			return err
 		}
@@ -70,9 +74,13 @@ func (s *Service) CreateIdentity(ctx context.Context, kind, name, password strin
 	return p, Secret{Name: credName, Value: password}, err
 }
 
-// ResetSecret replaces the credential of a server-wide identity.
+// ResetSecret replaces the credential of a server-wide identity and ends
+// every token it holds.
 func (s *Service) ResetSecret(ctx context.Context, name, password string) (Secret, error) {
 	p, err := s.meta.Read().PrincipalByName(ctx, 0, name)
+	if err == nil && p.RegistryID != 0 {
+		err = meta.ErrNotFound
+	}
 	if err != nil {
 		return Secret{}, err
 	}
@@ -86,7 +94,10 @@ func (s *Service) ResetSecret(ctx context.Context, name, password string) (Secre
 		return Secret{}, invalid("a password needs at least %d characters", minPassword)
 	}
 	err = s.meta.Tx(ctx, func(q meta.Queries) error {
-		return q.PutCredential(ctx, &meta.Credential{PrincipalID: p.ID, Name: credName, Hash: HashSecret(password), CreatedAt: time.Now().UTC()})
+		if err := q.PutCredential(ctx, &meta.Credential{PrincipalID: p.ID, Name: credName, Hash: HashSecret(password), CreatedAt: time.Now().UTC()}); err != nil {
+			return err
+		}
+		return q.RevokeTokens(ctx, p.ID, meta.RevokeAll) // sessions and refresh tokens signed in with the old secret end
 	})
 	s.Forget()
 	return Secret{Name: credName, Value: password}, err
@@ -226,11 +237,58 @@ func (s *Service) Assignments(ctx context.Context, assignee string) ([]Assignmen
 	return out, nil
 }
 
-// Unassign deletes a role assignment.
+// Unassign deletes a role assignment; the access tokens its principal
+// holds end (refresh tokens and sessions read the roles anew on each use).
 func (s *Service) Unassign(ctx context.Context, id int64) error {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.DeleteRoleAssignment(ctx, id) })
+	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+		all, err := q.ListAllRoleAssignments(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range all {
+			if a.ID == id {
+				if err := q.DeleteRoleAssignment(ctx, id); err != nil {
+					return err
+				}
+				return q.RevokeTokens(ctx, a.PrincipalID, meta.RevokeAccess)
+			}
+		}
+		return meta.ErrNotFound
+	})
 	s.Forget()
 	return err
+}
+
+// identityNameRe is what a server-wide identity may be called: no ':' (it
+// ends the user name in Basic credentials), no '/' or spaces.
+var identityNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
+
+// nameFree checks that no other principal would share a login name with
+// one about to be created in registryID (0: server-wide): a registry's
+// token or admin user would shadow a server-wide identity of that name in
+// the registry, and lock it out there. A registry's name is its admin
+// user's name, so it counts as taken too.
+func nameFree(ctx context.Context, q meta.Queries, name string, registryID int64) error {
+	ps, err := q.PrincipalsNamed(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		switch {
+		case p.RegistryID == registryID:
+			return invalid("an identity named %q exists", name)
+		case p.RegistryID == 0 || registryID == 0:
+			return invalid("the name %q is taken by a %s; server-wide identities and registry tokens share one namespace", name, p.Kind)
+		}
+	}
+	if registryID == 0 {
+		if _, err := q.GetRegistry(ctx, name); err == nil {
+			return invalid("the name %q is a registry's, which its admin user signs in with", name)
+		} else if !errors.Is(err, meta.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Management returns the management permissions p holds at server scope

@@ -36,7 +36,10 @@ func (s *Service) adminPrincipal(ctx context.Context, q meta.Queries, reg *meta.
 		return nil, err
 	}
 	if err == nil {
-		return nil, invalid("a token named %q shadows the admin user", reg.Name)
+		return nil, invalid("a %s named %q shadows the admin user", p.Kind, reg.Name)
+	}
+	if err := nameFree(ctx, q, reg.Name, reg.ID); err != nil {
+		return nil, err
 	}
 	p = &meta.Principal{Kind: meta.KindAdmin, Name: reg.Name, RegistryID: reg.ID, Enabled: true, CreatedAt: time.Now().UTC()}
 	return p, q.CreatePrincipal(ctx, p)
@@ -60,7 +63,7 @@ func (s *Service) AdminShow(ctx context.Context, reg *meta.Registry) (AdminCrede
 }
 
 // AdminRenew generates new admin passwords: the one named, or both when
-// name is empty. The values are returned once.
+// name is empty. The values are returned once; tokens the admin user held end.
 func (s *Service) AdminRenew(ctx context.Context, reg *meta.Registry, name string) (AdminCredentials, error) {
 	names := adminPasswordNames
 	if name != "" {
@@ -82,7 +85,7 @@ func (s *Service) AdminRenew(ctx context.Context, reg *meta.Registry, name strin
 			}
 			out.Passwords = append(out.Passwords, Secret{Name: n, Value: v})
 		}
-		return nil
+		return q.RevokeTokens(ctx, p.ID, meta.RevokeAll)
 	})
 	s.Forget()
 	return out, err
@@ -144,7 +147,22 @@ func (s *Service) PutScopeMap(ctx context.Context, reg *meta.Registry, name, des
 		if lim := s.opts.Limits(reg.SKU).ScopeMaps; len(ms) >= lim && !hasScopeMap(ms, name) {
 			return invalid("a %s registry holds at most %d scope maps", reg.SKU, lim)
 		}
-		return q.PutScopeMap(ctx, m)
+		if err := q.PutScopeMap(ctx, m); err != nil {
+			return err
+		}
+		// Access tokens of the tokens using the map end: it may grant less now.
+		toks, err := q.ListPrincipals(ctx, reg.ID, meta.KindToken)
+		if err != nil {
+			return err
+		}
+		for _, t := range toks {
+			if t.ScopeMap == name {
+				if err := q.RevokeTokens(ctx, t.ID, meta.RevokeAccess); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	s.Forget()
 	return scopeMapView(reg, name, description, actions, "UserDefined", m.CreatedAt), err

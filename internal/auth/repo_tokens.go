@@ -116,6 +116,9 @@ func (s *Service) CreateToken(ctx context.Context, reg *meta.Registry, spec Toke
 		if lim := s.opts.Limits(reg.SKU).Tokens; len(toks) >= lim {
 			return invalid("a %s registry holds at most %d tokens", reg.SKU, lim)
 		}
+		if err := nameFree(ctx, q, name, reg.ID); err != nil {
+			return err
+		}
 		now := time.Now().UTC()
 		p := &meta.Principal{Kind: meta.KindToken, Name: name, RegistryID: reg.ID, ScopeMap: scopeMap, Enabled: spec.Status != "disabled", CreatedAt: now}
 		if err := q.CreatePrincipal(ctx, p); errors.Is(err, meta.ErrConflict) {
@@ -161,6 +164,12 @@ func (s *Service) UpdateToken(ctx context.Context, reg *meta.Registry, name, sco
 			if err := q.SetPrincipalEnabled(ctx, p.ID, status == "enabled"); err != nil {
 				return err
 			}
+			if status == "disabled" && p.Enabled {
+				// Its tokens stay dead should it be enabled again.
+				if err := q.RevokeTokens(ctx, p.ID, meta.RevokeAll); err != nil {
+					return err
+				}
+			}
 		default:
 			return invalid("status must be enabled or disabled")
 		}
@@ -171,7 +180,10 @@ func (s *Service) UpdateToken(ctx context.Context, reg *meta.Registry, name, sco
 					return invalid("no scope map named %q", scopeMap)
 				}
 			}
-			return q.SetPrincipalScopeMap(ctx, p.ID, scopeMap)
+			if err := q.SetPrincipalScopeMap(ctx, p.ID, scopeMap); err != nil {
+				return err
+			}
+			return q.RevokeTokens(ctx, p.ID, meta.RevokeAccess)
 		}
 		return nil
 	})
@@ -182,7 +194,8 @@ func (s *Service) UpdateToken(ctx context.Context, reg *meta.Registry, name, sco
 	return s.Token(ctx, reg, name)
 }
 
-// GenerateTokenPassword (re)generates password1 or password2 of a token.
+// GenerateTokenPassword (re)generates password1 or password2 of a token;
+// the tokens it signed in for end.
 func (s *Service) GenerateTokenPassword(ctx context.Context, reg *meta.Registry, name, which string, expiry time.Time) (Secret, error) {
 	if which != "password1" && which != "password2" {
 		return Secret{}, invalid("password name must be password1 or password2")
@@ -193,7 +206,10 @@ func (s *Service) GenerateTokenPassword(ctx context.Context, reg *meta.Registry,
 		if err != nil {
 			return err
 		}
-		return q.PutCredential(ctx, &meta.Credential{PrincipalID: p.ID, Name: which, Hash: HashSecret(sec.Value), ExpiresAt: expiry, CreatedAt: sec.CreatedAt})
+		if err := q.PutCredential(ctx, &meta.Credential{PrincipalID: p.ID, Name: which, Hash: HashSecret(sec.Value), ExpiresAt: expiry, CreatedAt: sec.CreatedAt}); err != nil {
+			return err
+		}
+		return q.RevokeTokens(ctx, p.ID, meta.RevokeAll)
 	})
 	s.Forget()
 	return sec, err

@@ -32,6 +32,9 @@ type Options struct {
 	OnLogin func(method, result string)
 	// Limits returns a SKU's limits (default: ACR's).
 	Limits func(sku string) sku.Limits
+	// Hashes bounds the password hashes checked at once (default: half
+	// the CPUs, 1 to 4; each takes 19 MiB).
+	Hashes int
 }
 
 // Service authenticates identities, computes what they may do and issues tokens.
@@ -44,9 +47,10 @@ type Service struct {
 	credCache  sync.Map // credential fingerprint -> credEntry
 	tokenCache sync.Map // token -> tokenEntry
 	tokenCount int64
-	princCache sync.Map // principal id -> princEntry
+	princCache sync.Map // principal uid -> princEntry
 	grantCache sync.Map // grantKey -> grantEntry
 	throttle   *throttle
+	hashes     *hashLimiter
 	fpKey      []byte // per-process key for credential fingerprints
 	mu         sync.Mutex
 	lastReload time.Time // of keys, on an unknown key id (guarded by mu)
@@ -79,7 +83,7 @@ func New(o Options) *Service {
 		o.OnLogin = func(string, string) {}
 	}
 	return &Service{meta: o.Meta, log: o.Log, keys: NewKeyRing(), opts: o, throttle: newThrottle(),
-		fpKey: []byte(NewSecret(32))}
+		hashes: newHashLimiter(o.Hashes), fpKey: []byte(NewSecret(32))}
 }
 
 // maxTokenTTL is the longest lifetime of any token kind.
@@ -89,22 +93,26 @@ func (s *Service) maxTokenTTL() time.Duration {
 
 // Start loads the signing keys (creating or rotating the signer when due)
 // and keeps them fresh until ctx ends, so that keys rotated by another node
-// are picked up.
+// are picked up; it also writes the audit summaries of throttled sign-ins.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.LoadKeys(ctx); err != nil {
 		return err
 	}
 	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
+		keys := time.NewTicker(time.Minute)
+		defer keys.Stop()
+		sweep := time.NewTicker(throttleWindow / 4)
+		defer sweep.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
+			case <-keys.C:
 				if err := s.LoadKeys(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("reload signing keys", "err", err)
 				}
+			case now := <-sweep.C:
+				s.auditThrottled(ctx, now)
 			}
 		}
 	}()
@@ -234,7 +242,7 @@ func (s *Service) Forget() {
 	}
 }
 
-// ErrDenied is returned when credentials are wrong, expired or disabled.
+// ErrDenied is matched by every refused sign-in (see DeniedError).
 var ErrDenied = errors.New("authentication failed")
 
 // reloadKeys reads the signing keys again when a token names a key this

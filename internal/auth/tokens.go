@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -55,7 +54,7 @@ func (s *Service) sign(typ, aud string, p *meta.Principal, ttl time.Duration, ac
 	c := Claims{ID: uuid.NewString(), Audience: aud, Issuer: Issuer, IssuedAt: now.Unix(), NotBefore: now.Unix(),
 		ExpiresAt: now.Add(ttl).Unix(), GrantType: typ, Version: "1.0", Access: access}
 	if p != nil {
-		c.Subject, c.Name = strconv.FormatInt(p.ID, 10), p.Name
+		c.Subject, c.Name, c.TokenGen, c.GrantGen = p.UID, p.Name, p.TokenGen, p.GrantGen
 	}
 	tok, err := s.keys.Sign(c)
 	if err == nil {
@@ -102,7 +101,11 @@ func (s *Service) IssueSession(p *meta.Principal) (Issued, error) {
 
 // VerifyToken verifies a token of one of the given types for audience and
 // returns its claims and principal (nil for an anonymous access token).
-// The principal must still exist and be enabled.
+// The principal must still exist, be enabled and hold the generations the
+// token was issued under: every token dies with a reset or renewed secret
+// or a disabled token, and access tokens also when grants were taken away.
+// The principal is read from a cache of cacheTTL, so a revocation holds on
+// every node within that time (on this one at once).
 func (s *Service) VerifyToken(ctx context.Context, token, audience string, types ...string) (*Claims, *meta.Principal, error) {
 	c, err := s.verifyCached(token)
 	if err != nil && s.keys.unknownKey(token) && s.reloadKeys(ctx) {
@@ -120,12 +123,8 @@ func (s *Service) VerifyToken(ctx context.Context, token, audience string, types
 		}
 		return c, nil, nil
 	}
-	id, err := strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil {
-		return nil, nil, ErrToken
-	}
-	p, err := s.principal(ctx, id)
-	if err != nil || !p.Enabled {
+	p, err := s.principal(ctx, c.Subject)
+	if err != nil || !p.Enabled || p.TokenGen != c.TokenGen || (c.GrantType == TypeAccess && p.GrantGen != c.GrantGen) {
 		return nil, nil, ErrToken
 	}
 	return c, p, nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -61,6 +62,10 @@ type Auth struct {
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"` // default 3h (acre login)
 	SessionTTL      time.Duration `yaml:"session_ttl"`       // default 12h (CLI sign-in)
 	KeyRotation     time.Duration `yaml:"key_rotation"`      // default 720h
+	// TrustedProxies are the peers (addresses or CIDR prefixes, such as a
+	// load balancer's) whose X-Forwarded-For header names the client, for
+	// sign-in throttling and the audit log. Others' headers are ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Metrics configures the Prometheus endpoint.
@@ -265,6 +270,13 @@ func (c Config) Validate() error {
 		"auth.refresh_token_ttl": c.Auth.RefreshTokenTTL, "auth.session_ttl": c.Auth.SessionTTL} {
 		if d < time.Minute || d > 7*24*time.Hour {
 			errs = append(errs, fmt.Errorf("%s: between 1m and 168h", name))
+		}
+	}
+	for _, p := range c.Auth.TrustedProxies {
+		if _, perr := netip.ParsePrefix(p); perr != nil {
+			if _, aerr := netip.ParseAddr(p); aerr != nil {
+				errs = append(errs, fmt.Errorf("auth.trusted_proxies: %q is not an address or CIDR prefix", p))
+			}
 		}
 	}
 	if c.Auth.KeyRotation < time.Hour {

@@ -2,7 +2,9 @@ package meta
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Principal kinds.
@@ -16,14 +18,32 @@ const (
 
 // Principal is an identity that can authenticate.
 type Principal struct {
-	ID         int64
+	ID         int64  // never reused
+	UID        string // random, never reused: what tokens name (set by CreatePrincipal)
 	Kind       string
 	Name       string // login name: user name, app id, token name, or the registry name for its admin user
 	RegistryID int64  // 0 for server-wide identities
 	ScopeMap   string // tokens: the scope map granting their access
 	Enabled    bool
-	CreatedAt  time.Time
+	// TokenGen and GrantGen move on with each revocation: a token carries
+	// the values it was issued under. TokenGen ends every token (a secret
+	// reset or renewed, a token disabled); GrantGen ends access tokens whose
+	// grants were taken away (a role removed, a scope map narrowed).
+	TokenGen  int64
+	GrantGen  int64
+	CreatedAt time.Time
 }
+
+// Revocation says which tokens of a principal RevokeTokens ends.
+type Revocation int
+
+const (
+	// RevokeAll ends every token: access, refresh and session.
+	RevokeAll Revocation = iota
+	// RevokeAccess ends access tokens only (their grants are stale;
+	// refresh and session tokens read grants anew on each use).
+	RevokeAccess
+)
 
 // Credential is a hashed secret of a principal (password, password2, secret).
 type Credential struct {
@@ -69,6 +89,11 @@ type AuditEntry struct {
 	Category   string    `json:"category"`      // login, repository
 	Operation  string    `json:"operationName"` // Pull, Push, Delete, Untag; basic, password, ... for logins
 	Identity   string    `json:"identity"`
+	// PrincipalKind and PrincipalID (the principal's uid) say who acted
+	// when the name alone could mean another identity; empty for
+	// anonymous callers and failed sign-ins.
+	PrincipalKind string `json:"principalType,omitempty"`
+	PrincipalID   string `json:"principalId,omitempty"`
 	Repository string    `json:"repository,omitempty"`
 	Tag        string    `json:"tag,omitempty"`
 	Digest     string    `json:"digest,omitempty"`
@@ -78,6 +103,49 @@ type AuditEntry struct {
 	UserAgent  string    `json:"userAgent"`
 	Result     string    `json:"resultType"`
 	DurationMS int64     `json:"durationMs"`
+	// Attempts counts the attempts one entry stands for: repeated
+	// throttled sign-ins are written as one entry per window.
+	Attempts int `json:"attempts,omitempty"`
+}
+
+// MaxStoredText bounds each client-supplied text the audit log keeps
+// (user names, user agents, addresses, repository names, tags).
+const MaxStoredText = 256
+
+// Bound makes client-supplied text fit to store: valid UTF-8 without NUL
+// (PostgreSQL refuses both, which would lose the entry), cut to
+// MaxStoredText bytes on a character boundary.
+func Bound(s string) string {
+	if len(s) > 4*MaxStoredText {
+		s = s[:4*MaxStoredText] // what is cut off needs no cleaning
+	}
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	}
+	if len(s) <= MaxStoredText {
+		return s
+	}
+	s = s[:MaxStoredText]
+	for len(s) > 0 {
+		if r, n := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || n > 1 {
+			break
+		}
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Bounded returns e with every client-supplied text cut by Bound; the
+// stores call it on every entry they append.
+func (e AuditEntry) Bounded() AuditEntry {
+	for _, f := range []*string{&e.Operation, &e.Identity, &e.Repository, &e.Tag, &e.Digest, &e.MediaType, &e.CallerIP,
+		&e.UserAgent, &e.Result, &e.Category, &e.PrincipalKind, &e.PrincipalID} {
+		*f = Bound(*f)
+	}
+	if e.Attempts < 1 {
+		e.Attempts = 1
+	}
+	return e
 }
 
 // RegistrySettings are the access settings of a registry.
@@ -94,6 +162,12 @@ type Identities interface {
 	// principals (tokens, admin user), then among server-wide ones.
 	PrincipalByName(ctx context.Context, registryID int64, name string) (*Principal, error)
 	GetPrincipal(ctx context.Context, id int64) (*Principal, error)
+	PrincipalByUID(ctx context.Context, uid string) (*Principal, error)
+	// PrincipalsNamed lists every principal with a login name, server-wide
+	// or of any registry.
+	PrincipalsNamed(ctx context.Context, name string) ([]Principal, error)
+	// RevokeTokens moves a principal's generation on (see Principal).
+	RevokeTokens(ctx context.Context, id int64, what Revocation) error
 	ListPrincipals(ctx context.Context, registryID int64, kind string) ([]Principal, error)
 	SetPrincipalEnabled(ctx context.Context, id int64, enabled bool) error
 	SetPrincipalScopeMap(ctx context.Context, id int64, scopeMap string) error

@@ -12,8 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
@@ -77,11 +75,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	var ae *apiError
 	var re *registry.Error
 	var th *auth.ThrottledError
+	var de *auth.DeniedError
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &th):
 		w.Header().Set("Retry-After", fmt.Sprint(int(th.RetryAfter.Seconds())+1))
 		ae = errorf(http.StatusTooManyRequests, "TooManyRequests", "%v", err)
+	case errors.As(err, &de):
+		ae = errorf(http.StatusUnauthorized, "Unauthorized", "%s", de.Reason)
 	case errors.Is(err, auth.ErrInvalid), errors.Is(err, webhook.ErrInvalid):
 		ae = errorf(http.StatusBadRequest, "BadRequest", "%v", err)
 	case errors.Is(err, meta.ErrNotFound):
@@ -133,32 +134,7 @@ func decode(r *http.Request, v any) error {
 // authenticate accepts a session token (Bearer) or Basic credentials of a
 // server-wide identity.
 func (h *Handler) authenticate(r *http.Request) (*meta.Principal, error) {
-	hdr := r.Header.Get("Authorization")
-	scheme, cred, _ := strings.Cut(hdr, " ")
-	switch {
-	case strings.EqualFold(scheme, "Bearer"):
-		_, p, err := h.auth.VerifyToken(r.Context(), strings.TrimSpace(cred), auth.ManagementAudience, auth.TypeSession)
-		if err != nil || p == nil {
-			return nil, errorf(http.StatusUnauthorized, "Unauthorized", "the session is invalid or expired: sign in again")
-		}
-		return p, nil
-	case strings.EqualFold(scheme, "Basic"):
-		user, pass, _ := r.BasicAuth()
-		start := time.Now()
-		p, fresh, err := h.auth.Login(r.Context(), nil, user, pass, auth.ClientIP(r))
-		if fresh {
-			h.auth.AuditLogin(r.Context(), nil, r, user, "management", err, start)
-		}
-		var th *auth.ThrottledError
-		if errors.As(err, &th) {
-			return nil, err
-		}
-		if err != nil {
-			return nil, errorf(http.StatusUnauthorized, "Unauthorized", "wrong user name or password")
-		}
-		return p, nil
-	}
-	return nil, errorf(http.StatusUnauthorized, "Unauthorized", "sign in: send a session token or Basic credentials")
+	return h.auth.Caller(r)
 }
 
 // require checks that caller holds need in reg (nil: at server scope).

@@ -2,10 +2,8 @@ package mgmt
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
@@ -86,16 +84,9 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	start := time.Now()
-	p, _, err := h.auth.Login(r.Context(), nil, in.Username, in.Password, auth.ClientIP(r))
-	h.auth.AuditLogin(r.Context(), nil, r, in.Username, "session", err, start)
-	var th *auth.ThrottledError
-	if errors.As(err, &th) {
-		h.writeError(w, r, err)
-		return
-	}
+	p, err := h.auth.SignIn(r, auth.Attempt{User: in.Username, Password: in.Password, Method: auth.MethodSession, AuditAlways: true})
 	if err != nil {
-		h.writeError(w, r, errorf(http.StatusUnauthorized, "Unauthorized", "wrong user name or password"))
+		h.writeError(w, r, err)
 		return
 	}
 	iss, err := h.auth.IssueSession(p)

@@ -38,6 +38,9 @@ func (h *Handler) record(r *http.Request, reg *meta.Registry, rt route, info *au
 		DurationMS: time.Since(start).Milliseconds()}
 	if id := identity(r.Context()); id != nil {
 		e.Identity = id.Name()
+		if id.Principal != nil {
+			e.PrincipalKind, e.PrincipalID = id.Principal.Kind, id.Principal.UID
+		}
 	}
 	if reference.IsDigest(rt.arg) {
 		e.Digest = rt.arg

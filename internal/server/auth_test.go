@@ -59,7 +59,7 @@ func TestChallenge(t *testing.T) {
 }
 
 // TestTokenFlows covers ACR's flows: Basic on /oauth2/token, the identity
-// token (no scope) exchanged for a refresh token, the refresh token for
+// token (the CLI's session) exchanged for a refresh token, the refresh token for
 // access tokens and as a Docker password, and the denied cases.
 func TestTokenFlows(t *testing.T) {
 	s := newTestServer(t, func(c *config.Config) { c.Registries = []config.Registry{{Name: "other"}} })
@@ -67,14 +67,15 @@ func TestTokenFlows(t *testing.T) {
 	if st := s.push(owner, "app", "v1", newImage("v1", nil)); st != 201 {
 		t.Fatalf("push: %d", st)
 	}
-	st, identity := s.tokenFor(owner, "acre.localhost", "")
-	if st != 200 || identity == "" {
-		t.Fatalf("identity token: %d", st)
+	identity, err := sessionToken(t.Context(), s.ts, "owner", ownerPass)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The identity token carries no access.
 	if resp, _ := s.do("GET", "/v2/app/manifests/v1", cred{bearer: identity}, nil); resp.StatusCode != 401 {
 		t.Fatalf("identity token used for a pull: %d", resp.StatusCode)
 	}
+	_, noScope := s.tokenFor(owner, "acre.localhost", "")
 	st, ex := s.form("/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {"acre.localhost"}, "access_token": {identity}})
 	refresh := ex["refresh_token"]
 	if st != 200 || refresh == "" {
@@ -113,10 +114,6 @@ func TestTokenFlows(t *testing.T) {
 			resp, _ := s.do("GET", "/v2/app/manifests/v1", cred{bearer: tok}, nil) // routed to acre
 			return resp.StatusCode
 		}},
-		{"identity token exchanged at another registry", func() int {
-			st, _ := s.form("/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {"other.localhost"}, "access_token": {identity}})
-			return st
-		}},
 		{"access token where a refresh token is wanted", func() int {
 			st, _ := s.form("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "service": {"acre.localhost"},
 				"scope": {"repository:app:pull"}, "refresh_token": {at["access_token"]}})
@@ -128,6 +125,18 @@ func TestTokenFlows(t *testing.T) {
 		}},
 		{"wrong password grant", func() int {
 			st, _ := s.form("/oauth2/token", url.Values{"grant_type": {"password"}, "service": {"acre.localhost"}, "username": {"owner"}, "password": {"bad"}})
+			return st
+		}},
+		{"access token exchanged for a refresh token", func() int {
+			st, _ := s.form("/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {"acre.localhost"}, "access_token": {noScope}})
+			return st
+		}},
+		{"scoped access token exchanged for a refresh token", func() int {
+			st, _ := s.form("/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {"acre.localhost"}, "access_token": {at["access_token"]}})
+			return st
+		}},
+		{"refresh token exchanged for a refresh token", func() int {
+			st, _ := s.form("/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {"acre.localhost"}, "access_token": {refresh}})
 			return st
 		}},
 		{"garbage exchange", func() int {

@@ -51,9 +51,9 @@ func newTLSTestServer(t *testing.T, change func(c *config.Config)) *testServer {
 }
 
 // identityCredential is the azcore.TokenCredential the SDK asks for an
-// "AAD" token: it signs in to acre as the owner and returns the identity's
-// token (GET /oauth2/token with Basic credentials and no scope), which
-// acre's /oauth2/exchange accepts.
+// "AAD" token: it signs in to acre as the owner and returns the session
+// token (POST /api/v1/session), which acre's /oauth2/exchange accepts as
+// ACR's accepts an Entra ID token.
 type identityCredential struct {
 	ts     *httptest.Server
 	calls  atomic.Int32
@@ -63,23 +63,32 @@ type identityCredential struct {
 func (c *identityCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	c.calls.Add(1)
 	c.scopes.Store(slices.Clone(opts.Scopes))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.ts.URL+"/oauth2/token?service="+sdkLoginServer, nil)
+	tok, err := sessionToken(ctx, c.ts, "owner", ownerPass)
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
-	req.SetBasicAuth("owner", ownerPass)
-	resp, err := c.ts.Client().Do(req)
+	return azcore.AccessToken{Token: tok, ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// sessionToken signs in to the management API and returns the session token.
+func sessionToken(ctx context.Context, ts *httptest.Server, user, pass string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/api/v1/session", nil)
 	if err != nil {
-		return azcore.AccessToken{}, err
+		return "", err
+	}
+	req.SetBasicAuth(user, pass)
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		return "", err
 	}
 	defer resp.Body.Close()
 	var tok struct {
-		AccessToken string `json:"access_token"`
+		Token string `json:"token"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
-		return azcore.AccessToken{}, fmt.Errorf("identity token: status %d, %v", resp.StatusCode, err)
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.Token == "" {
+		return "", fmt.Errorf("session token: status %d, %v", resp.StatusCode, err)
 	}
-	return azcore.AccessToken{Token: tok.AccessToken, ExpiresOn: time.Now().Add(time.Hour)}, nil
+	return tok.Token, nil
 }
 
 // staticCredential hands the SDK a fixed token.
@@ -489,7 +498,10 @@ func TestAzureSDKAuthentication(t *testing.T) {
 
 	t.Run("refresh tokens decode the way the SDK reads their expiry", func(t *testing.T) {
 		s := e.on(t)
-		_, identity := s.tokenFor(cred{user: "owner", pass: ownerPass}, sdkLoginServer, "")
+		identity, err := sessionToken(t.Context(), s.ts, "owner", ownerPass)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i := range 20 {
 			st, ex := s.form("/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {sdkLoginServer}, "access_token": {identity}})
 			parts := strings.Split(ex["refresh_token"], ".")
@@ -519,7 +531,10 @@ func TestAzureSDKAuthentication(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := e.on(t)
-		_, identity := s.tokenFor(cred{user: "owner", pass: ownerPass}, sdkLoginServer, "")
+		identity, err := sessionToken(t.Context(), s.ts, "owner", ownerPass)
+		if err != nil {
+			t.Fatal(err)
+		}
 		ref, err := ac.ExchangeAADAccessTokenForACRRefreshToken(ctx, azcontainerregistry.PostContentSchemaGrantTypeAccessToken, sdkLoginServer,
 			&azcontainerregistry.AuthenticationClientExchangeAADAccessTokenForACRRefreshTokenOptions{AccessToken: &identity})
 		e.ok(t, err, "ExchangeAADAccessTokenForACRRefreshToken")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/metrics"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
@@ -61,8 +63,9 @@ func withRequest(log *slog.Logger, mx *metrics.Metrics, next http.Handler) http.
 			id = uuid.NewString()
 		}
 		w.Header().Set("X-Request-Id", id)
+		// Events keep these, so client-supplied text is bounded.
 		ctx := registry.WithRequestInfo(r.Context(), registry.RequestInfo{
-			ID: id, Host: r.Host, Method: r.Method, UserAgent: r.UserAgent()})
+			ID: id, Host: meta.Bound(r.Host), Method: meta.Bound(r.Method), UserAgent: meta.Bound(r.UserAgent())})
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -83,6 +86,14 @@ func withRequest(log *slog.Logger, mx *metrics.Metrics, next http.Handler) http.
 				slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
 		}()
 		next.ServeHTTP(sw, r)
+	})
+}
+
+// withClient resolves each request's client address once (X-Forwarded-For
+// only from trusted proxies) for sign-in throttling and the audit log.
+func withClient(proxies auth.Proxies, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(auth.WithClientIP(r.Context(), proxies.Client(r))))
 	})
 }
 

@@ -72,7 +72,7 @@ func TestMetrics(t *testing.T) {
 	s.do("GET", "/v2/app/manifests/v1", owner, nil)
 	s.tokenFor(owner, "acre.localhost", "repository:app:pull")
 	s.do("GET", "/v2/app/manifests/v1", cred{user: "owner", pass: "wrong"}, nil)
-	resp, b := s.do("GET", "/metrics", cred{}, nil)
+	resp, b := s.do("GET", "/metrics", owner, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/metrics: %d", resp.StatusCode)
 	}

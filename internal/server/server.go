@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,7 @@ type Server struct {
 	bootstrap auth.BootstrapResult
 	apps      *webapps.Service // nil: web apps are off
 	appsHost  *appsHost
+	proxies   auth.Proxies
 }
 
 // New opens the stores under cfg.Data, makes sure the configured registries
@@ -88,7 +90,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 			return nil, fmt.Errorf("create registry %s: %w", r.Name, err)
 		}
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, dispatch: dispatch, metrics: mx, audit: audit.New(m, log)}
+	proxies, err := auth.ParseProxies(cfg.Auth.TrustedProxies)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, dispatch: dispatch, metrics: mx, audit: audit.New(m, log), proxies: proxies}
 	s.hooks = webhook.NewService(m, s.ownHosts, dispatch.Kick, cfg.SKU)
 	if cfg.Auth.Enabled {
 		s.auth = auth.New(auth.Options{Meta: m, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,
@@ -168,7 +175,7 @@ func (s *Server) Handler() http.Handler {
 		case strings.HasPrefix(p, "/api/"):
 			api.ServeHTTP(w, r)
 		case p == "/metrics" && s.cfg.Metrics.Enabled && s.cfg.Metrics.Addr == "":
-			s.metrics.Handler().ServeHTTP(w, r)
+			s.serveMetrics(w, r)
 		case p == "/healthz":
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write([]byte("ok\n"))
@@ -182,7 +189,33 @@ func (s *Server) Handler() http.Handler {
 			notFound(s.log).ServeHTTP(w, r)
 		}
 	})
-	return withRequest(s.log, s.metrics, mux)
+	return withRequest(s.log, s.metrics, withClient(s.proxies, mux))
+}
+
+// serveMetrics serves /metrics on the main listener: the figures name
+// registries and their sizes, so only a signed-in identity with Reader (or
+// more) at server scope sees them. On its own metrics.addr, the operator
+// decides who reaches it.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.auth != nil {
+		p, err := s.auth.Caller(r)
+		var th *auth.ThrottledError
+		switch {
+		case errors.As(err, &th):
+			w.Header().Set("Retry-After", strconv.Itoa(int(th.RetryAfter.Seconds())+1))
+			http.Error(w, err.Error(), http.StatusTooManyRequests)
+			return
+		case err != nil:
+			w.Header().Set("WWW-Authenticate", `Basic realm="acre metrics"`)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		if m, err := s.auth.Management(r.Context(), p, nil); err != nil || m&auth.ManageRead == 0 {
+			http.Error(w, p.Name+" needs Reader at server scope to read metrics", http.StatusForbidden)
+			return
+		}
+	}
+	s.metrics.Handler().ServeHTTP(w, r)
 }
 
 func notFound(log *slog.Logger) http.Handler {

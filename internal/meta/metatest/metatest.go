@@ -61,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"TxIsolation", testTxIsolation},
 		{"ReadRefusesWrites", testReadRefusesWrites},
 		{"ConcurrentTx", testConcurrentTx},
+		{"IDsNeverReused", testIDsNeverReused},
+		{"AuditBounded", testAuditBounded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,8 +70,17 @@ func CopyAll(ctx context.Context, src, dst *Store) (map[string]int64, error) {
 			return nil, err
 		}
 		if t.hasID && dst.d == dialectPostgres {
+			// The sequence starts past every id the source handed out,
+			// deleted ones included, so that none is handed out again.
+			var seq int64
+			if src.d == dialectSQLite {
+				if err := src.r.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)`,
+					t.name).Scan(&seq); err != nil {
+					return nil, fmt.Errorf("sequence of %s: %w", t.name, err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+t.name+`', 'id'),
-				COALESCE((SELECT MAX(id) FROM `+t.name+`), 0) + 1, false)`); err != nil {
+				GREATEST(COALESCE((SELECT MAX(id) FROM `+t.name+`), 0), $1) + 1, false)`, seq); err != nil {
 				return nil, fmt.Errorf("sequence of %s: %w", t.name, err)
 			}
 		}

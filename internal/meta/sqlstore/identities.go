@@ -2,16 +2,18 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/google/uuid"
 )
 
-const principalCols = `id, kind, name, registry_id, scope_map, enabled, created_at`
+const principalCols = `id, uid, kind, name, registry_id, scope_map, enabled, token_gen, grant_gen, created_at`
 
 func scanPrincipal(sc interface{ Scan(...any) error }) (*meta.Principal, error) {
 	var p meta.Principal
 	var c int64
-	if err := sc.Scan(&p.ID, &p.Kind, &p.Name, &p.RegistryID, &p.ScopeMap, &p.Enabled, &c); err != nil {
+	if err := sc.Scan(&p.ID, &p.UID, &p.Kind, &p.Name, &p.RegistryID, &p.ScopeMap, &p.Enabled, &p.TokenGen, &p.GrantGen, &c); err != nil {
 		return nil, notFound(err)
 	}
 	p.CreatedAt = fromNS(c)
@@ -19,8 +21,10 @@ func scanPrincipal(sc interface{ Scan(...any) error }) (*meta.Principal, error) 
 }
 
 func (q *queries) CreatePrincipal(ctx context.Context, p *meta.Principal) error {
-	err := q.db.QueryRowContext(ctx, `INSERT INTO principals (kind, name, registry_id, scope_map, enabled, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, p.Kind, p.Name, p.RegistryID, p.ScopeMap, p.Enabled, ns(p.CreatedAt)).Scan(&p.ID)
+	p.UID = strings.ReplaceAll(uuid.NewString(), "-", "")
+	p.TokenGen, p.GrantGen = 0, 0
+	err := q.db.QueryRowContext(ctx, `INSERT INTO principals (uid, kind, name, registry_id, scope_map, enabled, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, p.UID, p.Kind, p.Name, p.RegistryID, p.ScopeMap, p.Enabled, ns(p.CreatedAt)).Scan(&p.ID)
 	if isUnique(err) {
 		return meta.ErrConflict
 	}
@@ -36,9 +40,29 @@ func (q *queries) GetPrincipal(ctx context.Context, id int64) (*meta.Principal, 
 	return scanPrincipal(q.db.QueryRowContext(ctx, `SELECT `+principalCols+` FROM principals WHERE id = ?`, id))
 }
 
+func (q *queries) PrincipalByUID(ctx context.Context, uid string) (*meta.Principal, error) {
+	return scanPrincipal(q.db.QueryRowContext(ctx, `SELECT `+principalCols+` FROM principals WHERE uid = ?`, uid))
+}
+
+func (q *queries) PrincipalsNamed(ctx context.Context, name string) ([]meta.Principal, error) {
+	return q.listPrincipals(ctx, `WHERE name = ? ORDER BY registry_id`, name)
+}
+
+func (q *queries) RevokeTokens(ctx context.Context, id int64, what meta.Revocation) error {
+	col := "token_gen"
+	if what == meta.RevokeAccess {
+		col = "grant_gen"
+	}
+	res, err := q.db.ExecContext(ctx, `UPDATE principals SET `+col+` = `+col+` + 1 WHERE id = ?`, id)
+	return affected(res, err)
+}
+
 func (q *queries) ListPrincipals(ctx context.Context, registryID int64, kind string) ([]meta.Principal, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+principalCols+` FROM principals
-		WHERE registry_id = ? AND (? = '' OR kind = ?) ORDER BY name`, registryID, kind, kind)
+	return q.listPrincipals(ctx, `WHERE registry_id = ? AND (? = '' OR kind = ?) ORDER BY name`, registryID, kind, kind)
+}
+
+func (q *queries) listPrincipals(ctx context.Context, where string, args ...any) ([]meta.Principal, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+principalCols+` FROM principals `+where, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -74,21 +74,60 @@ func migrate(ctx context.Context, db migrationDB, d dialect, dir fs.FS) error {
 		if err != nil {
 			return err
 		}
-		tx, err := db.BeginTx(ctx, nil)
+		if err := applyMigration(ctx, db, d, name, v, string(body)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// foreignKeysOff, as a migration's first line, has an SQLite migration run
+// with foreign keys off (SQLite's way to rebuild a table that others
+// reference) and checked after: dropping the old table must cascade nowhere.
+const foreignKeysOff = "-- foreign_keys: off"
+
+// applyMigration runs one migration and records its version, in one transaction.
+func applyMigration(ctx context.Context, db migrationDB, d dialect, name string, v int, body string) error {
+	if d == dialectSQLite && strings.HasPrefix(body, foreignKeysOff) {
+		sdb, ok := db.(*sql.DB)
+		if !ok {
+			return fmt.Errorf("migrate %s: needs its own connection", name)
+		}
+		conn, err := sdb.Conn(ctx)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			_ = tx.Rollback()
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
-		if _, err := d.wrap(tx).ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
-			_ = tx.Rollback()
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`) }()
+		db = conn
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit it does nothing
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if strings.HasPrefix(body, foreignKeysOff) && d == dialectSQLite {
+		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s: %w", name, err)
+		bad := rows.Next()
+		rows.Close()
+		if bad {
+			return fmt.Errorf("migrate %s: foreign keys no longer hold", name)
 		}
+	}
+	if _, err := d.wrap(tx).ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
 	}
 	return nil
 }

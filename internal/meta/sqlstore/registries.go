@@ -73,6 +73,9 @@ func (q *queries) UpdateRegistry(ctx context.Context, r *meta.Registry) error {
 
 func (q *queries) DeleteRegistry(ctx context.Context, id int64) error {
 	for _, stmt := range []string{
+		// Access tokens of identities that lose their roles here end too:
+		// a registry created later under the same name must not honour them.
+		`UPDATE principals SET grant_gen = grant_gen + 1 WHERE id IN (SELECT principal_id FROM role_assignments WHERE registry_id = ?)`,
 		`DELETE FROM principals WHERE registry_id = ?`,
 		`DELETE FROM role_assignments WHERE registry_id = ?`,
 		`DELETE FROM repositories WHERE registry_id = ?`,

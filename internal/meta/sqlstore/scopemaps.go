@@ -97,17 +97,25 @@ func (q *queries) DeleteSigningKeys(ctx context.Context, retiredBefore time.Time
 	return err
 }
 
+const auditCols = `at, registry_id, category, operation, identity, repository, tag, digest, media_type, size,
+	caller_ip, user_agent, result, duration_ms, principal_kind, principal_id, attempts`
+
+// auditArgs are an entry's values in auditCols' order, bounded.
+func auditArgs(e meta.AuditEntry) []any {
+	e = e.Bounded()
+	return []any{ns(e.At), e.RegistryID, e.Category, e.Operation, e.Identity, e.Repository, e.Tag, e.Digest, e.MediaType,
+		e.Size, e.CallerIP, e.UserAgent, e.Result, e.DurationMS, e.PrincipalKind, e.PrincipalID, e.Attempts}
+}
+
+const auditRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 func (q *queries) AppendAudit(ctx context.Context, e *meta.AuditEntry) error {
-	return q.db.QueryRowContext(ctx, `INSERT INTO audit_log (at, registry_id, category, operation, identity, repository,
-		tag, digest, media_type, size, caller_ip, user_agent, result, duration_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		ns(e.At), e.RegistryID, e.Category, e.Operation, e.Identity, e.Repository, e.Tag, e.Digest, e.MediaType, e.Size,
-		e.CallerIP, e.UserAgent, e.Result, e.DurationMS).Scan(&e.ID)
+	return q.db.QueryRowContext(ctx, `INSERT INTO audit_log (`+auditCols+`) VALUES `+auditRow+` RETURNING id`,
+		auditArgs(*e)...).Scan(&e.ID)
 }
 
 func (q *queries) ListAudit(ctx context.Context, registryID int64, after int64, n int) ([]meta.AuditEntry, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT id, at, registry_id, category, operation, identity, repository, tag, digest,
-		media_type, size, caller_ip, user_agent, result, duration_ms FROM audit_log WHERE (? = 0 OR registry_id = ?) AND id > ?
+	rows, err := q.db.QueryContext(ctx, `SELECT id, `+auditCols+` FROM audit_log WHERE (? = 0 OR registry_id = ?) AND id > ?
 		ORDER BY id LIMIT ?`, registryID, registryID, after, n)
 	if err != nil {
 		return nil, err
@@ -118,7 +126,8 @@ func (q *queries) ListAudit(ctx context.Context, registryID int64, after int64, 
 		var e meta.AuditEntry
 		var at int64
 		if err := rows.Scan(&e.ID, &at, &e.RegistryID, &e.Category, &e.Operation, &e.Identity, &e.Repository, &e.Tag,
-			&e.Digest, &e.MediaType, &e.Size, &e.CallerIP, &e.UserAgent, &e.Result, &e.DurationMS); err != nil {
+			&e.Digest, &e.MediaType, &e.Size, &e.CallerIP, &e.UserAgent, &e.Result, &e.DurationMS, &e.PrincipalKind,
+			&e.PrincipalID, &e.Attempts); err != nil {
 			return nil, err
 		}
 		e.At = fromNS(at)
@@ -138,12 +147,10 @@ const auditBatchRows = 50
 func (q *queries) AppendAuditBatch(ctx context.Context, es []meta.AuditEntry) error {
 	for len(es) > 0 {
 		n := min(len(es), auditBatchRows)
-		query := `INSERT INTO audit_log (at, registry_id, category, operation, identity, repository, tag, digest, media_type, size,
-			caller_ip, user_agent, result, duration_ms) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
-		args := make([]any, 0, n*14)
+		query := `INSERT INTO audit_log (` + auditCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(auditRow+", ", n), ", ")
+		args := make([]any, 0, n*17)
 		for _, e := range es[:n] {
-			args = append(args, ns(e.At), e.RegistryID, e.Category, e.Operation, e.Identity, e.Repository, e.Tag, e.Digest,
-				e.MediaType, e.Size, e.CallerIP, e.UserAgent, e.Result, e.DurationMS)
+			args = append(args, auditArgs(e)...)
 		}
 		if _, err := q.db.ExecContext(ctx, query, args...); err != nil {
 			return err
