@@ -48,9 +48,9 @@ type failures struct {
 
 // throttledEntry describes throttled attempts for the audit log.
 type throttledEntry struct {
-	registryID               int64
+	registryID                int64
 	user, method, addr, agent string
-	n                        int
+	n                         int
 }
 
 func newThrottle() *throttle { return &throttle{seen: map[string]*failures{}} }

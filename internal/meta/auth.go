@@ -94,15 +94,15 @@ type AuditEntry struct {
 	// anonymous callers and failed sign-ins.
 	PrincipalKind string `json:"principalType,omitempty"`
 	PrincipalID   string `json:"principalId,omitempty"`
-	Repository string    `json:"repository,omitempty"`
-	Tag        string    `json:"tag,omitempty"`
-	Digest     string    `json:"digest,omitempty"`
-	MediaType  string    `json:"mediaType,omitempty"`
-	Size       int64     `json:"size,omitempty"`
-	CallerIP   string    `json:"callerIpAddress"`
-	UserAgent  string    `json:"userAgent"`
-	Result     string    `json:"resultType"`
-	DurationMS int64     `json:"durationMs"`
+	Repository    string `json:"repository,omitempty"`
+	Tag           string `json:"tag,omitempty"`
+	Digest        string `json:"digest,omitempty"`
+	MediaType     string `json:"mediaType,omitempty"`
+	Size          int64  `json:"size,omitempty"`
+	CallerIP      string `json:"callerIpAddress"`
+	UserAgent     string `json:"userAgent"`
+	Result        string `json:"resultType"`
+	DurationMS    int64  `json:"durationMs"`
 	// Attempts counts the attempts one entry stands for: repeated
 	// throttled sign-ins are written as one entry per window.
 	Attempts int `json:"attempts,omitempty"`

@@ -3,8 +3,8 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
