@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -80,10 +82,19 @@ func newPurgeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "purge",
 		Short: "Delete old tags and untagged manifests, as acr purge does (now, or on a schedule)",
+		Long: `Deletes the tags the filters name that were last updated longer ago than --ago (and, with
+--untagged, manifests left without tags), as acr purge does. Filters are
+<repository regex>:<tag regex> in acr purge's syntax (github.com/dlclark/regexp2,
+so lookahead works); the repository expression must match the whole name. Each
+match stops after --filter-timeout-seconds. Without --output it prints acr
+purge's text summary; with --output, the JSON result.`,
 		Example: `  acre purge --registry myreg --filter 'api:.*' --filter 'web:^dev-' --ago 30d --untagged --keep 5 --dry-run
   acre purge --registry myreg --filter '.*:.*' --ago 90d --untagged --schedule '0 1 * * *' --name nightly`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conc < 1 || conc > 32 {
+				return usageError{fmt.Errorf("--concurrency must be between 1 and 32")}
+			}
 			opts := map[string]any{"filters": filters, "ago": ago, "untagged": untagged, "keep": keep, "dryRun": dry,
 				"includeLocked": locked, "concurrency": conc, "notPulledFor": notPulled, "filterTimeout": timeout}
 			if schedule != "" {
@@ -94,13 +105,16 @@ func newPurgeCmd(g *globals) *cobra.Command {
 				return g.call(cmd, http.MethodPut, "/api/v1/registries/"+pathEscape(reg)+"/purgeSchedules/"+pathEscape(name),
 					map[string]any{"schedule": schedule, "options": opts})
 			}
-			return g.call(cmd, http.MethodPost, "/api/v1/registries/"+pathEscape(reg)+"/purge", opts)
+			if cmd.Flags().Changed("output") || g.out.query != "" {
+				return g.call(cmd, http.MethodPost, "/api/v1/registries/"+pathEscape(reg)+"/purge", opts)
+			}
+			return purgeSummary(cmd, g, reg, opts)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&reg, "registry", "r", "", "registry name")
-	f.StringArrayVar(&filters, "filter", nil, "repoRegex:tagRegex (repeatable)")
-	f.StringVar(&ago, "ago", "", "only tags last updated longer ago than this: [N]d plus a Go duration, e.g. 2d3h6m")
+	f.StringArrayVarP(&filters, "filter", "f", nil, "repoRegex:tagRegex (repeatable), in acr purge's syntax (regexp2: lookahead works)")
+	f.StringVar(&ago, "ago", "", "only tags last updated longer ago than this: [N]d plus a Go duration, e.g. 2d3h6m, 0d for all")
 	f.BoolVar(&untagged, "untagged", false, "also delete manifests left without tags")
 	f.IntVar(&keep, "keep", 0, "keep the newest N of the tags that would go")
 	f.BoolVar(&dry, "dry-run", false, "list what would be deleted, delete nothing")
@@ -110,7 +124,7 @@ func newPurgeCmd(g *globals) *cobra.Command {
 	f.IntVar(&timeout, "filter-timeout-seconds", 60, "how long the filters may take")
 	f.StringVar(&schedule, "schedule", "", "run on this cron schedule (UTC) instead of now")
 	f.StringVar(&name, "name", "", "the scheduled purge's name (with --schedule)")
-	required(cmd, "registry")
+	required(cmd, "registry", "filter", "ago")
 
 	sched := &cobra.Command{Use: "schedule", Short: "Scheduled purges"}
 	var sreg, sname string
@@ -131,4 +145,54 @@ func newPurgeCmd(g *globals) *cobra.Command {
 	sched.AddCommand(list, del)
 	cmd.AddCommand(sched)
 	return cmd
+}
+
+// purgeSummary runs a purge and prints acr purge's text summary.
+func purgeSummary(cmd *cobra.Command, g *globals, reg string, opts map[string]any) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	var r struct {
+		LoginServer string `json:"loginServer"`
+	}
+	if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/registries/"+pathEscape(reg), nil, &r); err != nil {
+		return err
+	}
+	type deletion struct{ Repository, Tag, Digest string }
+	var res struct {
+		DryRun    bool       `json:"dryRun"`
+		Tags      []deletion `json:"tags"`
+		Manifests []deletion `json:"manifests"`
+	}
+	if err := c.do(cmd.Context(), http.MethodPost, "/api/v1/registries/"+pathEscape(reg)+"/purge", opts, &res); err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	byRepo := func(ds []deletion) { sort.SliceStable(ds, func(i, j int) bool { return ds[i].Repository < ds[j].Repository }) }
+	byRepo(res.Tags)
+	byRepo(res.Manifests)
+	list := func(noun string, ds []deletion, ref func(deletion) string) {
+		repo := ""
+		for _, d := range ds {
+			if d.Repository != repo {
+				repo = d.Repository
+				if res.DryRun {
+					fmt.Fprintf(w, "%s for this repository would be deleted: %s\n", strings.ToUpper(noun[:1])+noun[1:], repo)
+				} else {
+					fmt.Fprintf(w, "Deleting %s for repository: %s\n", noun, repo)
+				}
+			}
+			fmt.Fprintf(w, "%s/%s%s\n", r.LoginServer, d.Repository, ref(d))
+		}
+	}
+	list("tags", res.Tags, func(d deletion) string { return ":" + d.Tag })
+	list("manifests", res.Manifests, func(d deletion) string { return "@" + d.Digest })
+	fmt.Fprintln(w)
+	if res.DryRun {
+		fmt.Fprintf(w, "Number of tags to be deleted: %d\nNumber of manifests to be deleted: %d\n", len(res.Tags), len(res.Manifests))
+	} else {
+		fmt.Fprintf(w, "Number of deleted tags: %d\nNumber of deleted manifests: %d\n", len(res.Tags), len(res.Manifests))
+	}
+	return nil
 }

@@ -3,13 +3,13 @@ package registry
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/dlclark/regexp2"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -56,8 +56,6 @@ func ParseAgo(s string) (time.Duration, error) {
 	return days + d, nil
 }
 
-type purgeFilter struct{ repo, tag *regexp.Regexp }
-
 func badPurge(format string, args ...any) error {
 	return Errorf(CodeUnsupported, format, args...).WithStatus(400)
 }
@@ -70,18 +68,20 @@ func (s *Service) Purge(ctx context.Context, reg *meta.Registry, o PurgeOptions)
 	if len(o.Filters) == 0 {
 		return nil, badPurge("give at least one filter repoRegex:tagRegex")
 	}
+	if o.Concurrency < 0 || o.Concurrency > 32 {
+		return nil, badPurge("--concurrency must be between 1 and 32")
+	}
+	timeout := time.Duration(o.FilterTimeout) * time.Second
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
 	var filters []purgeFilter
 	for _, f := range o.Filters {
-		r, t, ok := strings.Cut(f, ":")
-		if !ok || len(f) > 1000 {
-			return nil, badPurge("filter %q: want repoRegex:tagRegex", f)
+		pf, err := parsePurgeFilter(f, timeout)
+		if err != nil {
+			return nil, err
 		}
-		rr, err1 := regexp.Compile(r)
-		tr, err2 := regexp.Compile(t)
-		if err1 != nil || err2 != nil {
-			return nil, badPurge("filter %q: not a regular expression", f)
-		}
-		filters = append(filters, purgeFilter{rr, tr})
+		filters = append(filters, pf)
 	}
 	ago, err := ParseAgo(o.Ago)
 	if err != nil {
@@ -94,17 +94,13 @@ func (s *Service) Purge(ctx context.Context, reg *meta.Registry, o PurgeOptions)
 	if o.Keep < 0 {
 		return nil, badPurge("--keep must not be negative")
 	}
-	o.Concurrency = min(max(o.Concurrency, 1), 32)
-	timeout := time.Duration(o.FilterTimeout) * time.Second
-	if timeout <= 0 {
-		timeout = time.Minute
-	}
+	o.Concurrency = max(o.Concurrency, 1)
 	now := time.Now().UTC()
-	// Regular expressions here run in linear time; the timeout also bounds
-	// how long matching a huge registry may take.
+	// Each match has the timeout; it also bounds how long matching a huge
+	// registry may take.
 	mctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var repos []string
+	var repos []repoTags
 	last := ""
 	for {
 		page, err := s.Catalog(mctx, reg, meta.Page{Last: last, N: 1000})
@@ -115,11 +111,12 @@ func (s *Service) Purge(ctx context.Context, reg *meta.Registry, o PurgeOptions)
 			return nil, err
 		}
 		for _, name := range page {
-			for _, f := range filters {
-				if f.repo.MatchString(name) {
-					repos = append(repos, name)
-					break
-				}
+			tagRes, err := matchingTags(filters, name)
+			if err != nil {
+				return nil, badPurge("%v", err)
+			}
+			if len(tagRes) > 0 {
+				repos = append(repos, repoTags{name, tagRes})
 			}
 		}
 		if len(page) < 1000 {
@@ -132,13 +129,8 @@ func (s *Service) Purge(ctx context.Context, reg *meta.Registry, o PurgeOptions)
 	sem := make(chan struct{}, o.Concurrency)
 	var wg sync.WaitGroup
 	var firstErr error
-	for _, name := range repos {
-		var tagRes []*regexp.Regexp
-		for _, f := range filters {
-			if f.repo.MatchString(name) {
-				tagRes = append(tagRes, f.tag)
-			}
-		}
+	for _, rt := range repos {
+		name, tagRes := rt.name, rt.tags
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -159,7 +151,7 @@ func (s *Service) Purge(ctx context.Context, reg *meta.Registry, o PurgeOptions)
 }
 
 // purgeRepo plans one repository's purge and, unless dry, carries it out.
-func (s *Service) purgeRepo(ctx context.Context, r Repo, tagRes []*regexp.Regexp, o PurgeOptions, before, pulledBefore time.Time, byPull bool) ([]Deletion, []Deletion, error) {
+func (s *Service) purgeRepo(ctx context.Context, r Repo, tagRes []*regexp2.Regexp, o PurgeOptions, before, pulledBefore time.Time, byPull bool) ([]Deletion, []Deletion, error) {
 	q := s.meta.Read()
 	repo, err := q.GetRepository(ctx, r.Registry.ID, r.Name)
 	if err != nil {
@@ -185,7 +177,11 @@ func (s *Service) purgeRepo(ctx context.Context, r Repo, tagRes []*regexp.Regexp
 			continue
 		}
 		for _, re := range tagRes {
-			if re.MatchString(t.Name) {
+			ok, err := match(re, t.Name)
+			if err != nil {
+				return nil, nil, badPurge("%v", err)
+			}
+			if ok {
 				doomed = append(doomed, t)
 				break
 			}
