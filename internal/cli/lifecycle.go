@@ -169,7 +169,9 @@ func purgeSummary(cmd *cobra.Command, g *globals, reg string, opts map[string]an
 		return err
 	}
 	w := cmd.OutOrStdout()
-	byRepo := func(ds []deletion) { sort.SliceStable(ds, func(i, j int) bool { return ds[i].Repository < ds[j].Repository }) }
+	byRepo := func(ds []deletion) {
+		sort.SliceStable(ds, func(i, j int) bool { return ds[i].Repository < ds[j].Repository })
+	}
 	byRepo(res.Tags)
 	byRepo(res.Manifests)
 	list := func(noun string, ds []deletion, ref func(deletion) string) {
