@@ -58,38 +58,71 @@ func (s *Service) proxy(w http.ResponseWriter, r *http.Request, c *controller, n
 		http.Error(w, "503 the web app is stopped: acre webapp start -n "+name, http.StatusServiceUnavailable)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
-	l := c.waitLive(ctx)
-	cancel()
-	in := l.pick()
+	in := c.acquire(r.Context())
 	if in == nil {
 		http.Error(w, "503 the web app is not running: see acre webapp show -n "+name, http.StatusServiceUnavailable)
 		return
 	}
-	in.inflight.Add(1)
 	defer in.inflight.Add(-1)
-	rp := &httputil.ReverseProxy{
-		Transport: in.transport,
+	ctx := context.WithValue(r.Context(), routeKey{}, route{prefix: prefix, proto: proto})
+	in.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+type routeKey struct{}
+
+// route is what the proxy of an instance needs to know of a request.
+type route struct{ prefix, proto string }
+
+// newProxy is the reverse proxy to one instance: it removes the path
+// prefix naming the app (passed on as X-Forwarded-Prefix) and sets the
+// forwarded headers; the Host stays the client's.
+func newProxy(t http.RoundTripper) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Transport: t,
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			rt, _ := pr.In.Context().Value(routeKey{}).(route)
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "localhost"
-			if prefix != "" {
-				pr.Out.URL.Path = strings.TrimPrefix(pr.In.URL.Path, prefix)
+			if rt.prefix != "" {
+				pr.Out.URL.Path = strings.TrimPrefix(pr.In.URL.Path, rt.prefix)
 				pr.Out.URL.RawPath = ""
 				if pr.Out.URL.Path == "" {
 					pr.Out.URL.Path = "/"
 				}
-				pr.Out.Header.Set("X-Forwarded-Prefix", prefix)
+				pr.Out.Header.Set("X-Forwarded-Prefix", rt.prefix)
 			}
 			pr.SetXForwarded()
-			pr.Out.Header.Set("X-Forwarded-Proto", proto)
+			pr.Out.Header.Set("X-Forwarded-Proto", rt.proto)
 			pr.Out.Host = pr.In.Host
-			pr.Out.Header.Set("X-Original-URL", pr.In.URL.RequestURI())
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			http.Error(w, "502 the web app did not answer: "+err.Error(), http.StatusBadGateway)
 		},
 	}
-	rp.ServeHTTP(w, r)
+}
+
+// acquire picks an instance and counts the request in its in-flight
+// requests, waiting a while for one to serve. A set being retired is left
+// for the current one: retire marks the set before it waits for the count
+// to drop, and acquire counts before it looks at the mark, so no request
+// reaches an instance after it was drained.
+func (c *controller) acquire(ctx context.Context) *instance {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		l := c.waitLive(ctx)
+		in := l.pick()
+		if in == nil {
+			return nil
+		}
+		in.inflight.Add(1)
+		if !l.retired.Load() {
+			return in
+		}
+		in.inflight.Add(-1)
+		if c.live.Load() == l {
+			return nil // being stopped
+		}
+	}
 }
 
 // serveSCM serves the CD webhook: POST /api/registry/webhook with the

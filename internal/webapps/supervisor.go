@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httputil"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -43,9 +44,10 @@ type controller struct {
 
 // liveSet is the instances serving an app, in turn.
 type liveSet struct {
-	insts []*instance
-	next  atomic.Uint64
-	port  int
+	insts   []*instance
+	next    atomic.Uint64
+	port    int
+	retired atomic.Bool // set before its instances drain
 }
 
 func (l *liveSet) pick() *instance {
@@ -60,6 +62,7 @@ type instance struct {
 	Instance
 	port      int
 	transport *http.Transport
+	proxy     *httputil.ReverseProxy
 	inflight  atomic.Int64
 	healthBad int
 }
@@ -149,6 +152,7 @@ func (c *controller) stopAll() {
 // retire stops the instances of a set once their requests have finished
 // (bounded), in the background.
 func (c *controller) retire(l *liveSet) {
+	l.retired.Store(true)
 	var wg sync.WaitGroup
 	for _, in := range l.insts {
 		wg.Add(1)
@@ -265,7 +269,7 @@ func (c *controller) check(ctx context.Context, cfg Config) string {
 }
 
 func (c *controller) setStatus(ctx context.Context, id int64, st Status) {
-	if st.State == "Running" || st.State == "Failed" {
+	if st.State != "Stopped" {
 		if l := c.live.Load(); l != nil {
 			st.Instances = st.Instances[:0]
 			for _, in := range l.insts {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,6 +40,13 @@ func main() {
 			fmt.Fprintf(w, "%s=%s\n", h, r.Header.Get(h))
 		}
 	})
+	sick := false
+	http.HandleFunc("/sick", func(w http.ResponseWriter, r *http.Request) { sick = true })
+	http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if sick {
+			http.Error(w, "sick", 500)
+		}
+	})
 	http.HandleFunc("/visit", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := os.ReadFile("/home/visits")
 		n, _ := strconv.Atoi(string(b))
@@ -58,7 +66,7 @@ func main() {
 `
 
 // needWebApps skips unless this machine can run web apps (root, runc).
-func needWebApps(t *testing.T) {
+func needWebApps(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("web apps need root")
@@ -72,7 +80,7 @@ func needWebApps(t *testing.T) {
 }
 
 // layerTar writes a tar layer of files (path → content, mode 0755).
-func layerTar(t *testing.T, files map[string][]byte) string {
+func layerTar(t testing.TB, files map[string][]byte) string {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -95,7 +103,7 @@ func layerTar(t *testing.T, files map[string][]byte) string {
 }
 
 // buildGoServer compiles goServerSource as a static binary.
-func buildGoServer(t *testing.T) []byte {
+func buildGoServer(t testing.TB) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(goServerSource), 0o644); err != nil {
@@ -111,7 +119,7 @@ func buildGoServer(t *testing.T) []byte {
 
 // webAppsServer starts acre with web apps on and returns it with the front
 // door's base URL.
-func webAppsServer(t *testing.T) (*Acre, string) {
+func webAppsServer(t testing.TB) (*Acre, string) {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "acre.yaml")
 	body := "webapps:\n  addr: 127.0.0.1:0\n  probe: 300ms\n  max_backoff: 1s\n  stop_grace: 2s\n"
@@ -304,6 +312,58 @@ func TestWebApps(t *testing.T) {
 			code, _ := get(door+"/busy/", "")
 			return s.Status.RestartCount >= 1 && code == 200 && len(s.Status.Instances) == 1 && s.Status.Instances[0] != before.Status.Instances[0],
 				fmt.Sprintf("%+v %d", s.Status, code)
+		})
+	})
+
+	t.Run("UnhealthyInstanceRestarts", func(t *testing.T) {
+		first := showApp(t, cli, "shop")
+		cli.run(t, "webapp", "config", "set", "-n", "shop", "--generic-configurations", `{"healthCheckPath":"/health"}`)
+		var sc struct{ HealthCheckPath string }
+		cli.json(t, &sc, "webapp", "config", "show", "-n", "shop")
+		if sc.HealthCheckPath != "/health" {
+			t.Fatalf("config show: %+v", sc)
+		}
+		eventually(t, "an instance with the health check serves", func() (bool, string) {
+			s := showApp(t, cli, "shop")
+			code, _ := get(door+"/shop/health", "")
+			return s.Status.State == "Running" && len(s.Status.Instances) == 1 && s.Status.Instances[0] != first.Status.Instances[0] && code == 200,
+				fmt.Sprintf("%+v", s.Status)
+		})
+		before := showApp(t, cli, "shop")
+		eventually(t, "the instance turns sick", func() (bool, string) {
+			code, _ := get(door+"/shop/sick", "")
+			c2, _ := get(door+"/shop/health", "")
+			return code == 200 && c2 == 500, ""
+		})
+		eventually(t, "the unhealthy instance is replaced", func() (bool, string) {
+			s := showApp(t, cli, "shop")
+			code, _ := get(door+"/shop/health", "")
+			return s.Status.RestartCount > before.Status.RestartCount && code == 200 && len(s.Status.Instances) == 1 && s.Status.Instances[0] != before.Status.Instances[0],
+				fmt.Sprintf("%+v %d\n%s", s.Status, code, tail(cli.run(t, "webapp", "log", "download", "-n", "shop"), 15))
+		})
+		logs := cli.run(t, "webapp", "log", "download", "-n", "shop")
+		if !strings.Contains(logs, "health check of") || !strings.Contains(logs, "is unhealthy") {
+			t.Errorf("the log does not tell of the failed health checks:\n%s", tail(logs, 20))
+		}
+	})
+
+	t.Run("LogTail", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cmd := exec.CommandContext(ctx, acreBin, "webapp", "log", "tail", "-n", "shop")
+		cmd.Env = append(os.Environ(), cli.env...)
+		var out syncBuffer
+		cmd.Stdout = &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cancel(); _ = cmd.Wait() }()
+		eventually(t, "the tail shows recent lines", func() (bool, string) {
+			return strings.Contains(out.String(), "go-server listening on 8080"), ""
+		})
+		cli.run(t, "webapp", "restart", "-n", "shop")
+		eventually(t, "the tail shows the restart live", func() (bool, string) {
+			return strings.Contains(out.String(), "the configuration changed"), tail(out.String(), 5)
 		})
 	})
 
