@@ -20,7 +20,8 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 pkgs=()
 command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
 [ -x /bin/busybox ] || pkgs+=(busybox-static)
-command -v runc >/dev/null 2>&1 || pkgs+=(runc)  # web apps: the OCI runtime (internal/webapps, test/e2e/webapps_test.go)
+command -v runc >/dev/null 2>&1 || pkgs+=(runc)  # web apps and BuildKit: the OCI runtime (internal/webapps, test/e2e/webapps_test.go; internal/tasks)
+command -v git >/dev/null 2>&1 || pkgs+=(git)    # the test git server (git http-backend)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)  # internal/meta/sqlstore's PostgreSQL tests
@@ -55,3 +56,38 @@ if [ "$(node -p "require('$AZURITE_DIR/node_modules/azurite/package.json').versi
   npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null
 fi
 [ -x "$AZURITE_DIR/node_modules/.bin/azurite-blob" ] || { echo "missing azurite" >&2; exit 1; }
+
+# BuildKit (buildkitd, buildctl, and the Dockerfile frontend that tests serve
+# from acre for "# syntax=" lines) for the build tests (test/e2e).
+# `go install` refuses its commands (its go.mod has replace directives), so
+# build them from a throwaway module that requires it, written here.
+BUILDKIT_VERSION=v0.34.2
+if [ "$(cat "$TOOLS/.buildkit.version" 2>/dev/null)" != "$BUILDKIT_VERSION" ] || [ ! -x "$TOOLS/buildkitd" ] || [ ! -x "$TOOLS/buildctl" ] || [ ! -x "$TOOLS/dockerfile-frontend" ]; then
+  echo "installing buildkitd and buildctl $BUILDKIT_VERSION"
+  mod="$PWD/.tools/buildkit-build"
+  rm -rf "$mod" && mkdir -p "$mod"
+  cat > "$mod/go.mod" <<EOM
+module buildkit-build
+
+go 1.25
+
+require github.com/moby/buildkit $BUILDKIT_VERSION
+EOM
+  cat > "$mod/tools.go" <<EOM
+//go:build tools
+
+package tools
+
+import (
+	_ "github.com/moby/buildkit/cmd/buildctl"
+	_ "github.com/moby/buildkit/cmd/buildkitd"
+	_ "github.com/moby/buildkit/frontend/dockerfile/cmd/dockerfile-frontend"
+)
+EOM
+  (cd "$mod" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true
+   cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -o "$TOOLS/" github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl \
+     && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -tags "netgo static_build osusergo" -o "$TOOLS/" \
+       github.com/moby/buildkit/frontend/dockerfile/cmd/dockerfile-frontend)
+  echo "$BUILDKIT_VERSION" > "$TOOLS/.buildkit.version"
+fi
+for t in buildkitd buildctl dockerfile-frontend; do [ -x "$TOOLS/$t" ] || { echo "missing $t" >&2; exit 1; }; done

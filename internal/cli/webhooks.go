@@ -107,11 +107,7 @@ func newWebhookCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.add(update)
-	simple := func(use, short, method string, path func() string) *cobra.Command {
-		return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, method, path(), nil)
-		}}
-	}
+	simple := g.simpleCmd
 	list := simple("list", "List webhooks", http.MethodGet, func() string { return base("") })
 	show := simple("show", "Show a webhook", http.MethodGet, one)
 	del := simple("delete", "Delete a webhook", http.MethodDelete, one)

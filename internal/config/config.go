@@ -45,6 +45,7 @@ type Config struct {
 	Storage   Storage              `yaml:"storage"`
 	Limits    Limits               `yaml:"limits"`
 	WebApps   WebApps              `yaml:"webapps"`
+	Tasks     Tasks                `yaml:"tasks"`
 }
 
 // Registry declares a registry to create on start.
@@ -186,6 +187,7 @@ func Default() Config {
 		Log:     Log{Format: "text", Level: "info"},
 		Storage: Storage{SQLite: SQLite{Synchronous: "full"}},
 		Limits:  Limits{MaxManifestBytes: 4 << 20},
+		Tasks:   defaultTasks(),
 	}
 }
 
@@ -303,6 +305,9 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.WebApps.validate()...)
+	if err := c.Tasks.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdown_timeout: must not be negative"))
 	}

@@ -248,6 +248,9 @@ type Queries interface {
 	SigningKeys
 	Audit
 	WebApps
+	Tasks
+	Runs
+	RunLogs
 }
 
 // Store gives access to the metadata.

@@ -16,6 +16,7 @@ import (
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/tasks"
 	"github.com/acre-project/acre/internal/webapps"
 	"github.com/acre-project/acre/internal/webhook"
 )
@@ -26,6 +27,7 @@ type Handler struct {
 	auth  *auth.Service
 	hooks *webhook.Service
 	apps  *webapps.Service // nil: web apps are off
+	tasks *tasks.Service   // nil: builds are off
 	log   *slog.Logger
 	mux   *http.ServeMux
 }
@@ -83,7 +85,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		ae = errorf(http.StatusTooManyRequests, "TooManyRequests", "%v", err)
 	case errors.As(err, &de):
 		ae = errorf(http.StatusUnauthorized, "Unauthorized", "%s", de.Reason)
-	case errors.Is(err, auth.ErrInvalid), errors.Is(err, webhook.ErrInvalid):
+	case errors.Is(err, auth.ErrInvalid), errors.Is(err, webhook.ErrInvalid), errors.Is(err, tasks.ErrInvalid):
 		ae = errorf(http.StatusBadRequest, "BadRequest", "%v", err)
 	case errors.Is(err, meta.ErrNotFound):
 		ae = errorf(http.StatusNotFound, "NotFound", "not found")

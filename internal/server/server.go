@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/acre-project/acre/internal/acrapi"
@@ -28,6 +29,7 @@ import (
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
 	"github.com/acre-project/acre/internal/sku"
+	"github.com/acre-project/acre/internal/tasks"
 	"github.com/acre-project/acre/internal/webapps"
 	"github.com/acre-project/acre/internal/webhook"
 )
@@ -43,6 +45,9 @@ type Server struct {
 	dispatch  *webhook.Dispatcher
 	metrics   *metrics.Metrics
 	audit     *audit.Writer
+	tasks     *tasks.Service
+	buildkit  *tasks.BuildKit // nil when builds are off
+	addr      atomic.Value    // the address Serve listens on (string)
 	bootstrap auth.BootstrapResult
 	apps      *webapps.Service // nil: web apps are off
 	appsHost  *appsHost
@@ -120,6 +125,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		log.Warn("authentication is OFF: anyone who reaches this server may push, pull and delete")
 	}
 	s.newWebApps()
+	if cfg.Tasks.Enabled {
+		s.tasks = s.newTasks(blobs)
+	}
 	return s, nil
 }
 
@@ -159,6 +167,9 @@ func (s *Server) Handler() http.Handler {
 		m := mgmt.New(s.svc, s.auth, s.hooks, s.log)
 		if s.apps != nil {
 			m.SetWebApps(s.apps)
+		}
+		if s.tasks != nil {
+			m.WithTasks(s.tasks)
 		}
 		api = m
 	}
@@ -251,11 +262,18 @@ func (s *Server) ownHosts() []string {
 // audit writer, the janitor) until ctx ends, and returns when all stopped.
 func (s *Server) Background(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, run := range []func(context.Context){s.dispatch.Run, s.audit.Run, s.janitor, s.svc.RunPullRecorder, s.lifecycle} {
+	runs := []func(context.Context){s.dispatch.Run, s.audit.Run, s.janitor, s.svc.RunPullRecorder, s.lifecycle}
+	if s.tasks != nil {
+		runs = append(runs, s.tasks.Work)
+	}
+	for _, run := range runs {
 		wg.Add(1)
 		go func() { defer wg.Done(); run(ctx) }()
 	}
 	wg.Wait()
+	if s.buildkit != nil {
+		s.buildkit.Close()
+	}
 }
 
 // janitor deletes, hourly, audit entries past their retention and
@@ -301,6 +319,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, hs.TLSConfig)
 		scheme = "https"
 	}
+	s.addr.Store(ln.Addr().String())
 	s.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "data", s.cfg.Data,
 		"default_registry", s.cfg.DefaultRegistry)
 	errc := make(chan error, 1)

@@ -63,6 +63,9 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"ConcurrentTx", testConcurrentTx},
 		{"IDsNeverReused", testIDsNeverReused},
 		{"AuditBounded", testAuditBounded},
+		{"RunQueue", testRunQueue},
+		{"RunLogs", testRunLogs},
+		{"Tasks", testTasks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,37 @@
+package config
+
+import (
+	"errors"
+	"time"
+)
+
+// Tasks configures builds and runs (acre build, acre run, tasks).
+type Tasks struct {
+	// Enabled turns builds on (default true; they need buildkitd, buildctl and runc).
+	Enabled bool `yaml:"enabled"`
+	// Buildkitd and Buildctl are the BuildKit programs (default: found in PATH).
+	Buildkitd string `yaml:"buildkitd"`
+	Buildctl  string `yaml:"buildctl"`
+	// Concurrency is how many runs one node runs at once (default 2).
+	Concurrency int `yaml:"concurrency"`
+	// History is how long finished runs and their logs are kept (default 720h).
+	History time.Duration `yaml:"history"`
+	// AllowHostNetwork lets a task opt in to RUN steps on the host's
+	// network (which reaches acre's own listeners); off by default, RUN
+	// steps have no network.
+	AllowHostNetwork bool `yaml:"allow_host_network"`
+}
+
+func defaultTasks() Tasks {
+	return Tasks{Enabled: true, Concurrency: 2, History: 30 * 24 * time.Hour}
+}
+
+func (t Tasks) validate() error {
+	if t.Concurrency < 1 || t.Concurrency > 64 {
+		return errors.New("tasks.concurrency: between 1 and 64")
+	}
+	if t.History < time.Hour {
+		return errors.New("tasks.history: at least 1h")
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/tasks"
+)
+
+// newTasks builds the tasks service: BuildKit under <data>/buildkit (0700)
+// and run sources under <data>/tasks. Builds need authentication (a run
+// pushes as an identity); without it, or without BuildKit, runs fail with
+// a message saying so.
+func (s *Server) newTasks(blobs blobStore) *tasks.Service {
+	tc := s.cfg.Tasks
+	var builder tasks.Builder
+	if s.auth != nil {
+		kitd, ctl := lookTool(tc.Buildkitd, "buildkitd"), lookTool(tc.Buildctl, "buildctl")
+		if kitd != "" && ctl != "" {
+			s.buildkit = &tasks.BuildKit{Buildkitd: kitd, Buildctl: ctl, Root: filepath.Join(s.cfg.Data, "buildkit"),
+				Insecure: s.plainHosts, Log: s.log}
+			builder = s.buildkit
+		} else {
+			s.log.Warn("builds are off: buildkitd or buildctl not found (tasks.buildkitd, tasks.buildctl)")
+		}
+	}
+	var creds tasks.Credentials
+	if s.auth != nil {
+		creds = s.auth
+	}
+	return tasks.New(tasks.Options{Meta: s.meta, Blobs: blobs, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
+		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
+		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork})
+}
+
+func lookTool(configured, name string) string {
+	if configured != "" {
+		return configured
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// registryHost is the address through which builds reach a registry of
+// this server: the listen address for the default registry (served on
+// addresses that name no registry), else <login server>:<port>.
+func (s *Server) registryHost(reg *meta.Registry) string {
+	addr := s.cfg.Addr
+	if a, ok := s.addr.Load().(string); ok {
+		addr = a
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if reg.Name == s.cfg.DefaultRegistry {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		return net.JoinHostPort(host, port)
+	}
+	return net.JoinHostPort(reg.LoginServer, port)
+}
+
+// plainHosts are the registry hosts BuildKit reaches without TLS
+// verification: this server's (plain HTTP unless TLS is configured).
+func (s *Server) plainHosts() []string {
+	regs := []meta.Registry{{Name: s.cfg.DefaultRegistry}}
+	if all, err := s.meta.Read().ListRegistries(context.Background(), meta.Page{N: 1 << 20}); err == nil {
+		regs = append(regs, all...)
+	}
+	var hosts []string
+	seen := map[string]bool{}
+	for i := range regs {
+		if h := s.registryHost(&regs[i]); !seen[h] {
+			seen[h] = true
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}

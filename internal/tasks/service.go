@@ -1,0 +1,280 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/acre-project/acre/internal/blob"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/google/uuid"
+	"github.com/opencontainers/go-digest"
+)
+
+// Credentials gives a run its registry credentials: a short-lived token
+// for the identity, after checking it may push to repos (AcrPush).
+type Credentials interface {
+	RunToken(ctx context.Context, reg *meta.Registry, identity string, repos []string, ttl time.Duration) (string, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	Meta    meta.Store
+	Blobs   blob.Store
+	Uploads blob.Uploads
+	Builder Builder // nil: runs fail with a message saying builds are not configured
+	Creds   Credentials
+	Log     *slog.Logger
+	// WorkDir holds the sources of runs in progress (created 0700).
+	WorkDir string
+	// RegistryHost returns the host:port through which the engine reaches
+	// a registry of this server.
+	RegistryHost func(reg *meta.Registry) string
+	Concurrency  int           // runs at once on this node (default 2)
+	History      time.Duration // finished runs and their logs are kept this long (default 30 days)
+	MaxContext   int64         // largest unpacked build context (default 2 GiB)
+	Platform     string        // the host's platform (default linux/amd64)
+	// AllowHostNetwork lets runs ask for RUN steps on the host's network.
+	AllowHostNetwork bool
+}
+
+// Service queues, runs and reports runs.
+type Service struct {
+	o    Options
+	node string
+	kick chan struct{}
+
+	mu      sync.Mutex
+	running map[int64]context.CancelFunc
+}
+
+// New returns a Service; call Work to run queued runs on this node.
+func New(o Options) *Service {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 2
+	}
+	if o.History <= 0 {
+		o.History = 30 * 24 * time.Hour
+	}
+	if o.MaxContext <= 0 {
+		o.MaxContext = 2 << 30
+	}
+	if o.Platform == "" {
+		o.Platform = "linux/amd64"
+	}
+	return &Service{o: o, node: uuid.NewString(), kick: make(chan struct{}, 1), running: map[int64]context.CancelFunc{}}
+}
+
+// Lease timing: a node renews its runs' leases every leaseRenew; a run
+// whose lease lapsed (leaseFor without renewal) is failed by any node.
+const (
+	leaseFor   = 10 * time.Second
+	leaseRenew = 2 * time.Second
+)
+
+// Kick wakes the worker (a run was queued).
+func (s *Service) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Submit queues a run.
+func (s *Service) Submit(ctx context.Context, reg *meta.Registry, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	r := &meta.Run{RegistryID: reg.ID, TaskID: taskID, TaskName: taskName, Trigger: trigger, Spec: b, Source: spec.SourceDigest,
+		State: meta.RunQueued, CreatedAt: time.Now().UTC()}
+	if err := s.o.Meta.Tx(ctx, func(q meta.Queries) error { return q.CreateRun(ctx, r) }); err != nil {
+		return nil, err
+	}
+	s.Kick()
+	return r, nil
+}
+
+// Cancel asks for a run to stop: a queued run ends Canceled at once, a
+// running one within a lease renewal (on whichever node runs it).
+func (s *Service) Cancel(ctx context.Context, id int64) error {
+	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+		return q.RequestCancel(ctx, id, "canceled by the user", time.Now().UTC())
+	})
+	s.mu.Lock()
+	if c := s.running[id]; c != nil {
+		c()
+	}
+	s.mu.Unlock()
+	return err
+}
+
+// Work runs queued runs on this node until ctx ends; it also fails runs
+// whose node died and deletes runs past the history retention.
+func (s *Service) Work(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	lastExpiry := time.Time{}
+	for {
+		s.reap(ctx)
+		if time.Since(lastExpiry) > time.Hour {
+			lastExpiry = time.Now()
+			s.expire(ctx)
+		}
+		for s.busy() < s.o.Concurrency && ctx.Err() == nil {
+			var r *meta.Run
+			err := s.o.Meta.Tx(ctx, func(q meta.Queries) (err error) {
+				now := time.Now().UTC()
+				r, err = q.ClaimRun(ctx, s.node, now, now.Add(leaseFor))
+				return err
+			})
+			if err != nil {
+				if !errors.Is(err, meta.ErrNotFound) && ctx.Err() == nil {
+					s.o.Log.Warn("claim run", "err", err)
+				}
+				break
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			s.mu.Lock()
+			s.running[r.ID] = cancel
+			s.mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.execute(rctx, r)
+				cancel()
+				s.mu.Lock()
+				delete(s.running, r.ID)
+				s.mu.Unlock()
+				s.Kick()
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) busy() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.running)
+}
+
+// reap fails runs whose node stopped renewing their lease (it crashed or
+// lost the store); their log so far stays readable.
+func (s *Service) reap(ctx context.Context) {
+	stale, err := s.o.Meta.Read().StaleRuns(ctx, time.Now().UTC())
+	if err != nil {
+		return
+	}
+	for i := range stale {
+		r := &stale[i]
+		now := time.Now().UTC()
+		r.State, r.FinishedAt = meta.RunFailed, now
+		r.Reason = "the node running it stopped before the run ended (its lease expired)"
+		line := fmt.Sprintf("%s Run ID: %s failed: %s\n", now.Format("2006/01/02 15:04:05"), RunName(r.ID), r.Reason)
+		err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+			cur, err := q.GetRun(ctx, r.ID)
+			if err != nil || cur.State != meta.RunRunning || cur.LeaseUntil.After(now) {
+				return err // finished or renewed meanwhile
+			}
+			if err := q.AppendRunLog(ctx, r.ID, 1<<40, []byte(line)); err != nil {
+				return err
+			}
+			return q.FinishRun(ctx, r)
+		})
+		if err != nil {
+			s.o.Log.Warn("fail stale run", "run", RunName(r.ID), "err", err)
+			continue
+		}
+		s.o.Log.Warn("run failed: its node stopped", "run", RunName(r.ID), "node", r.Node)
+	}
+}
+
+// expire deletes runs finished before the history window, their logs and
+// their uploaded sources (unless another run still names them).
+func (s *Service) expire(ctx context.Context) {
+	for ctx.Err() == nil {
+		old, err := s.o.Meta.Read().RunsFinishedBefore(ctx, time.Now().Add(-s.o.History), 100)
+		if err != nil || len(old) == 0 {
+			return
+		}
+		for _, r := range old {
+			err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+				if err := q.DeleteRun(ctx, r.ID); err != nil {
+					return err
+				}
+				for _, d := range []string{r.LogDigest, r.Source} {
+					if d == "" {
+						continue
+					}
+					if n, err := q.RunsUsingBlob(ctx, d); err != nil || n > 0 {
+						continue
+					}
+					// Garbage collection deletes it: no repository links it.
+					if err := q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCBlob, Digest: digest.Digest(d), NotBefore: time.Now().UTC()}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				s.o.Log.Warn("expire run", "run", RunName(r.ID), "err", err)
+				return
+			}
+		}
+	}
+}
+
+// PutSource stores an uploaded build context (a tarball) as a blob and
+// returns its digest; it streams r.
+func (s *Service) PutSource(ctx context.Context, r io.Reader) (digest.Digest, int64, error) {
+	id := "ctx-" + uuid.NewString()
+	if err := s.o.Uploads.Start(ctx, id); err != nil {
+		return "", 0, err
+	}
+	dg := digest.SHA256.Digester()
+	n, err := s.o.Uploads.Append(ctx, id, 0, io.TeeReader(io.LimitReader(r, s.o.MaxContext+1), dg.Hash()))
+	if err == nil && n > s.o.MaxContext {
+		err = fmt.Errorf("build context larger than %d bytes", s.o.MaxContext)
+	}
+	if err != nil {
+		_ = s.o.Uploads.Abort(ctx, id)
+		return "", 0, err
+	}
+	return s.storeBlob(ctx, id, dg.Digest(), n)
+}
+
+// storeBlob commits an upload session and records the blob (unlinked:
+// garbage collection leaves it until a run's expiry enqueues it).
+func (s *Service) storeBlob(ctx context.Context, id string, d digest.Digest, n int64) (digest.Digest, int64, error) {
+	if _, err := s.o.Uploads.Commit(ctx, id, d); err != nil {
+		_ = s.o.Uploads.Abort(ctx, id)
+		return "", 0, err
+	}
+	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error { return q.PutBlob(ctx, d, n, time.Now().UTC()) })
+	return d, n, err
+}
+
+// workDir makes a private directory for a run.
+func (s *Service) workDir(r *meta.Run) (string, error) {
+	if err := os.MkdirAll(s.o.WorkDir, 0o700); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(s.o.WorkDir, RunName(r.ID))
+	_ = os.RemoveAll(dir) // left by a crash
+	return dir, os.Mkdir(dir, 0o700)
+}
