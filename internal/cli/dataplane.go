@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -74,19 +75,43 @@ func (d *dataPlane) token(ctx context.Context, scope string) (string, error) {
 // access token for scope; it decodes a JSON answer into out and returns
 // the response headers.
 func (d *dataPlane) do(ctx context.Context, method, path, scope string, in, out any) (http.Header, error) {
+	resp, err := d.send(ctx, method, path, scope, in, "application/json")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return resp.Header, nil
+}
+
+// raw GETs path with an Accept header and returns the body as sent.
+func (d *dataPlane) raw(ctx context.Context, path, scope, accept string) ([]byte, http.Header, error) {
+	resp, err := d.send(ctx, http.MethodGet, path, scope, nil, accept)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return b, resp.Header, err
+}
+
+// send sends one request and turns an error answer into an apiError.
+func (d *dataPlane) send(ctx context.Context, method, path, scope string, in any, accept string) (*http.Response, error) {
 	tok, err := d.token(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
-	var body *strings.Reader
+	body := strings.NewReader("")
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return nil, err
 		}
 		body = strings.NewReader(string(b))
-	} else {
-		body = strings.NewReader("")
 	}
 	req, err := http.NewRequestWithContext(ctx, method, d.c.server+path, body)
 	if err != nil {
@@ -94,7 +119,7 @@ func (d *dataPlane) do(ctx context.Context, method, path, scope string, in, out 
 	}
 	req.Host = d.loginServer
 	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -102,8 +127,8 @@ func (d *dataPlane) do(ctx context.Context, method, path, scope string, in, out 
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
 		var e struct {
 			Errors []struct{ Code, Message string }
 		}
@@ -112,14 +137,9 @@ func (d *dataPlane) do(ctx context.Context, method, path, scope string, in, out 
 		if len(e.Errors) > 0 {
 			msg = e.Errors[0].Message
 		}
-		return nil, &apiError{Status: resp.StatusCode, Code: "", Message: msg}
+		return nil, &apiError{Status: resp.StatusCode, Message: msg}
 	}
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return resp.Header, nil
+	return resp, nil
 }
 
 // pages follows the relative Link header of an /acr/v1/ listing, calling
@@ -157,14 +177,24 @@ func nextLink(h string) string {
 	return h[i+1 : j]
 }
 
-// splitImage parses repo:tag or repo@digest.
+// splitImage parses repo:tag or repo@digest; a bare repo means its
+// latest tag, as az has it.
 func splitImage(image string) (repo, tag, dg string, err error) {
 	if r, d, ok := strings.Cut(image, "@"); ok {
+		if r == "" || d == "" {
+			return "", "", "", usageError{fmt.Errorf("--image %q: want REPOSITORY[:TAG] or REPOSITORY@DIGEST", image)}
+		}
 		return r, "", d, nil
 	}
 	i := strings.LastIndex(image, ":")
-	if i <= 0 || strings.Contains(image[i:], "/") {
-		return "", "", "", usageError{fmt.Errorf("--image %q: want REPOSITORY:TAG or REPOSITORY@DIGEST", image)}
+	if i < 0 || strings.Contains(image[i:], "/") {
+		if image == "" {
+			return "", "", "", usageError{fmt.Errorf("--image: want REPOSITORY[:TAG] or REPOSITORY@DIGEST")}
+		}
+		return image, "latest", "", nil
+	}
+	if i == 0 || i == len(image)-1 {
+		return "", "", "", usageError{fmt.Errorf("--image %q: want REPOSITORY[:TAG] or REPOSITORY@DIGEST", image)}
 	}
 	return image[:i], image[i+1:], "", nil
 }

@@ -110,76 +110,31 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 		required(c, "repository")
 	}
 
-	// target resolves --repository or --image into an /acr/v1/ path.
-	target := func() (path, name string, err error) {
-		switch {
-		case image != "":
-			r, tag, dg, err := splitImage(image)
-			if err != nil {
-				return "", "", err
-			}
-			if tag != "" {
-				return "/acr/v1/" + url.PathEscape(r) + "/_tags/" + url.PathEscape(tag), r, nil
-			}
-			return "/acr/v1/" + url.PathEscape(r) + "/_manifests/" + dg, r, nil
-		case repo != "":
-			return "/acr/v1/" + url.PathEscape(repo), repo, nil
-		}
-		return "", "", usageError{fmt.Errorf("give --repository or --image")}
-	}
 	show := &cobra.Command{
 		Use:   "show",
-		Short: "Show a repository's, tag's or manifest's properties",
-		Args:  cobra.NoArgs,
+		Short: "Show a repository's, tag's or manifest's properties (--image REPO means REPO:latest)",
+		Example: `  acre repository show -n myreg --repository app
+  acre repository show -n myreg --image app:1.0`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, name, err := target()
-			if err != nil {
-				return err
-			}
-			d, err := g.dataPlane(cmd.Context(), reg)
-			if err != nil {
-				return err
-			}
-			var out any
-			if _, err := d.do(cmd.Context(), http.MethodGet, path, "repository:"+name+":metadata_read", nil, &out); err != nil {
-				return err
-			}
-			return g.print(cmd, out)
+			return g.attributes(cmd, reg, repo, image, nil)
 		},
 	}
+	show.Flags().BoolVar(&detail, "detail", false, "accepted as az has it (every property is shown)")
 	update := &cobra.Command{
 		Use:     "update",
 		Short:   "Lock or unlock a repository, tag or manifest",
 		Example: "  acre repository update -n myreg --image app:1.0 --write-enabled false --delete-enabled false",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, name, err := target()
+			patch, err := attributePatch(map[string]string{"writeEnabled": write, "deleteEnabled": del, "readEnabled": read, "listEnabled": list})
 			if err != nil {
 				return err
-			}
-			patch := map[string]bool{}
-			for field, v := range map[string]string{"writeEnabled": write, "deleteEnabled": del, "readEnabled": read, "listEnabled": list} {
-				if v == "" {
-					continue
-				}
-				b, err := parseBool(field, v)
-				if err != nil {
-					return err
-				}
-				patch[field] = b
 			}
 			if len(patch) == 0 {
 				return usageError{fmt.Errorf("give at least one of --write-enabled, --delete-enabled, --read-enabled, --list-enabled")}
 			}
-			d, err := g.dataPlane(cmd.Context(), reg)
-			if err != nil {
-				return err
-			}
-			var out any
-			if _, err := d.do(cmd.Context(), http.MethodPatch, path, "repository:"+name+":metadata_write", patch, &out); err != nil {
-				return err
-			}
-			return g.print(cmd, out)
+			return g.attributes(cmd, reg, repo, image, patch)
 		},
 	}
 	update.Flags().StringVar(&write, "write-enabled", "", "true or false")
@@ -266,4 +221,44 @@ func nonNil(v []any) []any {
 		return []any{}
 	}
 	return v
+}
+
+// attributes shows (patch nil) or changes the properties of a repository
+// (repo), or of a tag or a manifest (image, REPO[:TAG] or REPO@DIGEST),
+// and prints the object itself, not the answer's wrapper, as az does.
+func (g *globals) attributes(cmd *cobra.Command, reg, repo, image string, patch map[string]bool) error {
+	var path, index string
+	switch {
+	case image != "" && repo != "":
+		return usageError{fmt.Errorf("give --repository or --image, not both")}
+	case image != "":
+		r, tag, dg, err := splitImage(image)
+		if err != nil {
+			return err
+		}
+		repo, path, index = r, "/acr/v1/"+url.PathEscape(r)+"/_tags/"+url.PathEscape(tag), "tag"
+		if dg != "" {
+			path, index = "/acr/v1/"+url.PathEscape(r)+"/_manifests/"+dg, "manifest"
+		}
+	case repo != "":
+		path = "/acr/v1/" + url.PathEscape(repo)
+	default:
+		return usageError{fmt.Errorf("give --repository or --image")}
+	}
+	d, err := g.dataPlane(cmd.Context(), reg)
+	if err != nil {
+		return err
+	}
+	method, scope := http.MethodGet, "repository:"+repo+":metadata_read"
+	if patch != nil {
+		method, scope = http.MethodPatch, "repository:"+repo+":metadata_write"
+	}
+	var out map[string]any
+	if _, err := d.do(cmd.Context(), method, path, scope, patch, &out); err != nil {
+		return err
+	}
+	if inner, ok := out[index]; ok && index != "" {
+		return g.print(cmd, inner)
+	}
+	return g.print(cmd, out)
 }

@@ -3,7 +3,10 @@ package mgmt
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/acre-project/acre/internal/armid"
@@ -169,4 +172,37 @@ func (h *Handler) changeRegistry(r *http.Request, reg *meta.Registry, in registr
 		}
 	}
 	return view, nil
+}
+
+// checkName answers like ARM's checkNameAvailability: whether a new
+// registry could take the name. Any signed-in identity may ask.
+func (h *Handler) checkName(w http.ResponseWriter, r *http.Request, _ *meta.Principal) error {
+	var in struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Type != "" && !strings.EqualFold(in.Type, armid.RegistryType) {
+		return errorf(http.StatusBadRequest, "BadRequest", "type must be %s", armid.RegistryType)
+	}
+	out := map[string]any{"nameAvailable": true, "reason": nil, "message": nil}
+	switch _, err := h.reg.GetRegistry(r.Context(), strings.ToLower(in.Name)); {
+	case !validNewRegistryName(in.Name):
+		out = map[string]any{"nameAvailable": false, "reason": "Invalid",
+			"message": "The specified resource name is invalid: use 5-50 lower-case letters and digits."}
+	case err == nil:
+		out = map[string]any{"nameAvailable": false, "reason": "AlreadyExists",
+			"message": fmt.Sprintf("The registry %s is already in use.", in.Name)}
+	case !errors.Is(err, meta.ErrNotFound) && !isNameUnknown(err):
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// isNameUnknown recognizes the core's "no such registry".
+func isNameUnknown(err error) bool {
+	var re *registry.Error
+	return errors.As(err, &re) && re.Code == registry.CodeNameUnknown
 }

@@ -13,6 +13,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /api/v1/session", h.session)
 	h.handle("GET /api/v1/whoami", h.whoami)
 	h.handle("GET /api/v1/registries", h.listRegistries)
+	h.handle("POST /api/v1/checkNameAvailability", h.checkName)
 	h.handle("POST /api/v1/registries", h.createRegistry)
 	h.handle("GET /api/v1/registries/{registry}", h.showRegistry)
 	h.handle("PATCH /api/v1/registries/{registry}", h.updateRegistry)
