@@ -38,6 +38,7 @@ type Config struct {
 	Metrics    Metrics    `yaml:"metrics"`
 	Audit      Audit      `yaml:"audit"`
 	Lifecycle  Lifecycle  `yaml:"lifecycle"`
+	Webhooks   Webhooks   `yaml:"webhooks"`
 	// SKULimits override ACR's default limits per SKU (Basic, Standard, Premium).
 	SKULimits map[string]SKULimits `yaml:"sku_limits"`
 	Log       Log                  `yaml:"log"`
@@ -78,6 +79,17 @@ type Metrics struct {
 // Audit configures the audit log.
 type Audit struct {
 	Retention time.Duration `yaml:"retention"` // entries older than this are deleted (default 90 days)
+}
+
+// Webhooks configures where webhook deliveries may connect.
+type Webhooks struct {
+	// Allow lists destinations deliveries may reach although they are
+	// refused by default (loopback, link-local, unspecified, multicast):
+	// CIDRs ("10.0.0.0/8"), addresses, either with a port
+	// ("127.0.0.1:9000"), or host names with an optional port
+	// ("hooks.internal:8443"). acre's own listeners stay refused unless an
+	// entry names their exact address and port.
+	Allow []string `yaml:"allow"`
 }
 
 // Lifecycle configures garbage collection and the lifecycle jobs.

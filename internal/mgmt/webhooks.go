@@ -187,6 +187,14 @@ type eventView struct {
 	Time       string `json:"timestamp"`
 }
 
+// responseFor is a delivery's response body as the caller may see it.
+func responseFor(manager bool, body string) string {
+	if !manager {
+		return ""
+	}
+	return body
+}
+
 // webhookEvents lists deliveries newest first, n at a time; the next
 // page is named by a Link header (rel="next") with before set to the
 // last deliveryId, so following it reaches every delivery.
@@ -213,6 +221,9 @@ func (h *Handler) webhookEvents(w http.ResponseWriter, r *http.Request, caller *
 	if err != nil {
 		return err
 	}
+	// What a receiver answered is shown only to those who may manage the
+	// webhook: to a Reader it would be a window on whatever the URL reaches.
+	manager := h.require(r.Context(), caller, reg, auth.ManageWrite) == nil
 	out := []eventView{}
 	for _, d := range ds {
 		var p struct{ ID string }
@@ -229,7 +240,7 @@ func (h *Handler) webhookEvents(w http.ResponseWriter, r *http.Request, caller *
 			ID: p.ID, DeliveryID: d.ID,
 			Request: map[string]any{"method": "POST", "requestUri": hook.URI, "content": content, "version": "1.1",
 				"headers": map[string]string{"Content-Type": "application/json"}},
-			Response: map[string]any{"statusCode": code, "reasonPhrase": http.StatusText(d.LastStatus), "content": d.Response,
+			Response: map[string]any{"statusCode": code, "reasonPhrase": http.StatusText(d.LastStatus), "content": responseFor(manager, d.Response),
 				"version": "1.1", "headers": map[string]string{}},
 			State: d.State, Attempts: d.Attempts, Error: d.LastError, Time: d.UpdatedAt.Format(time.RFC3339Nano),
 		})

@@ -52,6 +52,7 @@ type Server struct {
 	apps      *webapps.Service // nil: web apps are off
 	appsHost  *appsHost
 	proxies   auth.Proxies
+	own       *listeners // where this server listens: webhooks may not call it
 }
 
 // New opens the stores under cfg.Data, makes sure the configured registries
@@ -60,6 +61,11 @@ type Server struct {
 // bootstrapPassword when given, else "owner" with a generated password.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser, bootstrapPassword string) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	own := &listeners{}
+	guard, err := webhook.NewGuard(cfg.Webhooks.Allow, own.list)
+	if err != nil {
 		return nil, err
 	}
 	// The data directory holds the signing keys and a generated owner
@@ -79,7 +85,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
 	mx := metrics.New(m)
-	dispatch := webhook.NewDispatcher(m, log, nil, mx.Delivery)
+	dispatch := webhook.NewDispatcher(m, log, guard.Client(10*time.Second), mx.Delivery)
 	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
 		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) },
@@ -100,7 +106,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		m.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, dispatch: dispatch, metrics: mx, audit: audit.New(m, log), proxies: proxies}
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, dispatch: dispatch, metrics: mx, audit: audit.New(m, log), proxies: proxies,
+		own: own}
 	s.hooks = webhook.NewService(m, s.ownHosts, dispatch.Kick, cfg.SKU)
 	if cfg.Auth.Enabled {
 		s.auth = auth.New(auth.Options{Meta: m, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,
@@ -309,6 +316,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.own.add(ln.Addr())
 	scheme := "http"
 	if s.cfg.TLS.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.Cert, s.cfg.TLS.Key)
@@ -329,6 +337,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if err != nil {
 			return fmt.Errorf("metrics listener: %w", err)
 		}
+		s.own.add(mln.Addr())
 		ms := &http.Server{Handler: s.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = ms.Serve(mln) }()
 		defer ms.Close()

@@ -50,6 +50,7 @@ func startTestServer(t testing.TB, change func(c *config.Config), tls bool) *tes
 		ts.Start()
 	}
 	t.Cleanup(ts.Close)
+	srv.own.add(ts.Listener.Addr())
 	return &testServer{t: t, srv: srv, ts: ts}
 }
 

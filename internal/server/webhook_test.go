@@ -70,6 +70,10 @@ func (rc *receiver) wait(t *testing.T, n int) []received {
 	return nil
 }
 
+// allowLoopbackReceivers lets deliveries reach the test receivers, which
+// listen on loopback (refused by default; acre's own listener stays refused).
+func allowLoopbackReceivers(c *config.Config) { c.Webhooks.Allow = []string{"127.0.0.0/8"} }
+
 // runBackground runs the server's background work (webhook delivery)
 // until the test ends.
 func (s *testServer) runBackground(t *testing.T) {
@@ -79,7 +83,7 @@ func (s *testServer) runBackground(t *testing.T) {
 }
 
 func TestWebhookDelivery(t *testing.T) {
-	s := newTestServer(t, nil)
+	s := newTestServer(t, allowLoopbackReceivers)
 	s.runBackground(t)
 	owner := cred{user: "owner", pass: ownerPass}
 	rc := newReceiver(t, 2) // the first two attempts fail: retried with backoff
@@ -174,7 +178,10 @@ func TestWebhookDelivery(t *testing.T) {
 }
 
 func TestWebhookChartsPingAndRules(t *testing.T) {
-	s := newTestServer(t, func(c *config.Config) { c.Registries = []config.Registry{{Name: "basic", SKU: "Basic"}} })
+	s := newTestServer(t, func(c *config.Config) {
+		allowLoopbackReceivers(c)
+		c.Registries = []config.Registry{{Name: "basic", SKU: "Basic"}}
+	})
 	s.runBackground(t)
 	owner := cred{user: "owner", pass: ownerPass}
 	rc := newReceiver(t, 0)

@@ -274,6 +274,7 @@ func clusterConfig(t *testing.T, dsn string, s3 s3Server) string {
     type: s3
     s3: {endpoint: %q, bucket: acre, access_key: %q, secret_key: %q, path_style: true, part_size_mib: 5}
 lifecycle: {interval: 1s, gc_grace: 2s}
+webhooks: {allow: ["127.0.0.1/32"]} # the test's receivers listen on loopback
 `, dsn, s3.endpoint, s3.access, s3.secret)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -77,7 +77,9 @@ func TestWebhooksSurviveKills(t *testing.T) {
 	data := t.TempDir()
 	recvAddr, recvOut := freeAddr(t), filepath.Join(t.TempDir(), "received.jsonl")
 
-	a := StartAcre(t, data)
+	// The receiver listens on loopback, which deliveries may reach only when allowed.
+	cfg := mustWriteFile(t, filepath.Join(t.TempDir(), "acre.yaml"), []byte("webhooks: {allow: [\""+recvAddr+"\"]}\n"))
+	a := StartAcre(t, data, "--config", cfg)
 	body, _ := json.Marshal(map[string]any{"name": "deploy", "serviceUri": "http://" + recvAddr + "/hook", "actions": []string{"push"}})
 	req, _ := http.NewRequest(http.MethodPost, a.URL("/api/v1/registries/acre/webhooks"), bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -91,7 +93,7 @@ func TestWebhooksSurviveKills(t *testing.T) {
 	acked := map[string]bool{} // repo:tag
 	for round := range 4 {
 		if round > 0 {
-			a = StartAcre(t, data)
+			a = StartAcre(t, data, "--config", cfg)
 		}
 		if round == 2 {
 			startReceiver(t, recvAddr, recvOut) // down for the first rounds
@@ -123,7 +125,7 @@ func TestWebhooksSurviveKills(t *testing.T) {
 		close(stop)
 		wg.Wait()
 	}
-	a = StartAcre(t, data)
+	a = StartAcre(t, data, "--config", cfg)
 	t.Logf("%d acknowledged pushes; waiting for their events", len(acked))
 
 	deadline := time.Now().Add(60 * time.Second)
