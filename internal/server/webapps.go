@@ -147,6 +147,7 @@ func (s *Server) serveWebApps(ctx context.Context, ln net.Listener) (func(), err
 	if err != nil {
 		return nil, fmt.Errorf("web apps front door: %w", err)
 	}
+	s.own.add(fl.Addr())
 	scheme := "http"
 	if s.cfg.TLS.Cert != "" {
 		scheme = "https"
