@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,44 +51,58 @@ func blobFile(dir string, d digest.Digest) string {
 	return filepath.Join(dir, "blobs", "blobs", d.Algorithm().String(), d.Encoded()[:2], d.Encoded())
 }
 
-// TestGCStress runs pushes, deletes and GC passes at once for a while,
-// then pulls every image still acknowledged, byte for byte; checks that
-// deleted images' own blobs are freed while shared layers stay; and that
-// usage stays exact.
+// TestGCStress runs pushes, deletes and GC passes at once until enough work
+// is done (a number of acknowledged pushes, the deleter caught up, a few GC
+// passes; never a fixed time), then pulls every image still acknowledged,
+// byte for byte; checks that deleted images' own blobs are freed while
+// shared layers stay; and that usage stays exact.
 func TestGCStress(t *testing.T) {
+	const (
+		pushes = 20 // acknowledged pushes in all
+		keep   = 5  // the deleter leaves at least this many images live
+		slack  = 10 // and stops once writers are done and at most this many are
+	)
 	dir := t.TempDir()
 	s := newTestServer(t, func(c *config.Config) { c.Data = dir; c.Lifecycle.GCGrace = 50 * time.Millisecond })
 	owner := cred{user: "owner", pass: ownerPass}
 	base := []byte("shared base layer")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	// The deadline only stops a test that hangs; it is far beyond the work's need.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var mu sync.Mutex
 	live := map[string]image{} // repo@digest -> image
 	var deleted []image
-	var wg sync.WaitGroup
+	var pushed atomic.Int64
+	var writers, others sync.WaitGroup
+	writersDone := make(chan struct{})
 	for w := range 3 {
-		wg.Add(1)
+		writers.Add(1)
 		go func() {
-			defer wg.Done()
-			for i := 0; ctx.Err() == nil; i++ {
+			defer writers.Done()
+			for i := 0; ctx.Err() == nil && pushed.Load() < pushes; i++ {
 				repo := fmt.Sprintf("stress/r%d", i%3)
 				img := imageOn(base, fmt.Sprintf("w%d-%d", w, i))
 				if s.push(owner, repo, "t"+strconv.Itoa(w)+"-"+strconv.Itoa(i), img) == 201 {
 					mu.Lock()
 					live[repo+"@"+img.digest.String()] = img
 					mu.Unlock()
+					pushed.Add(1)
 				}
 			}
 		}()
 	}
-	wg.Add(1)
+	go func() { writers.Wait(); close(writersDone) }()
+	deleterDone := make(chan struct{})
+	others.Add(1)
 	go func() { // deleter: keeps a few images live, deletes the rest as they come
-		defer wg.Done()
+		defer others.Done()
+		defer close(deleterDone)
 		for ctx.Err() == nil {
 			mu.Lock()
 			var key string
 			var img image
-			if len(live) > 5 {
+			n := len(live)
+			if n > keep {
 				for k, v := range live {
 					key, img = k, v
 					break
@@ -96,7 +111,13 @@ func TestGCStress(t *testing.T) {
 			}
 			mu.Unlock()
 			if key == "" {
-				time.Sleep(5 * time.Millisecond)
+				select {
+				case <-writersDone:
+					if n <= slack {
+						return
+					}
+				case <-time.After(5 * time.Millisecond):
+				}
 				continue
 			}
 			repo := key[:len(key)-len(img.digest.String())-1]
@@ -110,18 +131,29 @@ func TestGCStress(t *testing.T) {
 		}
 	}()
 	passes := 0
-	wg.Add(1)
-	go func() { // GC, continuously
-		defer wg.Done()
+	others.Add(1)
+	go func() { // GC, continuously, and at least a few passes
+		defer others.Done()
 		for ctx.Err() == nil {
 			if _, err := s.srv.svc.CollectGarbage(context.Background()); err != nil {
 				t.Errorf("gc: %v", err)
 			}
 			passes++
+			select {
+			case <-deleterDone:
+				if passes >= 3 {
+					return
+				}
+			default:
+			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
-	wg.Wait()
+	writers.Wait()
+	others.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("the work did not finish: %d pushes acknowledged, %d deleted, %d GC passes", pushed.Load(), len(deleted), passes)
+	}
 	var st registry.GCStats
 	for range 2 { // links go, then (after the grace period) their blobs
 		time.Sleep(100 * time.Millisecond)
@@ -395,12 +427,14 @@ func TestQuotaAndThrottling(t *testing.T) {
 	checkUsage(t, s)
 
 	s.api(http.MethodPatch, "/api/v1/registries/acre", map[string]bool{"throttlingEnabled": true}, nil)
+	// Read until refused: the bucket holds a minute's worth (60) and refills
+	// one a second, so a client reading faster than that is refused soon; the
+	// deadline only stops a hang.
 	var throttled *http.Response
-	for range 80 {
+	for deadline := time.Now().Add(2 * time.Minute); throttled == nil && time.Now().Before(deadline); {
 		resp, _ := s.do("HEAD", "/v2/app/manifests/v1", owner, nil)
 		if resp.StatusCode == http.StatusTooManyRequests {
 			throttled = resp
-			break
 		}
 	}
 	if throttled == nil || throttled.Header.Get("Retry-After") == "" {

@@ -16,9 +16,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -124,11 +122,10 @@ func createBucket(t *testing.T, srv s3Server, name string) {
 	t.Helper()
 	c := awss3.New(awss3.Options{BaseEndpoint: &srv.endpoint, Region: "us-east-1", UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(srv.access, srv.secret, "")})
-	for range 50 {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if _, err := c.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: &name}); err == nil {
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("could not create the bucket")
 }
@@ -210,33 +207,16 @@ func TestTwoNodes(t *testing.T) {
 			t.Fatalf("create webhook: %v %v", resp, err)
 		}
 		ca, cb := newPushClient(a), newPushClient(b)
-		var mu sync.Mutex
-		var acked []testImage
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		var wg sync.WaitGroup
-		for w := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c := ca
-				if w%2 == 1 {
-					c = cb
-				}
-				for i := 0; ctx.Err() == nil; i++ {
-					img := randomImage(fmt.Sprintf("killed/w%d", w), fmt.Sprintf("t%d", i), 1, 2048)
-					if c.push(ctx, img) == nil {
-						mu.Lock()
-						acked = append(acked, img)
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		time.Sleep(time.Second)
-		_ = a.cmd.Process.Signal(syscall.SIGKILL)
-		wg.Wait()
-		<-a.done
+		acked := killLoad{
+			clients: []*pushClient{ca, cb},
+			writers: 4,
+			image: func(w, i int) testImage {
+				return randomImage(fmt.Sprintf("killed/w%d", w), fmt.Sprintf("t%d", i), 1, 2048)
+			},
+			before: 8, // through both nodes
+			after:  4, // through node B alone
+			kill:   a.Kill,
+		}.run(t)
 		t.Logf("%d pushes acknowledged by either node", len(acked))
 		for _, img := range acked {
 			if err := cb.verify(context.Background(), img); err != nil {
@@ -244,7 +224,7 @@ func TestTwoNodes(t *testing.T) {
 			}
 		}
 		// Node B takes over the webhook's queue once A's lease runs out.
-		deadline := time.Now().Add(60 * time.Second)
+		deadline := time.Now().Add(loadDeadline)
 		for {
 			seen, _ := readReceived(t, recvOut)
 			missing := 0

@@ -14,11 +14,14 @@ import (
 // TestCrashDuringPushes kills the server with SIGKILL again and again while
 // several clients push, restarts it on the same data directory, and checks
 // that every push it acknowledged pulls back byte for byte and is listed in
-// the catalog and its tag list, and that everything listed is whole.
+// the catalog and its tag list, and that everything listed is whole. Each
+// round runs until enough pushes are acknowledged and kills the server at a
+// random point of the next one, however fast the machine is.
 func TestCrashDuringPushes(t *testing.T) {
 	const (
-		rounds  = 6
-		writers = 6
+		rounds        = 6
+		writers       = 6
+		ackedPerRound = 4 // acknowledged pushes before each kill
 	)
 	data := t.TempDir()
 	var acked []testImage
@@ -26,34 +29,19 @@ func TestCrashDuringPushes(t *testing.T) {
 	seq := 0
 	for round := range rounds {
 		a := StartAcre(t, data)
-		c := newPushClient(a)
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		for w := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil {
-					mu.Lock()
-					seq++
-					n := seq
-					mu.Unlock()
-					img := randomImage(fmt.Sprintf("crash/w%d", w), fmt.Sprintf("r%d-%d", round, n), 2, 16<<10+n%4096)
-					if err := c.push(ctx, img); err == nil {
-						mu.Lock()
-						acked = append(acked, img)
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		time.Sleep(time.Duration(300+round*150) * time.Millisecond)
-		a.Kill() // SIGKILL, mid-write
-		cancel()
-		wg.Wait()
-	}
-	if len(acked) < rounds {
-		t.Fatalf("only %d pushes acknowledged; the server is too slow to test", len(acked))
+		acked = append(acked, killLoad{
+			clients: []*pushClient{newPushClient(a)},
+			writers: writers,
+			image: func(w, _ int) testImage {
+				mu.Lock()
+				seq++
+				n := seq
+				mu.Unlock()
+				return randomImage(fmt.Sprintf("crash/w%d", w), fmt.Sprintf("r%d-%d", round, n), 2, 16<<10+n%4096)
+			},
+			before: ackedPerRound,
+			kill:   a.Kill, // SIGKILL, mid-write
+		}.run(t)...)
 	}
 
 	start := time.Now()

@@ -50,12 +50,11 @@ func startReceiver(t *testing.T, addr, out string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for range 100 {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
 			return cmd
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("receiver did not start")
 	return nil
@@ -89,7 +88,6 @@ func TestWebhooksSurviveKills(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	var mu sync.Mutex
 	acked := map[string]bool{} // repo:tag
 	for round := range 4 {
 		if round > 0 {
@@ -98,37 +96,22 @@ func TestWebhooksSurviveKills(t *testing.T) {
 		if round == 2 {
 			startReceiver(t, recvAddr, recvOut) // down for the first rounds
 		}
-		c := newPushClient(a)
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					img := randomImage(fmt.Sprintf("hooked/w%d", w), fmt.Sprintf("r%d-%d", round, i), 1, 4096)
-					if c.push(t.Context(), img) == nil {
-						mu.Lock()
-						acked[img.Repo+":"+img.Tag] = true
-						mu.Unlock()
-					}
-				}
-			}()
+		for _, img := range (killLoad{
+			clients: []*pushClient{newPushClient(a)},
+			writers: 4,
+			image: func(w, i int) testImage {
+				return randomImage(fmt.Sprintf("hooked/w%d", w), fmt.Sprintf("r%d-%d", round, i), 1, 4096)
+			},
+			before: 4,
+			kill:   a.Kill,
+		}.run(t)) {
+			acked[img.Repo+":"+img.Tag] = true
 		}
-		time.Sleep(400 * time.Millisecond)
-		a.Kill()
-		close(stop)
-		wg.Wait()
 	}
 	a = StartAcre(t, data, "--config", cfg)
 	t.Logf("%d acknowledged pushes; waiting for their events", len(acked))
 
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(loadDeadline)
 	var missing []string
 	for {
 		seen, ids := readReceived(t, recvOut)
