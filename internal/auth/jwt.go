@@ -122,6 +122,14 @@ func (r *KeyRing) Set(keys map[string][]byte, signer string) error {
 
 // Sign returns a compact JWS of c (ES256). Like ACR, the payload is
 // standard, padded base64, which the Azure SDK's decoder requires.
+//
+// This is why acre signs and verifies its tokens by hand rather than with
+// a JWT library: the libraries write (and most insist on reading) the
+// unpadded base64url that RFC 7515 prescribes, and the Azure SDK for Go
+// (azcontainerregistry) decodes an ACR token's payload with padded
+// StdEncoding and fails on anything else. One algorithm, one key type
+// and a few claims keep the hand-written code small; it is covered by
+// jwt_test.go and the Azure SDK tests in internal/server.
 func (r *KeyRing) Sign(c Claims) (string, error) {
 	r.mu.RLock()
 	s := r.signer

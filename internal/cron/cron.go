@@ -1,6 +1,10 @@
 // Package cron parses five-field cron schedules (minute hour day-of-month
-// month day-of-week, with *, lists, ranges and steps) and finds their next
-// time. Times are in UTC.
+// month day-of-week, with *, lists, ranges, steps and names, or @hourly,
+// @daily, @midnight, @weekly, @monthly, @yearly) and finds their next time,
+// in UTC. The parsing and the search are github.com/robfig/cron/v3's; this
+// package fixes its options for acre: no seconds field, no time zone prefix
+// and no @every (a schedule is a calendar rule, evaluated in UTC), and a
+// day of week of 7 means Sunday as in most crons.
 package cron
 
 import (
@@ -8,128 +12,75 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	robfig "github.com/robfig/cron/v3"
 )
 
-// Schedule is a parsed cron expression.
-type Schedule struct {
-	minute, hour, dom, month, dow uint64 // bit sets
-	domStar, dowStar              bool
-}
+// Schedule is a parsed cron expression. The zero Schedule never fires.
+type Schedule struct{ spec robfig.Schedule }
 
-var fields = []struct {
-	name     string
-	min, max int
-}{{"minute", 0, 59}, {"hour", 0, 23}, {"day of month", 1, 31}, {"month", 1, 12}, {"day of week", 0, 7}}
+// fiveFields is the standard cron grammar, with the @ descriptors.
+var fiveFields = robfig.NewParser(robfig.Minute | robfig.Hour | robfig.Dom | robfig.Month | robfig.Dow | robfig.Descriptor)
 
-// Parse parses "m h dom mon dow", or @hourly, @daily, @weekly, @monthly.
+// Parse parses "m h dom mon dow" or a descriptor such as @daily.
 func Parse(spec string) (Schedule, error) {
-	switch strings.TrimSpace(spec) {
-	case "@hourly":
-		spec = "0 * * * *"
-	case "@daily", "@midnight":
-		spec = "0 0 * * *"
-	case "@weekly":
-		spec = "0 0 * * 0"
-	case "@monthly":
-		spec = "0 0 1 * *"
+	spec = strings.TrimSpace(spec)
+	if strings.HasPrefix(spec, "@every") || strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		return Schedule{}, fmt.Errorf("cron %q: want five fields (minute hour day month weekday) in UTC", spec)
 	}
-	parts := strings.Fields(spec)
-	if len(parts) != 5 {
-		return Schedule{}, fmt.Errorf("cron %q: want five fields (minute hour day month weekday)", spec)
-	}
-	var sets [5]uint64
-	for i, p := range parts {
-		set, err := parseField(p, fields[i].min, fields[i].max)
-		if err != nil {
-			return Schedule{}, fmt.Errorf("cron %q: %s: %w", spec, fields[i].name, err)
+	if !strings.HasPrefix(spec, "@") {
+		f := strings.Fields(spec)
+		if len(f) != 5 {
+			return Schedule{}, fmt.Errorf("cron %q: want five fields (minute hour day month weekday)", spec)
 		}
-		sets[i] = set
+		f[4] = sevenIsSunday(f[4])
+		spec = strings.Join(f, " ")
 	}
-	if sets[4]&(1<<7) != 0 { // 7 is Sunday too
-		sets[4] |= 1
+	s, err := fiveFields.Parse(spec)
+	if err != nil {
+		return Schedule{}, fmt.Errorf("cron %q: %w", spec, err)
 	}
-	return Schedule{minute: sets[0], hour: sets[1], dom: sets[2], month: sets[3], dow: sets[4],
-		domStar: parts[2] == "*", dowStar: parts[4] == "*"}, nil
+	return Schedule{s}, nil
 }
 
-func parseField(f string, lo, hi int) (uint64, error) {
-	var set uint64
-	for _, item := range strings.Split(f, ",") {
-		rng, stepS, hasStep := strings.Cut(item, "/")
-		step := 1
+// sevenIsSunday rewrites day of week 7 (Sunday, as most crons allow) to 0,
+// the library's Sunday: "7" and "7-7" become "0"; "a-7/s" becomes "a-6/s"
+// plus "0" when the step lands on 7. Anything it cannot read is left for
+// the parser to reject.
+func sevenIsSunday(field string) string {
+	items := strings.Split(field, ",")
+	for i, item := range items {
+		rng, step, hasStep := strings.Cut(item, "/")
+		lo, hi, isRange := strings.Cut(rng, "-")
+		s := 1
 		if hasStep {
-			n, err := strconv.Atoi(stepS)
+			n, err := strconv.Atoi(step)
 			if err != nil || n < 1 {
-				return 0, fmt.Errorf("bad step %q", stepS)
+				continue
 			}
-			step = n
+			s = n
 		}
-		a, b := lo, hi
-		if rng != "*" {
-			as, bs, isRange := strings.Cut(rng, "-")
-			var err error
-			if a, err = strconv.Atoi(as); err != nil {
-				return 0, fmt.Errorf("bad value %q", as)
+		switch {
+		case lo == "7" && (!isRange || hi == "7"):
+			items[i] = "0"
+		case isRange && hi == "7":
+			items[i] = lo + "-6"
+			if hasStep {
+				items[i] += "/" + step
 			}
-			b = a
-			if isRange {
-				if b, err = strconv.Atoi(bs); err != nil {
-					return 0, fmt.Errorf("bad value %q", bs)
-				}
-			} else if hasStep {
-				b = hi
+			if n, err := strconv.Atoi(lo); err == nil && n >= 0 && n <= 7 && (7-n)%s == 0 {
+				items[i] += ",0"
 			}
-		}
-		if a < lo || b > hi || a > b {
-			return 0, fmt.Errorf("%d-%d outside %d-%d", a, b, lo, hi)
-		}
-		for v := a; v <= b; v += step {
-			set |= 1 << uint(v)
 		}
 	}
-	return set, nil
+	return strings.Join(items, ",")
 }
-
-func has(set uint64, v int) bool { return set&(1<<uint(v)) != 0 }
 
 // Next returns the first time after t (to the minute) the schedule fires,
-// or the zero time if it never does within five years.
+// in UTC, or the zero time if it never does within five years.
 func (s Schedule) Next(t time.Time) time.Time {
-	t = t.UTC().Truncate(time.Minute).Add(time.Minute)
-	end := t.AddDate(5, 0, 0)
-	for t.Before(end) {
-		if !has(s.month, int(t.Month())) {
-			t = time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC)
-			continue
-		}
-		if !s.dayMatches(t) {
-			t = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, time.UTC)
-			continue
-		}
-		if !has(s.hour, t.Hour()) {
-			t = t.Truncate(time.Hour).Add(time.Hour)
-			continue
-		}
-		if !has(s.minute, t.Minute()) {
-			t = t.Add(time.Minute)
-			continue
-		}
-		return t
+	if s.spec == nil {
+		return time.Time{}
 	}
-	return time.Time{}
-}
-
-// dayMatches follows cron's rule: when both day fields are restricted, a
-// day matching either fires.
-func (s Schedule) dayMatches(t time.Time) bool {
-	dom, dow := has(s.dom, t.Day()), has(s.dow, int(t.Weekday()))
-	switch {
-	case s.domStar && s.dowStar:
-		return true
-	case s.domStar:
-		return dow
-	case s.dowStar:
-		return dom
-	}
-	return dom || dow
+	return s.spec.Next(t.UTC())
 }
