@@ -55,7 +55,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServeCmd(), newVersionCmd(), newAccountCmd(g), newLoginCmd(g))
 	root.AddCommand(newRegistryCmds(g)...)
-	root.AddCommand(newAppServiceCmd(g), newWebAppCmd(g))
+	root.AddCommand(newAppServiceCmd(g), newWebAppCmd(g), newKeyVaultCmd(g))
 	root.AddCommand(newCredentialCmd(g), newIdentityCmd(g), newRoleCmd(g), newScopeMapCmd(g), newTokenCmd(g), newRepositoryCmd(g), newWebhookCmd(g), newAuditCmd(g), newConfigCmd(g), newPurgeCmd(g), newMigrateCmd(g))
 	root.AddCommand(newBuildCmd(g), newTaskCmd(g))
 	root.AddCommand(newManifestCmd(g), newCheckNameCmd(g), newCheckHealthCmd(g))

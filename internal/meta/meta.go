@@ -251,6 +251,7 @@ type Queries interface {
 	Tasks
 	Runs
 	RunLogs
+	Vaults
 }
 
 // Store gives access to the metadata.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/keyvault"
 	"github.com/acre-project/acre/internal/meta"
 )
 
@@ -124,6 +125,9 @@ func (h *Handler) createAssignment(w http.ResponseWriter, r *http.Request, calle
 	}
 	if err := decode(r, &in); err != nil {
 		return err
+	}
+	if keyvault.IsRole(in.Role) {
+		return h.assignVaultRole(w, r, caller, in.Assignee, in.Scope)
 	}
 	sc, err := auth.ParseRoleScope(in.Scope)
 	if err != nil {

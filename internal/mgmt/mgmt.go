@@ -14,6 +14,7 @@ import (
 	"net/http"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/keyvault"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
 	"github.com/acre-project/acre/internal/tasks"
@@ -28,6 +29,7 @@ type Handler struct {
 	hooks *webhook.Service
 	apps  *webapps.Service // nil: web apps are off
 	tasks *tasks.Service   // nil: builds are off
+	vault *keyvault.Service
 	log   *slog.Logger
 	mux   *http.ServeMux
 }

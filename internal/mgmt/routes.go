@@ -70,6 +70,13 @@ func (h *Handler) routes() {
 	h.handle("PUT /api/v1/webapps/{name}/identity", h.webapp(auth.ManageWrite, h.assignAppIdentity))
 	h.handle("PUT /api/v1/webapps/{name}/cd", h.webapp(auth.ManageWrite, h.setAppCD))
 	h.handle("GET /api/v1/webapps/{name}/logs", h.webapp(auth.ManageWrite, h.appLogs))
+	h.handle("GET /api/v1/vaults", h.vaultOp(auth.ManageRead, h.listVaults))
+	h.handle("POST /api/v1/vaults", h.vaultOp(auth.ManageWrite, h.createVault))
+	h.handle("GET /api/v1/vaults/{name}", h.vaultOp(auth.ManageRead, h.showVault))
+	h.handle("DELETE /api/v1/vaults/{name}", h.vaultOp(auth.ManageWrite, h.deleteVault))
+	h.handle("GET /api/v1/vaults/{name}/secrets", h.vaultOp(auth.ManageRead, h.listSecrets))
+	h.handle("PUT /api/v1/vaults/{name}/secrets/{secret}", h.vaultOp(auth.ManageWrite, h.setSecret))
+	h.handle("GET /api/v1/vaults/{name}/secrets/{secret}", h.vaultOp(auth.ManageWrite, h.showSecret))
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(http.StatusNotFound, "NotFound", "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

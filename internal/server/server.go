@@ -23,6 +23,7 @@ import (
 	"github.com/acre-project/acre/internal/audit"
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/config"
+	"github.com/acre-project/acre/internal/keyvault"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/metrics"
 	"github.com/acre-project/acre/internal/mgmt"
@@ -50,6 +51,7 @@ type Server struct {
 	addr      atomic.Value    // the address Serve listens on (string)
 	bootstrap auth.BootstrapResult
 	apps      *webapps.Service // nil: web apps are off
+	vault     *keyvault.Service
 	appsHost  *appsHost
 	proxies   auth.Proxies
 	own       *listeners // where this server listens: webhooks may not call it
@@ -178,6 +180,7 @@ func (s *Server) Handler() http.Handler {
 		if s.tasks != nil {
 			m.WithTasks(s.tasks)
 		}
+		m.SetKeyVault(s.vault)
 		api = m
 	}
 	v2 := oci.New(s.svc, gate, s.audit, s.log)

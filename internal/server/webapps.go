@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/keyvault"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/webapps"
 )
@@ -115,6 +116,7 @@ func (h *appsHost) PullCredentials(ctx context.Context, id int64, host string) (
 
 // newWebApps builds the web app service when the configuration turns it on.
 func (s *Server) newWebApps() {
+	s.vault = keyvault.New(s.meta, s.cfg.Domain)
 	w := s.cfg.WebApps
 	if w.Addr == "" {
 		return
@@ -132,7 +134,7 @@ func (s *Server) newWebApps() {
 			Client: &http.Client{Timeout: 30 * time.Minute, Transport: &http.Transport{DialContext: h.dial, ForceAttemptHTTP2: true,
 				TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: time.Minute}}}}
 	if s.auth != nil {
-		o.Identities = h
+		o.Identities, o.Secrets = h, s.vault
 	}
 	s.apps, s.appsHost = webapps.New(o), h
 }

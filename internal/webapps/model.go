@@ -122,4 +122,13 @@ type Status struct {
 	LastDeployment time.Time `json:"lastDeployment,omitzero"`
 	Instances      []string  `json:"instances,omitempty"`
 	Restarts       int       `json:"restartCount"`
+	// KeyVaultReferences tells, for each setting that is a Key Vault
+	// reference, whether it resolved and why not.
+	KeyVaultReferences []RefStatus `json:"keyVaultReferences,omitempty"`
+}
+
+// RefStatus is the state of one Key Vault reference.
+type RefStatus struct {
+	Setting string `json:"setting"`
+	Status  string `json:"status"` // Resolved, or why not
 }

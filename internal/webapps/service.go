@@ -32,12 +32,21 @@ type Identities interface {
 	PullCredentials(ctx context.Context, id int64, host string) (c Credentials, ok bool, err error)
 }
 
+// Secrets resolves Key Vault references in app settings.
+type Secrets interface {
+	// ResolveSetting returns what value resolves to for the identity
+	// (0: none): a reference resolved with status "Resolved", or left as
+	// it is with the reason; isRef is false for plain values.
+	ResolveSetting(ctx context.Context, principalID int64, value string) (resolved, status string, isRef bool)
+}
+
 // Options configure a Service.
 type Options struct {
 	Meta       meta.Store
 	Runtime    Runtime
 	Puller     *Puller
 	Identities Identities // nil: authentication is off (apps pull anonymously)
+	Secrets    Secrets    // nil: references stay as they are
 	Dir        string     // state: logs, /home volumes
 	Domain     string     // apps answer at <app>.<domain>
 	Log        *slog.Logger

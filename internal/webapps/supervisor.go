@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httputil"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -196,7 +198,8 @@ func (c *controller) reconcile(ctx context.Context) bool {
 	if err != nil {
 		return true
 	}
-	want := configHash(a, plan)
+	settings, refs := c.resolveSettings(ctx, a, cfg)
+	want := configHash(a, plan, settings)
 	c.mu.Lock()
 	force := c.force
 	c.mu.Unlock()
@@ -218,7 +221,9 @@ func (c *controller) reconcile(ctx context.Context) bool {
 	c.mu.Lock()
 	c.force = false
 	c.mu.Unlock()
+	cfg.AppSettings = settings
 	st, err := c.deploy(ctx, a, cfg, plan, reason)
+	st.KeyVaultReferences = refs
 	if err != nil {
 		c.failures++
 		wait := min(time.Second<<min(c.failures-1, 10), c.s.o.MaxBackoff)
@@ -297,11 +302,32 @@ func (c *controller) setStatus(ctx context.Context, id int64, st Status) {
 	}
 }
 
-// configHash identifies what a deployment runs: the configuration and the
-// plan's size (the status and CD secret excluded).
-func configHash(a *meta.WebApp, p *meta.AppPlan) string {
+// resolveSettings returns the app settings with Key Vault references
+// resolved where the app's identity may read them, and each reference's state.
+func (c *controller) resolveSettings(ctx context.Context, a *meta.WebApp, cfg Config) (map[string]string, []RefStatus) {
+	out := make(map[string]string, len(cfg.AppSettings))
+	var refs []RefStatus
+	for _, k := range slices.Sorted(maps.Keys(cfg.AppSettings)) {
+		v := cfg.AppSettings[k]
+		out[k] = v
+		if c.s.o.Secrets == nil {
+			continue
+		}
+		if r, st, isRef := c.s.o.Secrets.ResolveSetting(ctx, a.PrincipalID, v); isRef {
+			out[k] = r
+			refs = append(refs, RefStatus{Setting: k, Status: st})
+		}
+	}
+	return out, refs
+}
+
+// configHash identifies what a deployment runs: the configuration with
+// settings as resolved, and the plan's size (the status and CD secret
+// excluded), so a rotated secret or a granted role redeploys too.
+func configHash(a *meta.WebApp, p *meta.AppPlan, settings map[string]string) string {
 	cfg, _ := parseConfig(a.Config)
 	cfg.CDSecretHash, cfg.CDEnabled, cfg.Stopped = "", false, false
+	cfg.AppSettings = settings
 	h := sha256.New()
 	h.Write(marshal(cfg))
 	fmt.Fprintf(h, "|%d|%s|%d", a.PrincipalID, p.SKU, p.Workers)

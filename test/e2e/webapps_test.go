@@ -158,6 +158,7 @@ type appShow struct {
 		State, Message, Digest, Image string
 		Instances                     []string
 		RestartCount                  int
+		KeyVaultReferences            any
 	}
 	DefaultHostName string
 }
@@ -258,6 +259,7 @@ func TestWebApps(t *testing.T) {
 		t.Errorf("the log does not explain the failed pull:\n%s", logs)
 	}
 	cli.run(t, "role", "assignment", "create", "--assignee", id.PrincipalID, "--role", "AcrPull", "--scope", "/registries/acre")
+	shopIdentity := id.PrincipalID
 
 	// The image listens on 8080, traffic goes to 80: reported clearly.
 	eventually(t, "show reports the port mismatch", func() (bool, string) {
@@ -372,6 +374,54 @@ func TestWebApps(t *testing.T) {
 		eventually(t, "/home is writable", bodyIs(door+"/shop/visit", "", "1"))
 		cli.run(t, "webapp", "restart", "-n", "shop")
 		eventually(t, "/home survives a restart", bodyIs(door+"/shop/visit", "", "3")) // 2 may be seen by the old instance
+	})
+
+	t.Run("KeyVaultReference", func(t *testing.T) {
+		cli.run(t, "keyvault", "create", "-n", "kv-shop")
+		var sec struct{ ID string }
+		cli.json(t, &sec, "keyvault", "secret", "set", "--vault-name", "kv-shop", "-n", "dbpass", "--value", "secret-1")
+		byName := "@Microsoft.KeyVault(VaultName=kv-shop;SecretName=dbpass)"
+		cli.run(t, "webapp", "config", "appsettings", "set", "-n", "shop", "--settings", "DB_PASS="+byName,
+			"PINNED=@Microsoft.KeyVault(SecretUri="+sec.ID+")")
+		// Without the role the literal text stays and show says why.
+		eventually(t, "an unresolved reference stays literal", bodyIs(door+"/shop/env/DB_PASS", "", byName))
+		s := showApp(t, cli, "shop")
+		var refs []struct{ Setting, Status string }
+		b, _ := json.Marshal(s.Status.KeyVaultReferences)
+		_ = json.Unmarshal(b, &refs)
+		if len(refs) != 2 || !strings.Contains(refs[0].Status, "Key Vault Secrets User") {
+			t.Errorf("show does not say why the references did not resolve: %+v", refs)
+		}
+		cli.run(t, "role", "assignment", "create", "--assignee", shopIdentity, "--role", "Key Vault Secrets User", "--scope", "/vaults/kv-shop")
+		eventually(t, "the reference resolves once the role is granted", bodyIs(door+"/shop/env/DB_PASS", "", "secret-1"))
+		eventually(t, "a reference by URI with a version", bodyIs(door+"/shop/env/PINNED", "", "secret-1"))
+		// A rotated secret reaches the app without a redeploy; the pinned version stays.
+		cli.run(t, "keyvault", "secret", "set", "--vault-name", "kv-shop", "-n", "dbpass", "--value", "secret-2")
+		eventually(t, "a rotated secret reaches the app", bodyIs(door+"/shop/env/DB_PASS", "", "secret-2"))
+		if code, body := get(door+"/shop/env/PINNED", ""); code != 200 || body != "secret-1" {
+			t.Errorf("the pinned version: %d %q", code, body)
+		}
+	})
+
+	t.Run("DeniedWithoutRole", func(t *testing.T) {
+		cli.run(t, "identity", "create", "--name", "viewer", "--password", "viewer-password-123")
+		cli.run(t, "role", "assignment", "create", "--assignee", "viewer", "--role", "Reader", "--scope", "/")
+		other := newAcreCLI(t)
+		Run(t, other.env, "sh", "-c", "echo viewer-password-123 | "+acreBin+" account login --server http://"+a.Addr+" --username viewer --password-stdin")
+		other.run(t, "webapp", "list")
+		for _, args := range [][]string{
+			{"webapp", "create", "-n", "evil", "-p", "plan", "-i", goRef},
+			{"webapp", "config", "appsettings", "list", "-n", "shop"},
+			{"webapp", "log", "download", "-n", "shop"},
+			{"webapp", "restart", "-n", "shop"},
+			{"keyvault", "secret", "show", "--vault-name", "kv-shop", "-n", "dbpass"},
+			{"role", "assignment", "create", "--assignee", "viewer", "--role", "Key Vault Secrets User", "--scope", "/vaults/kv-shop"},
+		} {
+			out, err := RunErr(other.env, acreBin, args...)
+			if err == nil || !strings.Contains(out, "lacks the role") {
+				t.Errorf("acre %s as a Reader: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		}
 	})
 
 	t.Run("ContinuousDeploymentSwapsWithoutErrors", func(t *testing.T) {

@@ -1,0 +1,117 @@
+package keyvault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/acre-project/acre/internal/meta"
+)
+
+// Reference is a parsed @Microsoft.KeyVault(...) app setting.
+type Reference struct {
+	Vault, Secret, Version string
+}
+
+const refPrefix = "@Microsoft.KeyVault("
+
+// ParseReference parses App Service's two forms:
+// @Microsoft.KeyVault(SecretUri=https://<vault>.vault.<domain>/secrets/<name>[/<version>])
+// and @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>]).
+// ok is false when s is not a reference at all.
+func ParseReference(s string) (ref Reference, ok bool, err error) {
+	body, found := strings.CutPrefix(strings.TrimSpace(s), refPrefix)
+	if !found {
+		return Reference{}, false, nil
+	}
+	body, found = strings.CutSuffix(body, ")")
+	if !found {
+		return Reference{}, true, errors.New("the reference lacks its closing parenthesis")
+	}
+	for _, part := range strings.Split(body, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch strings.ToLower(k) {
+		case "secreturi":
+			u, err := url.Parse(v)
+			if err != nil || u.Host == "" {
+				return Reference{}, true, fmt.Errorf("SecretUri %q is not a URL", v)
+			}
+			ref.Vault, _, _ = strings.Cut(u.Hostname(), ".")
+			segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+			if len(segs) < 2 || len(segs) > 3 || segs[0] != "secrets" {
+				return Reference{}, true, fmt.Errorf("SecretUri %q: want https://<vault>.vault.../secrets/<name>[/<version>]", v)
+			}
+			ref.Secret = segs[1]
+			if len(segs) == 3 {
+				ref.Version = segs[2]
+			}
+		case "vaultname":
+			ref.Vault = v
+		case "secretname":
+			ref.Secret = v
+		case "secretversion":
+			ref.Version = v
+		case "":
+		default:
+			return Reference{}, true, fmt.Errorf("unknown reference field %q", k)
+		}
+	}
+	if ref.Vault == "" || ref.Secret == "" {
+		return Reference{}, true, errors.New("the reference names no vault or secret")
+	}
+	ref.Vault = strings.ToLower(ref.Vault)
+	return ref, true, nil
+}
+
+// Resolve returns the secret a reference names if principalID (0: none)
+// holds Key Vault Secrets User on its vault; ErrDenied otherwise.
+func (s *Service) Resolve(ctx context.Context, principalID int64, ref Reference) (string, error) {
+	if principalID == 0 {
+		return "", fmt.Errorf("%w: the app has no managed identity", ErrDenied)
+	}
+	q := s.meta.Read()
+	v, err := q.GetVault(ctx, ref.Vault)
+	if errors.Is(err, meta.ErrNotFound) {
+		return "", fmt.Errorf("vault %q not found", ref.Vault)
+	} else if err != nil {
+		return "", err
+	}
+	roles, err := q.VaultRolesOf(ctx, principalID, v.ID)
+	if err != nil {
+		return "", err
+	}
+	allowed := false
+	for _, r := range roles {
+		allowed = allowed || r.Role == RoleSecretsUser
+	}
+	if !allowed {
+		return "", fmt.Errorf("%w: the identity lacks %s on vault %s", ErrDenied, RoleSecretsUser, v.Name)
+	}
+	x, err := q.GetVaultSecret(ctx, v.ID, ref.Secret, ref.Version)
+	if errors.Is(err, meta.ErrNotFound) {
+		return "", fmt.Errorf("secret %s not found in vault %s", ref.Secret, v.Name)
+	} else if err != nil {
+		return "", err
+	}
+	return x.Value, nil
+}
+
+// ResolveSetting resolves an app setting's value for an identity: a
+// value that is no reference comes back as it is (isRef false); a
+// reference comes back resolved with status "Resolved", or as its literal
+// text with the reason it was not (as App Service does).
+func (s *Service) ResolveSetting(ctx context.Context, principalID int64, value string) (resolved, status string, isRef bool) {
+	ref, isRef, err := ParseReference(value)
+	if !isRef {
+		return value, "", false
+	}
+	if err == nil {
+		var v string
+		if v, err = s.Resolve(ctx, principalID, ref); err == nil {
+			return v, "Resolved", true
+		}
+	}
+	return value, err.Error(), true
+}

@@ -1,0 +1,49 @@
+package meta
+
+import (
+	"context"
+	"time"
+)
+
+// Vault is a Key Vault: a named set of versioned secrets.
+type Vault struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+}
+
+// VaultSecret is one version of a secret.
+type VaultSecret struct {
+	VaultID   int64
+	Name      string
+	Version   string
+	Value     string
+	CreatedAt time.Time
+}
+
+// VaultRole grants a Key Vault role to a principal on a vault (VaultID 0: every vault).
+type VaultRole struct {
+	ID          int64
+	VaultID     int64
+	PrincipalID int64
+	Role        string
+	CreatedAt   time.Time
+}
+
+// Vaults stores vaults, their secrets and role assignments.
+type Vaults interface {
+	CreateVault(ctx context.Context, v *Vault) error // ErrConflict when the name is taken
+	GetVault(ctx context.Context, name string) (*Vault, error)
+	ListVaults(ctx context.Context) ([]Vault, error)
+	DeleteVault(ctx context.Context, id int64) error // with its secrets and roles
+
+	PutVaultSecret(ctx context.Context, s *VaultSecret) error
+	// GetVaultSecret loads a version, or the latest when version is "".
+	GetVaultSecret(ctx context.Context, vaultID int64, name, version string) (*VaultSecret, error)
+	// ListVaultSecrets lists the latest version of each secret.
+	ListVaultSecrets(ctx context.Context, vaultID int64) ([]VaultSecret, error)
+
+	CreateVaultRole(ctx context.Context, r *VaultRole) error // ErrConflict when it exists
+	// VaultRolesOf lists a principal's roles on a vault and on every vault.
+	VaultRolesOf(ctx context.Context, principalID, vaultID int64) ([]VaultRole, error)
+}
