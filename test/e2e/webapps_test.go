@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"net"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -122,7 +123,16 @@ func buildGoServer(t testing.TB) []byte {
 func webAppsServer(t testing.TB) (*Acre, string) {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "acre.yaml")
-	body := "webapps:\n  addr: 127.0.0.1:0\n  probe: 300ms\n  max_backoff: 1s\n  stop_grace: 2s\n"
+	// Webhooks may reach acre's own listeners only where the operator
+	// allows it: the CD webhook calls the front door, so it gets a port
+	// known in advance.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	door := ln.Addr().String()
+	ln.Close()
+	body := "webapps:\n  addr: " + door + "\n  probe: 300ms\n  max_backoff: 1s\n  stop_grace: 2s\nwebhooks:\n  allow: [\"" + door + "\"]\n"
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
