@@ -138,7 +138,7 @@ func ParseRoleScope(s string) (RoleScope, error) {
 		if p.Kind != "" {
 			return RoleScope{}, invalid("scope %q: roles are assigned on a registry's id, not on its %s", s, p.Kind)
 		}
-		return RoleScope{Registry: p.Registry}, nil
+		return RoleScope{Registry: strings.ToLower(p.Registry)}, nil
 	}
 	rest, ok := strings.CutPrefix(s, "/registries/")
 	if !ok {

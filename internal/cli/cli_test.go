@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/acre-project/acre/internal/config"
-	"github.com/acre-project/acre/internal/server"
 	"github.com/spf13/cobra"
 )
 
@@ -52,20 +48,8 @@ func TestHelpEverywhere(t *testing.T) {
 
 // TestCommands drives the CLI against a real in-process server.
 func TestCommands(t *testing.T) {
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Data = filepath.Join(dir, "data")
-	srv, err := server.New(t.Context(), cfg, slog.New(slog.DiscardHandler), "owner", "owner-password-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	t.Setenv("ACRE_CONFIG_DIR", filepath.Join(dir, "acre"))
-	t.Setenv("DOCKER_CONFIG", filepath.Join(dir, "docker"))
-	t.Setenv("ACRE_SERVER", "")
-	t.Setenv("ACRE_TOKEN", "")
+	ts := startServer(t)
+	dir := filepath.Dir(os.Getenv("ACRE_CONFIG_DIR"))
 
 	if code, _, errOut := run(t, "", "list"); code != exitAuth || !strings.Contains(errOut, "not signed in") {
 		t.Fatalf("before sign-in: exit %d %s", code, errOut)

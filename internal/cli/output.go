@@ -208,9 +208,10 @@ func autoTable(data any, orders [][]string, query bool) []orderedRow {
 	return out
 }
 
-// writeTable prints rows as az's "simple" tables: a header, a dashed
-// line under each column, columns two spaces apart, left aligned. The
-// columns are every row's keys in the order first seen.
+// writeTable prints rows as az's "simple" tables (tabulate's): a header,
+// a dashed line under each column, columns two spaces apart, left
+// aligned, each at least two wider than its header. The columns are every
+// row's keys in the order first seen.
 func writeTable(w io.Writer, rows []orderedRow) error {
 	var cols []string
 	seen := map[string]int{}
@@ -228,7 +229,7 @@ func writeTable(w io.Writer, rows []orderedRow) error {
 	cells := make([][]string, len(rows))
 	width := make([]int, len(cols))
 	for i, c := range cols {
-		width[i] = len(c)
+		width[i] = len(c) + 2 // tabulate's minimum padding of headers
 	}
 	for i, r := range rows {
 		cells[i] = make([]string, len(cols))

@@ -19,7 +19,7 @@ var Version = "dev"
 // code: 0 success, 1 failure, 2 usage error, 3 not found, 4 not signed in.
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot()
-	root.SetArgs(joinRepoActions(args))
+	root.SetArgs(normalizeArgs(args))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

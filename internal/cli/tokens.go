@@ -42,6 +42,35 @@ func joinRepoActions(args []string) []string {
 	return out
 }
 
+// threeStateFlags are az's boolean options that take true or false or
+// stand alone for true: "--admin-enabled", "--admin-enabled true".
+var threeStateFlags = []string{"--admin-enabled", "--anonymous-pull-enabled", "--throttling-enabled", "--write-enabled",
+	"--delete-enabled", "--read-enabled", "--list-enabled"}
+
+// normalizeArgs rewrites az's argument forms cobra does not parse: the
+// multi-value --repository of scope-map and token, and three-state flags
+// given alone ("--admin-enabled" becomes "--admin-enabled=true").
+func normalizeArgs(args []string) []string {
+	args = joinRepoActions(args)
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !slices.Contains(threeStateFlags, a) {
+			out = append(out, a)
+			continue
+		}
+		if i+1 < len(args) {
+			if _, err := parseBool(a, args[i+1]); err == nil {
+				out = append(out, a+"="+args[i+1])
+				i++
+				continue
+			}
+		}
+		out = append(out, a+"=true")
+	}
+	return out
+}
+
 // repoActions turns REPO=ACTION[,ACTION] values into scope map actions.
 func repoActions(flag string, vals []string) ([]string, error) {
 	var out []string

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/keyvault"
@@ -159,7 +160,8 @@ func (h *Handler) require(ctx context.Context, caller *meta.Principal, reg *meta
 
 // registry loads the {registry} of the path and checks caller's permission on it.
 func (h *Handler) registry(r *http.Request, caller *meta.Principal, need auth.Management) (*meta.Registry, error) {
-	reg, err := h.reg.GetRegistry(r.Context(), r.PathValue("registry"))
+	// Registry names are case-insensitive, as ACR's: myContainerRegistry is mycontainerregistry.
+	reg, err := h.reg.GetRegistry(r.Context(), strings.ToLower(r.PathValue("registry")))
 	if err != nil {
 		// Only those who may see every registry learn that one does not exist.
 		if perr := h.require(r.Context(), caller, nil, need); perr != nil {

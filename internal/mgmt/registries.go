@@ -188,7 +188,8 @@ func (h *Handler) checkName(w http.ResponseWriter, r *http.Request, _ *meta.Prin
 		return errorf(http.StatusBadRequest, "BadRequest", "type must be %s", armid.RegistryType)
 	}
 	out := map[string]any{"nameAvailable": true, "reason": nil, "message": nil}
-	switch _, err := h.reg.GetRegistry(r.Context(), strings.ToLower(in.Name)); {
+	in.Name = strings.ToLower(in.Name)
+	switch _, err := h.reg.GetRegistry(r.Context(), in.Name); {
 	case !validNewRegistryName(in.Name):
 		out = map[string]any{"nameAvailable": false, "reason": "Invalid",
 			"message": "The specified resource name is invalid: use 5-50 lower-case letters and digits."}

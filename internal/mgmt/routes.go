@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
@@ -140,6 +141,7 @@ func (h *Handler) createRegistry(w http.ResponseWriter, r *http.Request, caller 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	in.Name = strings.ToLower(in.Name) // case-insensitive, as ACR's
 	if !validNewRegistryName(in.Name) {
 		return errorf(http.StatusBadRequest, "InvalidRegistryName", "registry name %q: use 5-50 lower-case letters and digits", in.Name)
 	}
