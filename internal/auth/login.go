@@ -75,8 +75,8 @@ func (s *Service) login(ctx context.Context, reg *meta.Registry, user, password 
 	q := s.meta.Read()
 	p, err = q.PrincipalByName(ctx, regID, user)
 	if errors.Is(err, meta.ErrNotFound) {
-		// Spend the same time as a real check.
-		if err := s.hashes.run(ctx, func() { HashSecret(password) }); err != nil {
+		// Take the time a real check takes.
+		if err := s.hashes.pace(ctx, func() { HashSecret(password) }); err != nil {
 			return nil, true, err
 		}
 		return nil, true, errWrongPassword

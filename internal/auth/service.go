@@ -98,6 +98,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.LoadKeys(ctx); err != nil {
 		return err
 	}
+	s.hashes.start(ctx)
 	go func() {
 		keys := time.NewTicker(time.Minute)
 		defer keys.Stop()

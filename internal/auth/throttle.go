@@ -140,13 +140,21 @@ func (t *throttle) sweepLocked(now time.Time, out *[]throttledEntry) {
 // check takes argonMemory), and the requests waiting for one: a request
 // waits at most hashWait, and beyond hashQueue waiting ones it is turned
 // away at once, so that a storm of sign-ins neither grows memory nor
-// queues without end.
+// queues without end. Once started, hashes run on worker threads of the
+// lowest scheduling priority, so that a storm of sign-ins takes CPU from
+// sign-ins, not from the requests of those already signed in.
 type hashLimiter struct {
 	slots   chan struct{}
+	jobs    chan func() // nil until start
 	waiting atomic.Int64
 	queue   int64
 	maxWait time.Duration
+	typical atomic.Int64 // nanoseconds a check took lately, waiting included (see pace)
+	pacing  atomic.Int64 // requests in pace
 }
+
+// maxPacing bounds the requests pace keeps waiting.
+const maxPacing = 4096
 
 const hashWait = 3 * time.Second
 
@@ -159,8 +167,28 @@ func newHashLimiter(n int) *hashLimiter {
 	return &hashLimiter{slots: make(chan struct{}, n), queue: int64(16 * n), maxWait: hashWait}
 }
 
+// start runs the worker threads until ctx ends.
+func (l *hashLimiter) start(ctx context.Context) {
+	l.jobs = make(chan func())
+	for range cap(l.slots) {
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread ends with the worker
+			lowerThreadPriority()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case job := <-l.jobs:
+					job()
+				}
+			}
+		}()
+	}
+}
+
 // run calls fn holding a slot, or fails with a busy ThrottledError.
 func (l *hashLimiter) run(ctx context.Context, fn func()) error {
+	start := time.Now()
 	busy := &ThrottledError{RetryAfter: time.Second, Busy: true}
 	select {
 	case l.slots <- struct{}{}:
@@ -184,6 +212,43 @@ func (l *hashLimiter) run(ctx context.Context, fn func()) error {
 		}
 	}
 	defer func() { <-l.slots }()
-	fn()
+	if l.jobs == nil {
+		fn()
+	} else {
+		done := make(chan struct{})
+		l.jobs <- func() { defer close(done); fn() }
+		<-done
+	}
+	// A moving average of what a check takes, for pace.
+	d := int64(time.Since(start))
+	if old := l.typical.Load(); old != 0 {
+		d = old + (d-old)/8
+	}
+	l.typical.Store(d)
 	return nil
+}
+
+// pace takes as long as a password check has lately (the average of
+// waiting for a slot and hashing), without hashing: the answer for an
+// unknown user name comes as late as for a known one, while a storm of
+// made-up names costs neither CPU nor memory and takes no slot from the
+// rightful users. Until a check was timed, it hashes.
+func (l *hashLimiter) pace(ctx context.Context, hash func()) error {
+	d := time.Duration(l.typical.Load())
+	if d == 0 {
+		return l.run(ctx, hash)
+	}
+	if l.pacing.Add(1) > maxPacing {
+		l.pacing.Add(-1)
+		return &ThrottledError{RetryAfter: time.Second, Busy: true}
+	}
+	defer l.pacing.Add(-1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
