@@ -180,6 +180,10 @@ type SQLite struct {
 // Limits bound what clients may send.
 type Limits struct {
 	MaxManifestBytes int64 `yaml:"max_manifest_bytes"`
+	// Upload sessions open at once, per registry and per identity; past
+	// either, starting one answers 429 TOOMANYREQUESTS.
+	MaxUploadsPerRegistry int `yaml:"max_uploads_per_registry"` // default 10000
+	MaxUploadsPerIdentity int `yaml:"max_uploads_per_identity"` // default 1000
 }
 
 // Default returns the configuration used when nothing is set.
@@ -198,7 +202,7 @@ func Default() Config {
 			OrphanSweep: 24 * time.Hour, RetentionEvery: 10 * time.Minute},
 		Log:     Log{Format: "text", Level: "info"},
 		Storage: Storage{SQLite: SQLite{Synchronous: "full"}},
-		Limits:  Limits{MaxManifestBytes: 4 << 20},
+		Limits:  Limits{MaxManifestBytes: 4 << 20, MaxUploadsPerRegistry: 10000, MaxUploadsPerIdentity: 1000},
 		Tasks:   defaultTasks(),
 	}
 }
@@ -279,6 +283,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxManifestBytes < 1024 {
 		errs = append(errs, errors.New("limits.max_manifest_bytes: at least 1024"))
+	}
+	if c.Limits.MaxUploadsPerRegistry < 1 || c.Limits.MaxUploadsPerIdentity < 1 {
+		errs = append(errs, errors.New("limits.max_uploads_per_registry and max_uploads_per_identity: at least 1"))
 	}
 	for name, d := range map[string]time.Duration{"auth.access_token_ttl": c.Auth.AccessTokenTTL,
 		"auth.refresh_token_ttl": c.Auth.RefreshTokenTTL, "auth.session_ttl": c.Auth.SessionTTL} {

@@ -122,6 +122,7 @@ type Upload struct {
 	ID         string
 	RegistryID int64
 	Repository string
+	Principal  string // who opened it ("" without an identity); open sessions are capped per principal
 	CreatedAt  time.Time
 }
 
@@ -222,6 +223,9 @@ type Uploads interface {
 	GetUpload(ctx context.Context, id string) (*Upload, error)
 	DeleteUpload(ctx context.Context, id string) error
 	CountUploads(ctx context.Context) (int, error)
+	// OpenUploads counts the sessions open in a registry and those opened
+	// by principal (0 when principal is "").
+	OpenUploads(ctx context.Context, registryID int64, principal string) (inRegistry, byPrincipal int, err error)
 }
 
 // Outbox stores events for at-least-once delivery.

@@ -1,8 +1,10 @@
 package oci
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/registry"
@@ -67,12 +69,21 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, repo regis
 		writeBlobCreated(w, repo, d)
 		return nil
 	}
-	id, err := h.svc.StartUpload(r.Context(), repo)
+	id, err := h.svc.StartUpload(r.Context(), repo, uploadOwner(r.Context()))
 	if err != nil {
 		return err
 	}
 	writeUploadState(w, repo, id, 0, http.StatusAccepted)
 	return nil
+}
+
+// uploadOwner names the caller for the cap on open upload sessions: its
+// principal's id, which is never reused ("" without an identity).
+func uploadOwner(ctx context.Context) string {
+	if id := identity(ctx); id != nil && id.Principal != nil {
+		return strconv.FormatInt(id.Principal.ID, 10)
+	}
+	return ""
 }
 
 // uploadStatus serves GET on an upload session.

@@ -154,8 +154,12 @@ func uploadUnknown(id string) *Error {
 	return Errorf(CodeBlobUploadUnknown, "upload %q is not known to this repository", id)
 }
 
-// StartUpload opens an upload session in the repository.
-func (s *Service) StartUpload(ctx context.Context, r Repo) (string, error) {
+// StartUpload opens an upload session in the repository for owner (who
+// opens it: a principal's key, "" for a caller without identity). Open
+// sessions are capped per registry and per owner: past a cap the answer
+// is TOOMANYREQUESTS until sessions end (committed, cancelled, or removed
+// once idle for the upload TTL).
+func (s *Service) StartUpload(ctx context.Context, r Repo, owner string) (string, error) {
 	if err := validName(r.Name); err != nil {
 		return "", err
 	}
@@ -167,13 +171,31 @@ func (s *Service) StartUpload(ctx context.Context, r Repo) (string, error) {
 		return "", err
 	}
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {
-		return q.CreateUpload(ctx, &meta.Upload{ID: id, RegistryID: r.Registry.ID, Repository: r.Name, CreatedAt: time.Now().UTC()})
+		inRegistry, byOwner, err := q.OpenUploads(ctx, r.Registry.ID, owner)
+		if err != nil {
+			return err
+		}
+		if inRegistry >= s.maxUploads.registry {
+			return tooManyUploads("registry "+r.Registry.Name, s.maxUploads.registry)
+		}
+		if owner != "" && byOwner >= s.maxUploads.identity {
+			return tooManyUploads("this identity", s.maxUploads.identity)
+		}
+		return q.CreateUpload(ctx, &meta.Upload{ID: id, RegistryID: r.Registry.ID, Repository: r.Name, Principal: owner,
+			CreatedAt: time.Now().UTC()})
 	})
 	if err != nil {
 		_ = s.uploads.Abort(ctx, id)
 		return "", err
 	}
 	return id, nil
+}
+
+func tooManyUploads(who string, limit int) *Error {
+	e := Errorf(CodeTooManyRequests, "%s has %d upload sessions open, the most allowed: finish or cancel some "+
+		"(PUT or DELETE their location) or wait until idle ones expire", who, limit)
+	e.Headers = map[string]string{"Retry-After": "60"}
+	return e
 }
 
 // upload checks that the session exists and belongs to r.

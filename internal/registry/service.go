@@ -22,6 +22,12 @@ import (
 // DefaultMaxManifestBytes is ACR's manifest size limit (4 MiB).
 const DefaultMaxManifestBytes = 4 << 20
 
+// Default caps on upload sessions open at once.
+const (
+	DefaultMaxUploadsPerRegistry = 10000
+	DefaultMaxUploadsPerIdentity = 1000
+)
+
 // Options configure a Service.
 type Options struct {
 	Meta    meta.Store
@@ -44,6 +50,10 @@ type Options struct {
 	GCGrace time.Duration
 	// Redirect sends blob downloads to the store's own URLs when it has them.
 	Redirect bool
+	// MaxUploadsPerRegistry and MaxUploadsPerIdentity cap the upload
+	// sessions open at once (defaults 10,000 and 1,000); sessions end when
+	// committed, cancelled or removed as idle.
+	MaxUploadsPerRegistry, MaxUploadsPerIdentity int
 }
 
 // Service implements the registry operations.
@@ -61,6 +71,7 @@ type Service struct {
 	pulls           *pullRecorder
 	throttle        *throttle
 	redirect        bool
+	maxUploads      struct{ registry, identity int }
 	hosts           sync.Map // host -> hostEntry
 }
 
@@ -87,9 +98,17 @@ func New(o Options) *Service {
 		o.GCGrace = time.Hour
 	}
 	o.Domain = HostName(o.Domain)
-	return &Service{redirect: o.Redirect, limits: o.Limits, gcGrace: o.GCGrace, pulls: newPullRecorder(),
+	if o.MaxUploadsPerRegistry <= 0 {
+		o.MaxUploadsPerRegistry = DefaultMaxUploadsPerRegistry
+	}
+	if o.MaxUploadsPerIdentity <= 0 {
+		o.MaxUploadsPerIdentity = DefaultMaxUploadsPerIdentity
+	}
+	s := &Service{redirect: o.Redirect, limits: o.Limits, gcGrace: o.GCGrace, pulls: newPullRecorder(),
 		throttle: &throttle{buckets: map[throttleKey]*bucket{}}, meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
+	s.maxUploads.registry, s.maxUploads.identity = o.MaxUploadsPerRegistry, o.MaxUploadsPerIdentity
+	return s
 }
 
 // Limits returns a registry's SKU limits.

@@ -254,7 +254,7 @@ func TestUploadSessionBinding(t *testing.T) {
 	other := ensure(t, s, "other", "other.localhost")
 	ctx := t.Context()
 	r := Repo{Registry: reg, Name: "app"}
-	id, err := s.StartUpload(ctx, r)
+	id, err := s.StartUpload(ctx, r, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestInvalidNames(t *testing.T) {
 		d := digest.FromString("x")
 		checks := map[string]error{}
 		_, checks["StatBlob"] = s.StatBlob(ctx, r, d)
-		_, checks["StartUpload"] = s.StartUpload(ctx, r)
+		_, checks["StartUpload"] = s.StartUpload(ctx, r, "")
 		_, checks["PutBlob"] = s.PutBlob(ctx, r, d, strings.NewReader("x"))
 		_, checks["MountBlob"] = s.MountBlob(ctx, r, "", d, nil)
 		_, checks["GetManifest"] = s.GetManifest(ctx, r, "latest", false)

@@ -91,7 +91,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
 		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) },
-		Redirect: cfg.Storage.Blobs.Redirect})
+		Redirect: cfg.Storage.Blobs.Redirect, MaxUploadsPerRegistry: cfg.Limits.MaxUploadsPerRegistry,
+		MaxUploadsPerIdentity: cfg.Limits.MaxUploadsPerIdentity})
 	regs := append([]config.Registry{{Name: cfg.DefaultRegistry}}, cfg.Registries...)
 	for _, r := range regs {
 		sku := r.SKU

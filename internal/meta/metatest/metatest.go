@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"ListTags", testListTags},
 		{"ListTagsListEnabled", testListTagsListEnabled},
 		{"Uploads", testUploads},
+		{"OpenUploads", testOpenUploads},
 		{"Outbox", testOutbox},
 		{"TxRollback", testTxRollback},
 		{"TxRollbackKeepsExisting", testTxRollbackKeepsExisting},

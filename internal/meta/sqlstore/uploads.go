@@ -7,8 +7,8 @@ import (
 )
 
 func (q *queries) CreateUpload(ctx context.Context, u *meta.Upload) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO uploads (id, registry_id, repository, created_at) VALUES (?, ?, ?, ?)`,
-		u.ID, u.RegistryID, u.Repository, ns(u.CreatedAt))
+	_, err := q.db.ExecContext(ctx, `INSERT INTO uploads (id, registry_id, repository, principal, created_at) VALUES (?, ?, ?, ?, ?)`,
+		u.ID, u.RegistryID, u.Repository, u.Principal, ns(u.CreatedAt))
 	if isUnique(err) {
 		return meta.ErrConflict
 	}
@@ -18,8 +18,8 @@ func (q *queries) CreateUpload(ctx context.Context, u *meta.Upload) error {
 func (q *queries) GetUpload(ctx context.Context, id string) (*meta.Upload, error) {
 	var u meta.Upload
 	var c int64
-	err := q.db.QueryRowContext(ctx, `SELECT id, registry_id, repository, created_at FROM uploads WHERE id = ?`, id).
-		Scan(&u.ID, &u.RegistryID, &u.Repository, &c)
+	err := q.db.QueryRowContext(ctx, `SELECT id, registry_id, repository, principal, created_at FROM uploads WHERE id = ?`, id).
+		Scan(&u.ID, &u.RegistryID, &u.Repository, &u.Principal, &c)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -36,4 +36,11 @@ func (q *queries) CountUploads(ctx context.Context) (int, error) {
 	var n int
 	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM uploads`).Scan(&n)
 	return n, err
+}
+
+func (q *queries) OpenUploads(ctx context.Context, registryID int64, principal string) (int, int, error) {
+	var inRegistry, byPrincipal int
+	err := q.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM uploads WHERE registry_id = ?),
+		(SELECT COUNT(*) FROM uploads WHERE principal = ? AND principal <> '')`, registryID, principal).Scan(&inRegistry, &byPrincipal)
+	return inRegistry, byPrincipal, err
 }
