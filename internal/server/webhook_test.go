@@ -136,7 +136,13 @@ func TestWebhookDelivery(t *testing.T) {
 		State    string
 		Attempts int
 	}
-	s.api(http.MethodGet, "/api/v1/registries/acre/webhooks/deploy/events", nil, &events)
+	// The receiver has both; the dispatcher records each outcome just after.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s.api(http.MethodGet, "/api/v1/registries/acre/webhooks/deploy/events", nil, &events)
+		if len(events) != 2 || events[0].State == "delivered" || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(events) != 2 || events[1].Attempts != 3 || events[1].State != "delivered" {
 		t.Errorf("list-events: %+v (the first delivery needed 3 attempts)", events)
 	}
