@@ -97,7 +97,7 @@ func newWebAppCmd(g *globals) *cobra.Command {
 		simple("start", "Start a web app", http.MethodPost, "/start"),
 		simple("stop", "Stop a web app", http.MethodPost, "/stop"),
 		simple("restart", "Restart a web app (new instances start before the old ones stop)", http.MethodPost, "/restart"),
-		newWebAppIdentityCmd(g), newWebAppConfigCmd(g), newWebAppLogCmd(g), newWebAppDeploymentCmd(g))
+		newWebAppIdentityCmd(g), newWebAppConfigCmd(g), newWebAppLogCmd(g), newWebAppDeploymentCmd(g), newWebAppSSHCmd(g))
 	return cmd
 }
 

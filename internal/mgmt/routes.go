@@ -71,6 +71,7 @@ func (h *Handler) routes() {
 	h.handle("PUT /api/v1/webapps/{name}/identity", h.webapp(auth.ManageWrite, h.assignAppIdentity))
 	h.handle("PUT /api/v1/webapps/{name}/cd", h.webapp(auth.ManageWrite, h.setAppCD))
 	h.handle("GET /api/v1/webapps/{name}/logs", h.webapp(auth.ManageWrite, h.appLogs))
+	h.handle("POST /api/v1/webapps/{name}/ssh", h.appSSH)
 	h.handle("GET /api/v1/vaults", h.vaultOp(auth.ManageRead, h.listVaults))
 	h.handle("POST /api/v1/vaults", h.vaultOp(auth.ManageWrite, h.createVault))
 	h.handle("GET /api/v1/vaults/{name}", h.vaultOp(auth.ManageRead, h.showVault))

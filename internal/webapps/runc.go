@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -134,6 +135,7 @@ type runcInstance struct {
 }
 
 func (in *runcInstance) ID() string            { return in.id }
+func (in *runcInstance) RootFS() string        { return filepath.Join(in.bundle, "rootfs") }
 func (in *runcInstance) PID() int              { return in.pid }
 func (in *runcInstance) Done() <-chan struct{} { return in.done }
 func (in *runcInstance) Err() error            { return in.err }
@@ -227,4 +229,13 @@ func (in *runcInstance) release() {
 	}
 	_ = unix.Unmount(filepath.Join(in.bundle, "rootfs"), unix.MNT_DETACH)
 	_ = os.RemoveAll(in.bundle)
+}
+
+// Exec implements Execer with runc exec (no terminal: stdin and stdout are
+// streams, stderr goes with stdout).
+func (in *runcInstance) Exec(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	cmd := exec.CommandContext(ctx, in.r.binary(), append([]string{"--root", in.r.Root, "exec", in.id}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stdout
+	cmd.WaitDelay = time.Second
+	return cmd.Run()
 }

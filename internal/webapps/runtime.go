@@ -49,3 +49,11 @@ type Instance interface {
 	// releases everything the instance held.
 	Stop(ctx context.Context) error
 }
+
+// Execer is implemented by instances that can run another process inside
+// themselves (for acre webapp ssh).
+type Execer interface {
+	// Exec runs args in the instance's namespaces and root, with the
+	// instance's environment, until it exits or ctx ends.
+	Exec(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error
+}

@@ -6,10 +6,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"net"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,10 +27,12 @@ const goServerSource = `package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func main() {
@@ -40,6 +42,17 @@ func main() {
 		for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix"} {
 			fmt.Fprintf(w, "%s=%s\n", h, r.Header.Get(h))
 		}
+	})
+	http.HandleFunc("/stat/", func(w http.ResponseWriter, r *http.Request) {
+		_, err := os.Stat(strings.TrimPrefix(r.URL.Path, "/stat"))
+		fmt.Fprint(w, err == nil)
+	})
+	http.HandleFunc("/dial/", func(w http.ResponseWriter, r *http.Request) {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(r.URL.Path, "/dial/"), 2*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		fmt.Fprint(w, err == nil)
 	})
 	sick := false
 	http.HandleFunc("/sick", func(w http.ResponseWriter, r *http.Request) { sick = true })
@@ -278,10 +291,11 @@ func TestWebApps(t *testing.T) {
 	})
 	cli.run(t, "webapp", "config", "appsettings", "set", "-n", "shop", "--settings", "WEBSITES_PORT=8080", "GREETING=hello")
 	eventually(t, "the app serves through the front door", bodyIs(door+"/shop/", "", "go-server version=v1 path=/"))
-	s := showApp(t, cli, "shop")
-	if s.Status.State != "Running" || !strings.HasPrefix(s.Status.Digest, "sha256:") || s.DefaultHostName != "shop.localhost" {
-		t.Errorf("show: %+v", s)
-	}
+	eventually(t, "show reports the running digest", func() (bool, string) {
+		s := showApp(t, cli, "shop")
+		return s.Status.State == "Running" && strings.HasPrefix(s.Status.Digest, "sha256:") && s.DefaultHostName == "shop.localhost" &&
+			s.Identity.PrincipalID == shopIdentity, fmt.Sprintf("%+v", s)
+	})
 	eventually(t, "settings are variables", bodyIs(door+"/shop/env/GREETING", "", "hello"))
 	eventually(t, "host routing", bodyIs(door+"/env/WEBSITE_SITE_NAME", "shop.localhost", "shop"))
 
@@ -395,13 +409,13 @@ func TestWebApps(t *testing.T) {
 			"PINNED=@Microsoft.KeyVault(SecretUri="+sec.ID+")")
 		// Without the role the literal text stays and show says why.
 		eventually(t, "an unresolved reference stays literal", bodyIs(door+"/shop/env/DB_PASS", "", byName))
-		s := showApp(t, cli, "shop")
-		var refs []struct{ Setting, Status string }
-		b, _ := json.Marshal(s.Status.KeyVaultReferences)
-		_ = json.Unmarshal(b, &refs)
-		if len(refs) != 2 || !strings.Contains(refs[0].Status, "Key Vault Secrets User") {
-			t.Errorf("show does not say why the references did not resolve: %+v", refs)
-		}
+		eventually(t, "show says why the references did not resolve", func() (bool, string) {
+			s := showApp(t, cli, "shop")
+			var refs []struct{ Setting, Status string }
+			b, _ := json.Marshal(s.Status.KeyVaultReferences)
+			_ = json.Unmarshal(b, &refs)
+			return len(refs) == 2 && strings.Contains(refs[0].Status, "Key Vault Secrets User"), string(b)
+		})
 		cli.run(t, "role", "assignment", "create", "--assignee", shopIdentity, "--role", "Key Vault Secrets User", "--scope", "/vaults/kv-shop")
 		eventually(t, "the reference resolves once the role is granted", bodyIs(door+"/shop/env/DB_PASS", "", "secret-1"))
 		eventually(t, "a reference by URI with a version", bodyIs(door+"/shop/env/PINNED", "", "secret-1"))
@@ -424,6 +438,7 @@ func TestWebApps(t *testing.T) {
 			{"webapp", "config", "appsettings", "list", "-n", "shop"},
 			{"webapp", "log", "download", "-n", "shop"},
 			{"webapp", "restart", "-n", "shop"},
+			{"webapp", "ssh", "-n", "shop"},
 			{"keyvault", "secret", "show", "--vault-name", "kv-shop", "-n", "dbpass"},
 			{"role", "assignment", "create", "--assignee", "viewer", "--role", "Key Vault Secrets User", "--scope", "/vaults/kv-shop"},
 		} {
@@ -470,6 +485,38 @@ func TestWebApps(t *testing.T) {
 			t.Errorf("%d of %d requests failed during the swap; last: %v", failed.Load(), failed.Load()+ok.Load(), lastErr.Load())
 		}
 		t.Logf("requests during the swap: %d, failed: %d", ok.Load()+failed.Load(), failed.Load())
+	})
+
+	t.Run("Isolation", func(t *testing.T) {
+		if code, body := get(door+"/shop/stat/etc/hostname", ""); code != 200 {
+			t.Fatalf("stat: %d %s", code, body)
+		}
+		for _, p := range []string{a.Data, filepath.Join(a.Data, "webapps")} {
+			if _, body := get(door+"/shop/stat"+p, ""); body != "false" {
+				t.Errorf("the app sees acre's data directory %s", p)
+			}
+		}
+		for _, addr := range []string{a.Addr, strings.TrimPrefix(door, "http://")} {
+			if _, body := get(door+"/shop/dial/"+addr, ""); body != "false" {
+				t.Errorf("the app reaches acre's listener %s", addr)
+			}
+		}
+	})
+
+	t.Run("SSH", func(t *testing.T) {
+		cmd := exec.Command(acreBin, "webapp", "ssh", "-n", "busy")
+		cmd.Env = append(os.Environ(), cli.env...)
+		cmd.Stdin = strings.NewReader("echo inside-$(hostname); /bin/busybox cat /proc/1/cmdline; echo; exit\n")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "inside-busy") || !strings.Contains(string(out), "httpd") {
+			t.Fatalf("acre webapp ssh: %v\n%s", err, out)
+		}
+		if !strings.Contains(a.Logs(), `"msg":"webapp ssh","app":"busy"`) {
+			t.Errorf("the shell is not in the server's log")
+		}
+		if logs := cli.run(t, "webapp", "log", "download", "-n", "busy"); !strings.Contains(logs, "owner opened a shell") {
+			t.Errorf("the shell is not in the app's log")
+		}
 	})
 
 	t.Run("StopStartDelete", func(t *testing.T) {
