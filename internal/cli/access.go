@@ -15,7 +15,10 @@ func newCredentialCmd(g *globals) *cobra.Command {
 	var name, pw string
 	show := &cobra.Command{
 		Use:   "show",
-		Short: "Show the admin user (passwords are stored hashed: renew to see new ones)",
+		Short: "Show the admin user (acre stores its passwords hashed: renew to see new ones)",
+		Long: `Shows the admin user's name and password names. Unlike az, no values: acre stores the
+passwords hashed, so they are shown only when generated, by enabling the admin
+user (acre update --admin-enabled true) or by acre credential renew.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(name)+"/credentials", nil)

@@ -23,7 +23,7 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 	}
 	create.Flags().StringVarP(&name, "name", "n", "", "registry name (lower-case letters and digits)")
 	create.Flags().StringVar(&sku, "sku", "Standard", "Basic, Standard or Premium")
-	create.Flags().BoolVar(&admin, "admin-enabled", false, "enable the admin user")
+	create.Flags().BoolVar(&admin, "admin-enabled", false, "enable the admin user; its passwords are shown in the answer, once (acre keeps only their hashes)")
 	create.Flags().BoolVar(&anon, "anonymous-pull-enabled", false, "let unauthenticated clients pull")
 	required(create, "name")
 
@@ -76,7 +76,7 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 	}
 	update.Flags().StringVarP(&upName, "name", "n", "", "registry name")
 	update.Flags().StringVar(&upSKU, "sku", "", "Basic, Standard or Premium")
-	update.Flags().StringVar(&upAdmin, "admin-enabled", "", "true or false")
+	update.Flags().StringVar(&upAdmin, "admin-enabled", "", "true or false; enabling shows the admin passwords in the answer, once (acre keeps only their hashes)")
 	update.Flags().StringVar(&upAnon, "anonymous-pull-enabled", "", "true or false")
 	update.Flags().StringVar(&upThrottle, "throttling-enabled", "", "true or false: enforce the SKU's operations a minute")
 	required(update, "name")

@@ -166,8 +166,8 @@ func newRepositoryCmd(g *globals) *cobra.Command {
   acre repository delete -n myreg --repository app --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !yes {
-				return usageError{fmt.Errorf("this deletes content for good: add --yes")}
+			if ok, err := confirm(cmd, yes, "This operation will delete the content for good. Are you sure you want to continue?"); !ok {
+				return err
 			}
 			d, err := g.dataPlane(cmd.Context(), reg)
 			if err != nil {
