@@ -24,6 +24,9 @@ type WebApps struct {
 	MaxBackoff time.Duration `yaml:"max_backoff"`
 	// StopGrace is how long an instance has between SIGTERM and SIGKILL (default 10s).
 	StopGrace time.Duration `yaml:"stop_grace"`
+	// IdleTimeout: an app without Always On that served no request for
+	// this long is stopped, and starts again on the next request (default 20m).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 func (w WebApps) validate() []error {
@@ -34,7 +37,8 @@ func (w WebApps) validate() []error {
 	if _, _, err := net.SplitHostPort(w.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("webapps.addr %q: %w", w.Addr, err))
 	}
-	for name, d := range map[string]time.Duration{"probe": w.Probe, "start_timeout": w.StartTimeout, "max_backoff": w.MaxBackoff, "stop_grace": w.StopGrace} {
+	for name, d := range map[string]time.Duration{"probe": w.Probe, "start_timeout": w.StartTimeout, "max_backoff": w.MaxBackoff, "stop_grace": w.StopGrace,
+		"idle_timeout": w.IdleTimeout} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("webapps.%s: must not be negative", name))
 		}

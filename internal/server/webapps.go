@@ -128,7 +128,7 @@ func (s *Server) newWebApps() {
 		domain = s.cfg.Domain
 	}
 	o := webapps.Options{Meta: s.meta, Dir: dir, Domain: domain, Log: s.log, Probe: w.Probe, StartTimeout: w.StartTimeout,
-		MaxBackoff: w.MaxBackoff, URL: func() string { _, door := h.get(); return door },
+		MaxBackoff: w.MaxBackoff, IdleTimeout: w.IdleTimeout, URL: func() string { _, door := h.get(); return door },
 		Runtime: &webapps.Runc{Binary: w.Runtime, Root: filepath.Join(dir, "runc"), Dir: filepath.Join(dir, "bundles"), Grace: w.StopGrace},
 		Puller: &webapps.Puller{Cache: filepath.Join(dir, "images"), Scheme: h.scheme,
 			Client: &http.Client{Timeout: 30 * time.Minute, Transport: &http.Transport{DialContext: h.dial, ForceAttemptHTTP2: true,

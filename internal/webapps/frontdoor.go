@@ -106,6 +106,11 @@ func newProxy(t http.RoundTripper) *httputil.ReverseProxy {
 // to drop, and acquire counts before it looks at the mark, so no request
 // reaches an instance after it was drained.
 func (c *controller) acquire(ctx context.Context) *instance {
+	c.lastReq.Store(time.Now().UnixNano())
+	if c.idle.CompareAndSwap(true, false) {
+		c.logs.platform("a request wakes the idle app")
+		c.wake()
+	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {

@@ -57,6 +57,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// MaxBackoff caps the wait between failed deployments (default 60s).
 	MaxBackoff time.Duration
+	// IdleTimeout: an app without Always On that served no request for
+	// this long is stopped until the next request (default 20m).
+	IdleTimeout time.Duration
 	// URL returns the front door's base URL (for show and the CD URL).
 	URL func() string
 }
@@ -79,6 +82,9 @@ func New(o Options) *Service {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 60 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 20 * time.Minute
 	}
 	if o.URL == nil {
 		o.URL = func() string { return "" }

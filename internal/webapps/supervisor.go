@@ -32,6 +32,10 @@ type controller struct {
 	live  atomic.Pointer[liveSet]
 	// stopped is set while the app is stopped, so the front door answers at once.
 	stopped atomic.Bool
+	// idle is set while the app sleeps for lack of requests; the front
+	// door's next request clears it and wakes the controller.
+	idle    atomic.Bool
+	lastReq atomic.Int64 // unix nanoseconds of the last request or deployment
 	mu      sync.Mutex
 	change  chan struct{} // closed and replaced when live changes
 
@@ -212,8 +216,18 @@ func (c *controller) reconcile(ctx context.Context) bool {
 		if c.deployed == "" {
 			reason = "the app starts"
 		}
+	case c.idle.Load():
+		return true // asleep until a request comes
 	default:
 		reason = c.check(ctx, cfg)
+		if reason == "" && !cfg.AlwaysOn && time.Since(time.Unix(0, c.lastReq.Load())) > c.s.o.IdleTimeout {
+			c.logs.platform("no request for %s and Always On is off: stopping until the next request", c.s.o.IdleTimeout)
+			c.idle.Store(true)
+			c.stopAll()
+			c.deployed = want
+			c.setStatus(ctx, a.ID, Status{State: "Running", Message: "idle: the next request starts an instance (Always On is off)"})
+			return true
+		}
 	}
 	if reason == "" || time.Now().Before(c.retryAt) {
 		return true
@@ -238,6 +252,8 @@ func (c *controller) reconcile(ctx context.Context) bool {
 		return true
 	}
 	c.failures, c.retryAt, c.deployed = 0, time.Time{}, want
+	c.lastReq.Store(time.Now().UnixNano())
+	c.idle.Store(false)
 	st.Restarts = c.restarts
 	c.setStatus(ctx, a.ID, st)
 	return true

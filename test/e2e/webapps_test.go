@@ -133,7 +133,7 @@ func buildGoServer(t testing.TB) []byte {
 
 // webAppsServer starts acre with web apps on and returns it with the front
 // door's base URL.
-func webAppsServer(t testing.TB) (*Acre, string) {
+func webAppsServer(t testing.TB, extra ...string) (*Acre, string) {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "acre.yaml")
 	// Webhooks may reach acre's own listeners only where the operator
@@ -145,7 +145,8 @@ func webAppsServer(t testing.TB) (*Acre, string) {
 	}
 	door := ln.Addr().String()
 	ln.Close()
-	body := "webapps:\n  addr: " + door + "\n  probe: 300ms\n  max_backoff: 1s\n  stop_grace: 2s\nwebhooks:\n  allow: [\"" + door + "\"]\n"
+	body := "webapps:\n  addr: " + door + "\n  probe: 300ms\n  max_backoff: 1s\n  stop_grace: 2s\n" + strings.Join(extra, "") +
+		"webhooks:\n  allow: [\"" + door + "\"]\n"
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -545,4 +546,51 @@ func syscallKill(pid int) error {
 		return err
 	}
 	return p.Kill()
+}
+
+// TestWebAppIdleStop checks that an app without Always On stops when idle
+// and starts again on the next request, and that Always On keeps it.
+func TestWebAppIdleStop(t *testing.T) {
+	needWebApps(t)
+	a, door := webAppsServer(t, "  idle_timeout: 1s\n")
+	cli := newAcreCLI(t)
+	Run(t, cli.env, "sh", "-c", "echo "+a.Password+" | "+acreBin+" account login --server http://"+a.Addr+" --username owner --password-stdin")
+	cli.run(t, "update", "-n", "acre", "--anonymous-pull-enabled", "true")
+	crane := newCLITool(t, "crane", t.TempDir())
+	crane.login(t, a)
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := a.Addr + "/busy:v1"
+	crane.run(t, "append", "-f", layerTar(t, map[string][]byte{"bin/busybox": bb, "www/index.html": []byte("awake\n")}), "-t", ref)
+	crane.run(t, "mutate", ref, "--entrypoint", "/bin/busybox,httpd,-f,-p,80,-h,/www")
+	cli.run(t, "appservice", "plan", "create", "-n", "plan", "--sku", "B1")
+	cli.run(t, "webapp", "create", "-n", "sleepy", "-p", "plan", "-i", ref)
+	eventually(t, "the app serves", bodyIs(door+"/sleepy/", "", "awake"))
+	eventually(t, "the idle app stops", func() (bool, string) {
+		s := showApp(t, cli, "sleepy")
+		return len(s.Status.Instances) == 0 && strings.Contains(s.Status.Message, "idle"), fmt.Sprintf("%+v", s.Status)
+	})
+	if code, body := get(door+"/sleepy/", ""); code != 200 || !strings.Contains(body, "awake") {
+		t.Fatalf("the request that wakes the app: %d %s", code, body)
+	}
+	cli.run(t, "webapp", "config", "set", "-n", "sleepy", "--always-on", "true")
+	var first string
+	eventually(t, "Always On is applied", func() (bool, string) {
+		s := showApp(t, cli, "sleepy")
+		var sc struct{ AlwaysOn bool }
+		cli.json(t, &sc, "webapp", "config", "show", "-n", "sleepy")
+		ok := sc.AlwaysOn && s.Status.State == "Running" && len(s.Status.Instances) == 1 && s.Status.Message == ""
+		if ok {
+			first = s.Status.Instances[0]
+		}
+		return ok, fmt.Sprintf("%+v", s.Status)
+	})
+	// Several idle timeouts later the instance still runs (this can only
+	// pass wrongly on a slow machine, never fail wrongly).
+	time.Sleep(4 * time.Second)
+	if s := showApp(t, cli, "sleepy"); len(s.Status.Instances) != 1 || s.Status.Instances[0] != first {
+		t.Errorf("an Always On app was stopped: %+v", s.Status)
+	}
 }
