@@ -202,9 +202,9 @@ type Manifests interface {
 	// ErrNotFound when the repository does not exist; repo set and m nil
 	// when the tag or manifest does not.
 	ResolveManifest(ctx context.Context, registryID int64, repo, ref string, withContent bool) (r *Repository, t *Tag, m *Manifest, err error)
-	// Referrers lists listable (listEnabled) manifests whose subject is d,
-	// optionally of one artifact type.
-	Referrers(ctx context.Context, repositoryID int64, d digest.Digest, artifactType string) ([]Manifest, error)
+	// Referrers lists manifests whose subject is d, optionally of one
+	// artifact type: the listable ones (listEnabled), or all with hidden.
+	Referrers(ctx context.Context, repositoryID int64, d digest.Digest, artifactType string, hidden bool) ([]Manifest, error)
 }
 
 // Tags stores tags.

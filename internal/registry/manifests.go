@@ -238,7 +238,8 @@ func (s *Service) platform(ctx context.Context, cfg *descriptor) (arch, os strin
 }
 
 // DeleteManifest deletes by reference: a tag is untagged (the manifest
-// stays); a digest deletes the manifest and every tag pointing at it.
+// stays); a digest deletes the manifest, every tag pointing at it and its
+// referrers (refused when any of them is locked).
 func (s *Service) DeleteManifest(ctx context.Context, r Repo, ref string) error {
 	if err := validName(r.Name); err != nil {
 		return err
@@ -262,10 +263,11 @@ func (s *Service) DeleteManifest(ctx context.Context, r Repo, ref string) error 
 		} else if err != nil {
 			return err
 		}
-		if err := checkManifestDelete(ctx, q, repo, m); err != nil {
+		refs, err := checkCascadeDelete(ctx, q, repo, m)
+		if err != nil {
 			return err
 		}
-		if err := s.removeManifest(ctx, q, r, m); err != nil {
+		if err := s.removeWithReferrers(ctx, q, r, m, refs); err != nil {
 			return err
 		}
 		return q.TouchRepository(ctx, repo.ID, time.Now().UTC())
@@ -357,7 +359,7 @@ func (s *Service) Referrers(ctx context.Context, r Repo, d digest.Digest, artifa
 	if repo == nil {
 		return nil, nil
 	}
-	return q.Referrers(ctx, repo.ID, d, artifactType)
+	return q.Referrers(ctx, repo.ID, d, artifactType, false)
 }
 
 // retag points tags at manifest id: the manifest is tagged again (never

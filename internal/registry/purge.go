@@ -231,6 +231,13 @@ func (s *Service) purgeRepo(ctx context.Context, r Repo, tagRes []*regexp2.Regex
 					}
 					continue
 				}
+				// A referrer goes with its subject (deleting which deletes it), never before.
+				if keep, err := subjectPresent(ctx, q, m); err != nil || keep {
+					if err != nil {
+						return nil, nil, err
+					}
+					continue
+				}
 				if !o.IncludeLocked && checkDelete(repo, "manifest", m.Attributes) != nil {
 					continue
 				}
@@ -281,7 +288,9 @@ func (s *Service) applyPurge(ctx context.Context, r Repo, tags, mans []Deletion,
 				return err
 			}
 		}
-		if err := s.DeleteManifest(ctx, r, m.Digest); err != nil && CodeOf(err) != CodeManifestUnknown {
+		if err := s.DeleteManifest(ctx, r, m.Digest); CodeOf(err) == CodeDenied {
+			continue // a referrer of it is locked: purge skips locked content
+		} else if err != nil && CodeOf(err) != CodeManifestUnknown {
 			return err
 		}
 		s.recordDeletion(ctx, r, m, "Delete", "purge")

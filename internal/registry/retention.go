@@ -115,9 +115,10 @@ func (s *Service) ApplyRetention(ctx context.Context, reg *meta.Registry) ([]Del
 	return out, ctx.Err()
 }
 
-// retire deletes an untagged manifest if, checked again in the deleting
-// transaction, it is still untagged since before cutoff, unlocked and not
-// referenced by an index. A manifest tagged again is never deleted.
+// retire deletes an untagged manifest (with its referrers) if, checked
+// again in the deleting transaction, it is still untagged since before
+// cutoff, unlocked, not referenced by an index and not a referrer whose
+// subject is still there. A manifest tagged again is never deleted.
 func (s *Service) retire(ctx context.Context, reg *meta.Registry, repoID int64, dg string, cutoff time.Time) (*Deletion, error) {
 	var out *Deletion
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {
@@ -134,11 +135,15 @@ func (s *Service) retire(ctx context.Context, reg *meta.Registry, repoID int64, 
 		if ref, err := q.ReferencedBy(ctx, repoID, m.Digest); err != nil || ref {
 			return err
 		}
-		if checkManifestDelete(ctx, q, repo, m) != nil {
-			return nil // locked: retention skips it
+		if keep, err := subjectPresent(ctx, q, m); err != nil || keep {
+			return err // a referrer goes with its subject
+		}
+		refs, err := checkCascadeDelete(ctx, q, repo, m)
+		if err != nil {
+			return nil // locked (it or a referrer): retention skips it
 		}
 		r := Repo{Registry: reg, Name: repo.Name}
-		if err := s.removeManifest(ctx, q, r, m); err != nil {
+		if err := s.removeWithReferrers(ctx, q, r, m, refs); err != nil {
 			return err
 		}
 		why := fmt.Sprintf("retention: untagged since %s", m.UntaggedAt.Format(time.RFC3339))

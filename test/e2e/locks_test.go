@@ -10,10 +10,10 @@ import (
 	"testing"
 )
 
-// setAttributes PATCHes ACR changeable attributes at /acr/v1/<path> as the owner.
-func setAttributes(t testing.TB, a *Acre, path, attrs string) {
+// sendJSON sends body (JSON) to path as the owner and returns the status.
+func sendJSON(t testing.TB, a *Acre, method, path string, body []byte) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPatch, a.URL("/acr/v1/"+path), bytes.NewReader([]byte(attrs)))
+	req, err := http.NewRequest(method, a.URL(path), bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,8 +23,14 @@ func setAttributes(t testing.TB, a *Acre, path, attrs string) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("PATCH /acr/v1/%s %s: %d", path, attrs, resp.StatusCode)
+	return resp.StatusCode
+}
+
+// setAttributes PATCHes ACR changeable attributes at /acr/v1/<path> as the owner.
+func setAttributes(t testing.TB, a *Acre, path, attrs string) {
+	t.Helper()
+	if st := sendJSON(t, a, http.MethodPatch, "/acr/v1/"+path, []byte(attrs)); st != http.StatusOK {
+		t.Fatalf("PATCH /acr/v1/%s %s: %d", path, attrs, st)
 	}
 }
 

@@ -235,7 +235,7 @@ func testDeleteManifest(t *testing.T, s meta.Store) {
 
 func referrerDigests(t *testing.T, s meta.Store, repoID int64, d digest.Digest, artifactType string) []string {
 	t.Helper()
-	ms, err := s.Read().Referrers(t.Context(), repoID, d, artifactType)
+	ms, err := s.Read().Referrers(t.Context(), repoID, d, artifactType, false)
 	ok(t, "Referrers", err)
 	out := []string{}
 	for _, m := range ms {
@@ -303,7 +303,7 @@ func testReferrers(t *testing.T, s meta.Store) {
 			sameStrings(t, "Referrers", referrerDigests(t, s, tt.repo, tt.subject, tt.artifactType), tt.want)
 		})
 	}
-	ms, err := s.Read().Referrers(ctx, repo.ID, subject.Digest, sig)
+	ms, err := s.Read().Referrers(ctx, repo.ID, subject.Digest, sig, false)
 	ok(t, "Referrers", err)
 	if len(ms) == 1 {
 		checkManifest(t, &ms[0], a, false)

@@ -60,7 +60,7 @@ func testReadableBlob(t *testing.T, s meta.Store) {
 }
 
 // testReferrersListEnabled checks that Referrers leaves out manifests with
-// listEnabled=false.
+// listEnabled=false unless asked for hidden ones (lifecycle jobs).
 func testReferrersListEnabled(t *testing.T, s meta.Store) {
 	ctx := t.Context()
 	reg := mkRegistry(t, s, "alpha")
@@ -76,4 +76,9 @@ func testReferrersListEnabled(t *testing.T, s meta.Store) {
 	hide.ListEnabled = false
 	tx(t, s, func(q meta.Queries) error { return q.SetManifestAttributes(ctx, repo.ID, refs[1].Digest, hide) })
 	sameStrings(t, "Referrers", referrerDigests(t, s, repo.ID, subject.Digest, ""), []string{refs[0].Digest.String()})
+	all, err := s.Read().Referrers(ctx, repo.ID, subject.Digest, "", true)
+	ok(t, "Referrers(hidden)", err)
+	if len(all) != 2 {
+		t.Fatalf("Referrers with hidden: %d manifests, want 2", len(all))
+	}
 }

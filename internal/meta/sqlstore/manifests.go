@@ -94,8 +94,11 @@ func (q *queries) DeleteManifest(ctx context.Context, repositoryID int64, d dige
 	return affected(res, err)
 }
 
-func (q *queries) Referrers(ctx context.Context, repositoryID int64, d digest.Digest, artifactType string) ([]meta.Manifest, error) {
-	query := `SELECT ` + manifestCols + ` FROM manifests WHERE repository_id = ? AND subject = ? AND list_enabled = 1`
+func (q *queries) Referrers(ctx context.Context, repositoryID int64, d digest.Digest, artifactType string, hidden bool) ([]meta.Manifest, error) {
+	query := `SELECT ` + manifestCols + ` FROM manifests WHERE repository_id = ? AND subject = ?`
+	if !hidden {
+		query += ` AND list_enabled = 1`
+	}
 	args := []any{repositoryID, d.String()}
 	if artifactType != "" {
 		// A manifest without artifactType is typed by its config's media type.
