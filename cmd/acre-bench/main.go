@@ -36,6 +36,7 @@ import (
 
 type config struct {
 	acre, url, data, tmpdir, jsonOut, mode, gen string
+	baseline                                    string
 	table                                       string
 	auth, user, password                        string
 	authCompare                                 bool
@@ -69,6 +70,7 @@ func parseFlags() (*config, []int) {
 	f.StringVar(&c.auth, "auth", authBearer, "client authentication: bearer (token flow), basic (credentials on every request) or none (a started server runs with --auth=false)")
 	f.StringVar(&c.user, "user", "", "with --url: user name to sign in with")
 	f.StringVar(&c.password, "password", "", "with --url: password to sign in with")
+	f.StringVar(&c.baseline, "baseline", "", "with a started server: another acre binary (e.g. built from an earlier commit) whose manifest load phases run on the same data, back to back with --acre's, for a before/after ratio of server CPU per request")
 	f.BoolVar(&c.authCompare, "auth-compare", true, "with a started server and auth on: run the manifest load phases again on the same data with --auth=false")
 	f.StringVar(&c.table, "table", "", "print one side-by-side table of name=results.json,... (files written by --json; the first is compared with each other one) and exit")
 	f.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
@@ -118,6 +120,9 @@ func parseFlags() (*config, []int) {
 	case authBearer, authBasic, authNone:
 	default:
 		die("--auth must be bearer, basic or none")
+	}
+	if c.baseline != "" && c.url != "" {
+		die("--baseline goes with --acre: both servers are started on the same data")
 	}
 	if c.url == "" && (c.user != "" || c.password != "") {
 		die("--user and --password go with --url; a started server gets its own owner")

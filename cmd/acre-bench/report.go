@@ -29,17 +29,18 @@ type Results struct {
 	SmallPull     *ImagesResult  `json:"small_pull,omitempty"`
 	ManifestLoad  []*LoadResult  `json:"manifest_load,omitempty"`
 	// The same phases against the same data served with --auth=false.
-	ManifestLoadAuthOff []*LoadResult `json:"manifest_load_auth_off,omitempty"`
-	AuthCost            []*AuthCost   `json:"auth_cost,omitempty"`
-	Auth                string        `json:"auth"`           // bearer, basic or none
-	TokenFetches        int64         `json:"token_fetches"`  // token requests made (bearer)
-	TokenRenewals       int64         `json:"token_renewals"` // tokens replaced after a 401
-	Memory              *MemoryResult `json:"memory,omitempty"`
-	Disk                *DiskResult   `json:"disk,omitempty"`
-	Targets             []Target      `json:"targets"`
-	ServerLog           *ServerLog    `json:"server_log,omitempty"`
-	Notes               []string      `json:"notes,omitempty"`
-	Errors              []string      `json:"errors,omitempty"`
+	ManifestLoadAuthOff []*LoadResult   `json:"manifest_load_auth_off,omitempty"`
+	AuthCost            []*AuthCost     `json:"auth_cost,omitempty"`
+	BaselineCost        []*BaselineCost `json:"baseline_cost,omitempty"`
+	Auth                string          `json:"auth"`           // bearer, basic or none
+	TokenFetches        int64           `json:"token_fetches"`  // token requests made (bearer)
+	TokenRenewals       int64           `json:"token_renewals"` // tokens replaced after a 401
+	Memory              *MemoryResult   `json:"memory,omitempty"`
+	Disk                *DiskResult     `json:"disk,omitempty"`
+	Targets             []Target        `json:"targets"`
+	ServerLog           *ServerLog      `json:"server_log,omitempty"`
+	Notes               []string        `json:"notes,omitempty"`
+	Errors              []string        `json:"errors,omitempty"`
 }
 
 // Throughput is a bulk transfer; MB are 10^6 bytes.
@@ -91,6 +92,18 @@ type AuthCost struct {
 	OnMs    float64 `json:"server_cpu_per_request_ms_auth_on"`
 	OffMs   float64 `json:"server_cpu_per_request_ms_auth_off"`
 	ExtraMs float64 `json:"extra_ms"`
+}
+
+// BaselineCost is the server CPU per manifest request of the binary under
+// test against a baseline binary, same data and client count, back to back.
+type BaselineCost struct {
+	Clients       int     `json:"clients"`
+	Auth          string  `json:"auth"`
+	Ms            float64 `json:"server_cpu_per_request_ms"`
+	BaselineMs    float64 `json:"baseline_server_cpu_per_request_ms"`
+	Ratio         float64 `json:"ratio"`
+	P99Ms         float64 `json:"p99_ms"`
+	BaselineP99Ms float64 `json:"baseline_p99_ms"`
 }
 
 // MemoryResult is the server's resident memory, in bytes.
@@ -230,6 +243,13 @@ func (r *Results) print(w io.Writer) {
 		fmt.Fprintf(w, "\nauthentication cost (server CPU per manifest HEAD/GET, same data, auth on vs --auth=false):\n")
 		for _, a := range r.AuthCost {
 			fmt.Fprintf(w, "  %d clients: %.4f ms %s, %.4f ms auth off, %+.4f ms extra\n", a.Clients, a.OnMs, a.Auth, a.OffMs, a.ExtraMs)
+		}
+	}
+	if len(r.BaselineCost) > 0 {
+		fmt.Fprintf(w, "\nagainst the baseline (server CPU per manifest HEAD/GET, same data, back to back):\n")
+		for _, c := range r.BaselineCost {
+			fmt.Fprintf(w, "  %d clients, %s: %.4f ms vs %.4f ms baseline, ratio %.3f (p99 %.2f ms vs %.2f ms)\n",
+				c.Clients, c.Auth, c.Ms, c.BaselineMs, c.Ratio, c.P99Ms, c.BaselineP99Ms)
 		}
 	}
 	if r.Auth == authBearer {

@@ -261,6 +261,11 @@ func run(ctx context.Context, cfg *config, clients []int) (*Results, error) {
 			b.fail(err)
 		}
 	}
+	if res.Managed && cfg.baseline != "" && ctx.Err() == nil && len(targets) > 0 {
+		if err := b.compareBaseline(ctx, root, dataDir, clients, targets); err != nil {
+			b.fail(err)
+		}
+	}
 	res.judge()
 	return res, ctx.Err()
 }

@@ -9,32 +9,28 @@ import (
 	"strings"
 )
 
-type clientKey struct{}
+type proxiesKey struct{}
 
-// WithClientIP returns ctx carrying the client address ClientIP reports,
-// as the server resolved it (see Proxies).
-func WithClientIP(ctx context.Context, ip string) context.Context {
-	return context.WithValue(ctx, clientKey{}, ip)
+// WithProxies returns ctx telling ClientIP which peers may name the client
+// in X-Forwarded-For (none, without it).
+func WithProxies(ctx context.Context, ps Proxies) context.Context {
+	return context.WithValue(ctx, proxiesKey{}, ps)
 }
 
-// ClientIP is the caller's address: the one resolved for the request (see
-// WithClientIP), else the peer's address without port.
+// ClientIP is the caller's address: the peer's, or the client a trusted
+// proxy names (see WithProxies and Proxies.Client).
 func ClientIP(r *http.Request) string {
-	if ip, ok := r.Context().Value(clientKey{}).(string); ok {
-		return ip
-	}
-	return peerIP(r)
+	ps, _ := r.Context().Value(proxiesKey{}).(Proxies)
+	return ps.Client(r)
 }
 
+// peerIP is the peer's address without port.
 func peerIP(r *http.Request) string {
 	h, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		h = r.RemoteAddr
+		return r.RemoteAddr
 	}
-	if a, err := netip.ParseAddr(h); err == nil {
-		return a.Unmap().String()
-	}
-	return bounded(h)
+	return h
 }
 
 // Proxies are the peers trusted to name the client in X-Forwarded-For.
@@ -72,10 +68,14 @@ func (ps Proxies) trusted(a netip.Addr) bool {
 // anything that is not an address is never taken.
 func (ps Proxies) Client(r *http.Request) string {
 	peer := peerIP(r)
+	if len(ps) == 0 {
+		return peer
+	}
 	a, err := netip.ParseAddr(peer)
 	if err != nil || !ps.trusted(a) {
 		return peer
 	}
+	a = a.Unmap()
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
 		h, err := netip.ParseAddr(strings.TrimSpace(hops[i]))

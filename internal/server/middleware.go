@@ -55,7 +55,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // withRequest gives each request an id (X-Request-Id, echoed back), puts the
 // request's description in the context, turns panics into 500s and writes
 // one access log line.
-func withRequest(log *slog.Logger, mx *metrics.Metrics, next http.Handler) http.Handler {
+//
+// It also tells auth.ClientIP which peers are trusted proxies (for
+// sign-in throttling and the audit log).
+func withRequest(log *slog.Logger, mx *metrics.Metrics, proxies auth.Proxies, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -66,6 +69,9 @@ func withRequest(log *slog.Logger, mx *metrics.Metrics, next http.Handler) http.
 		// Events keep these, so client-supplied text is bounded.
 		ctx := registry.WithRequestInfo(r.Context(), registry.RequestInfo{
 			ID: id, Host: meta.Bound(r.Host), Method: meta.Bound(r.Method), UserAgent: meta.Bound(r.UserAgent())})
+		if len(proxies) > 0 {
+			ctx = auth.WithProxies(ctx, proxies)
+		}
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -86,14 +92,6 @@ func withRequest(log *slog.Logger, mx *metrics.Metrics, next http.Handler) http.
 				slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
 		}()
 		next.ServeHTTP(sw, r)
-	})
-}
-
-// withClient resolves each request's client address once (X-Forwarded-For
-// only from trusted proxies) for sign-in throttling and the audit log.
-func withClient(proxies auth.Proxies, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(auth.WithClientIP(r.Context(), proxies.Client(r))))
 	})
 }
 

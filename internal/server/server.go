@@ -211,7 +211,7 @@ func (s *Server) Handler() http.Handler {
 			notFound(s.log).ServeHTTP(w, r)
 		}
 	})
-	return withRequest(s.log, s.metrics, withClient(s.proxies, mux))
+	return withRequest(s.log, s.metrics, s.proxies, mux)
 }
 
 // serveMetrics serves /metrics on the main listener: the figures name
