@@ -17,8 +17,10 @@ e2e: build
 	./scripts/install-test-deps.sh
 	ACRE_BIN=$(CURDIR)/bin/acre ACRE_TOOLS=$(CURDIR)/.tools/bin go test -tags e2e -count=1 -v ./test/e2e/
 
+# BASELINE=path/to/an/earlier/acre also runs the manifest load phases on it,
+# back to back on the same data, for a before/after ratio of server CPU.
 bench: build
-	go run ./cmd/acre-bench --acre $(CURDIR)/bin/acre
+	go run ./cmd/acre-bench --acre $(CURDIR)/bin/acre $(if $(BASELINE),--baseline $(BASELINE))
 
 # The same benchmark against acre, olareg and CNCF Distribution (pinned,
 # installed into .tools/bin), one table with the ratios.
