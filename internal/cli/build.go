@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ type buildFlags struct {
 	reg, file, target, platform, gitToken, timeout string
 	images, buildArgs, secretArgs, set             []string
 	values                                         string
-	noPush, noLogs, noCache                        bool
+	noPush, noLogs, noCache, hostNetwork           bool
 }
 
 func (f *buildFlags) add(cmd *cobra.Command, build bool) {
@@ -46,7 +47,9 @@ func (f *buildFlags) add(cmd *cobra.Command, build bool) {
 		fl.StringVar(&f.target, "target", "", "the stage to build")
 		fl.BoolVar(&f.noPush, "no-push", false, "build without pushing")
 		fl.BoolVar(&f.noCache, "no-cache", false, "build without the layer cache")
-	} else {
+	}
+	fl.BoolVar(&f.hostNetwork, "allow-host-network", false, "RUN steps use the host's network (only where the server allows it)")
+	if !build {
 		fl.StringArrayVar(&f.set, "set", nil, "value KEY=VALUE for {{.Values.KEY}} (repeatable)")
 		fl.StringVar(&f.values, "values", "", "a file of values (KEY: VALUE lines)")
 		fl.StringVar(&f.target, "cmd", "", "run one command in a container instead of a YAML (e.g. \"busybox echo hi\")")
@@ -84,7 +87,7 @@ directory (uploaded as a tarball honouring .dockerignore), a git URL
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec := tasks.RunSpec{Kind: tasks.KindBuild, Dockerfile: f.file, Images: f.images, NoPush: f.noPush, Target: f.target,
-				Platform: f.platform, NoCache: f.noCache, GitToken: f.gitToken}
+				Platform: f.platform, NoCache: f.noCache, GitToken: f.gitToken, HostNetwork: f.hostNetwork}
 			var err error
 			if spec.BuildArgs, err = parseKV("build-arg", f.buildArgs); err != nil {
 				return err
@@ -279,4 +282,81 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   "run <context>",
+		Short: "Run a multi-step task YAML, or one command, on the server (like az acr run)",
+		Long: `Runs ACR's task YAML (build, push and cmd steps; when: for order and parallel steps) on the
+server. -f names the YAML: a local file (sent with the request) or a path in a remote context. --cmd
+runs one container instead (use /dev/null as the context when none is needed).`,
+		Example: `  acre run -r acre -f acb.yaml .
+  acre run -r acre --cmd "$Registry/tools/busybox:1 echo hello" /dev/null
+  acre run -r acre -f acb.yaml --set tag=v2 https://git.example/org/app.git#main`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec := tasks.RunSpec{Kind: tasks.KindSteps, Platform: f.platform, GitToken: f.gitToken, HostNetwork: f.hostNetwork}
+			var err error
+			if spec.Values, err = parseKV("set", f.set); err != nil {
+				return err
+			}
+			if f.values != "" {
+				vals, err := readValues(f.values)
+				if err != nil {
+					return err
+				}
+				for k, v := range spec.Values {
+					vals[k] = v // --set wins over --values
+				}
+				spec.Values = vals
+			}
+			switch {
+			case f.target != "": // --cmd
+				spec.YAML = "steps:\n  - cmd: " + jsonQuote(f.target) + "\n"
+			case f.file == "":
+				return usageError{fmt.Errorf("give -f <task YAML> or --cmd")}
+			default:
+				for _, p := range []string{filepath.Join(args[0], f.file), f.file} {
+					if b, err := os.ReadFile(p); err == nil {
+						spec.YAML = string(b)
+						break
+					}
+				}
+				if spec.YAML == "" {
+					spec.File = f.file // in the (remote) context
+				}
+			}
+			return g.submitRun(cmd, &f, spec, args[0], "run")
+		},
+	}
+	f.add(cmd, false)
+	return cmd
+}
+
+// readValues reads a values file of "key: value" lines.
+func readValues(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	vals := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, usageError{fmt.Errorf("--values %s: %q is not key: value", path, line)}
+		}
+		vals[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
+	}
+	return vals, nil
+}
+
+func jsonQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

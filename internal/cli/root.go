@@ -57,7 +57,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newRegistryCmds(g)...)
 	root.AddCommand(newAppServiceCmd(g), newWebAppCmd(g), newKeyVaultCmd(g))
 	root.AddCommand(newCredentialCmd(g), newIdentityCmd(g), newRoleCmd(g), newScopeMapCmd(g), newTokenCmd(g), newRepositoryCmd(g), newWebhookCmd(g), newAuditCmd(g), newConfigCmd(g), newPurgeCmd(g), newMigrateCmd(g))
-	root.AddCommand(newBuildCmd(g), newTaskCmd(g))
+	root.AddCommand(newBuildCmd(g), newRunCmd(g), newTaskCmd(g))
 	root.AddCommand(newManifestCmd(g), newCheckNameCmd(g), newCheckHealthCmd(g))
 	return root
 }

@@ -115,7 +115,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 	list := simple("list", "List tasks", http.MethodGet, func() string { return base() + "/tasks" })
 	show := simple("show", "Show a task (with its commit webhook URL)", http.MethodGet, one)
 	del := simple("delete", "Delete a task", http.MethodDelete, one)
-	var noLogs bool
+	var noLogs, noFollow bool
 	run := &cobra.Command{Use: "run", Short: "Run a task now and stream its log", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.client()
@@ -173,8 +173,12 @@ func newTaskCmd(g *globals) *cobra.Command {
 				}
 				runID = runs[0].RunID
 			}
+			if noFollow {
+				return c.stream(cmd.Context(), base()+"/runs/"+pathEscape(runID)+"/logs", cmd.OutOrStdout())
+			}
 			return g.followRun(cmd, c, base(), runID)
 		}}
+	logs.Flags().BoolVar(&noFollow, "no-follow", false, "print the log so far and return")
 	showRun := simple("show-run", "Show a run", http.MethodGet, func() string { return base() + "/runs/" + pathEscape(runID) })
 	cancel := simple("cancel-run", "Cancel a queued or running run", http.MethodPost,
 		func() string { return base() + "/runs/" + pathEscape(runID) + "/cancel" })

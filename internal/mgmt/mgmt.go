@@ -90,6 +90,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		ae = errorf(http.StatusUnauthorized, "Unauthorized", "%s", de.Reason)
 	case errors.Is(err, auth.ErrInvalid), errors.Is(err, webhook.ErrInvalid), errors.Is(err, tasks.ErrInvalid):
 		ae = errorf(http.StatusBadRequest, "BadRequest", "%v", err)
+	case errors.Is(err, tasks.ErrDenied):
+		ae = errorf(http.StatusUnauthorized, "Unauthorized", "wrong or missing webhook token or signature")
 	case errors.Is(err, meta.ErrNotFound):
 		ae = errorf(http.StatusNotFound, "NotFound", "not found")
 	case errors.As(err, &re):

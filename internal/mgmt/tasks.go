@@ -136,5 +136,3 @@ func (h *Handler) cancelRun(w http.ResponseWriter, r *http.Request, caller *meta
 	}
 	return writeJSON(w, http.StatusAccepted, h.tasks.View(run))
 }
-
-func (h *Handler) taskRoutes() {}

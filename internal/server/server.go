@@ -275,6 +275,9 @@ func (s *Server) Background(ctx context.Context) {
 	var wg sync.WaitGroup
 	runs := []func(context.Context){s.dispatch.Run, s.audit.Run, s.janitor, s.svc.RunPullRecorder, s.lifecycle}
 	if s.tasks != nil {
+		if s.buildkit != nil {
+			s.buildkit.Reap(ctx)
+		}
 		runs = append(runs, s.tasks.Work)
 	}
 	for _, run := range runs {

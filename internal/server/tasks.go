@@ -34,7 +34,8 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 	}
 	return tasks.New(tasks.Options{Meta: s.meta, Blobs: blobs, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
 		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
-		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork})
+		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork,
+		OwnHost: s.ownHost})
 }
 
 func lookTool(configured, name string) string {
@@ -82,4 +83,36 @@ func (s *Server) plainHosts() []string {
 		}
 	}
 	return hosts
+}
+
+// ownHost reports whether hostport reaches this server: its port on a
+// loopback or unspecified address, or a registry's login server.
+func (s *Server) ownHost(hostport string) bool {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	addr := s.cfg.Addr
+	if a, ok := s.addr.Load().(string); ok {
+		addr = a
+	}
+	lhost, lport, _ := net.SplitHostPort(addr)
+	if port != lport {
+		return false
+	}
+	if host == "localhost" || host == lhost {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return true
+	}
+	if ips, err := net.LookupIP(host); err == nil {
+		for _, ip := range ips {
+			if ip.IsLoopback() || ip.String() == lhost {
+				return true
+			}
+		}
+	}
+	_, err = s.meta.Read().RegistryByLoginServer(context.Background(), host)
+	return err == nil
 }

@@ -100,6 +100,7 @@ func (b *BuildKit) start(ctx context.Context, name string) (*daemon, error) {
 		return nil, err
 	}
 	dir := filepath.Join(b.Root, name)
+	b.reap(ctx, dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}

@@ -74,8 +74,9 @@ func (s *Service) execute(ctx context.Context, r *meta.Run) {
 		out, err = s.run(tctx, reg, r, spec, l)
 	}
 	if err != nil && tctx.Err() != nil {
-		err = context.Cause(tctx)
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Why the run's context ended: canceled, timed out, lease lost, or
+		// (a plain cancellation) the server is stopping.
+		if err = context.Cause(tctx); errors.Is(err, context.Canceled) {
 			err = errStopping
 		}
 	}

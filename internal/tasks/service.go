@@ -43,6 +43,9 @@ type Options struct {
 	Platform     string        // the host's platform (default linux/amd64)
 	// AllowHostNetwork lets runs ask for RUN steps on the host's network.
 	AllowHostNetwork bool
+	// OwnHost reports whether host:port reaches this server; a run's
+	// context may not be fetched from it (its API is not a build source).
+	OwnHost func(hostport string) bool
 }
 
 // Service queues, runs and reports runs.
@@ -52,7 +55,7 @@ type Service struct {
 	kick chan struct{}
 
 	mu      sync.Mutex
-	running map[int64]context.CancelFunc
+	running map[int64]context.CancelCauseFunc
 }
 
 // New returns a Service; call Work to run queued runs on this node.
@@ -69,7 +72,7 @@ func New(o Options) *Service {
 	if o.Platform == "" {
 		o.Platform = "linux/amd64"
 	}
-	return &Service{o: o, node: uuid.NewString(), kick: make(chan struct{}, 1), running: map[int64]context.CancelFunc{}}
+	return &Service{o: o, node: uuid.NewString(), kick: make(chan struct{}, 1), running: map[int64]context.CancelCauseFunc{}}
 }
 
 // Lease timing: a node renews its runs' leases every leaseRenew; a run
@@ -110,7 +113,7 @@ func (s *Service) Cancel(ctx context.Context, id int64) error {
 	})
 	s.mu.Lock()
 	if c := s.running[id]; c != nil {
-		c()
+		c(errCanceled)
 	}
 	s.mu.Unlock()
 	return err
@@ -143,7 +146,7 @@ func (s *Service) Work(ctx context.Context) {
 				}
 				break
 			}
-			rctx, cancel := context.WithCancel(ctx)
+			rctx, cancel := context.WithCancelCause(ctx)
 			s.mu.Lock()
 			s.running[r.ID] = cancel
 			s.mu.Unlock()
@@ -151,7 +154,7 @@ func (s *Service) Work(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				s.execute(rctx, r)
-				cancel()
+				cancel(nil)
 				s.mu.Lock()
 				delete(s.running, r.ID)
 				s.mu.Unlock()

@@ -45,6 +45,15 @@ func (s *Service) fetchSource(ctx context.Context, spec RunSpec, dir string) (so
 		return src, err
 	}
 	folder := ""
+	if u, err := url.Parse(strings.TrimPrefix(spec.Context, "git@")); err == nil && u.Host != "" && s.o.OwnHost != nil {
+		hp := u.Host
+		if u.Port() == "" {
+			hp += map[string]string{"https": ":443", "http": ":80"}[u.Scheme]
+		}
+		if s.o.OwnHost(hp) {
+			return src, fmt.Errorf("context %s: this server's own address is not a build source", spec.Context)
+		}
+	}
 	switch c := spec.Context; {
 	case spec.SourceDigest != "":
 		d, err := digest.Parse(spec.SourceDigest)
