@@ -68,7 +68,7 @@ func (c *controller) deploy(ctx context.Context, a *meta.WebApp, cfg Config, pla
 			DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return in.Dial(ctx, port) },
 			MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: 230 * time.Second,
 		}
-		inst.proxy = newProxy(inst.transport)
+		inst.proxy = newProxy(inst.transport, c.s.bufs)
 		next.insts = append(next.insts, inst)
 		c.logs.platform("started instance %s (pid %d), waiting for it on port %d", in.ID(), in.PID(), port)
 		if err := c.waitReady(ctx, inst, cfg); err != nil {

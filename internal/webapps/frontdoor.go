@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -76,9 +77,10 @@ type route struct{ prefix, proto string }
 // newProxy is the reverse proxy to one instance: it removes the path
 // prefix naming the app (passed on as X-Forwarded-Prefix) and sets the
 // forwarded headers; the Host stays the client's.
-func newProxy(t http.RoundTripper) *httputil.ReverseProxy {
+func newProxy(t http.RoundTripper, buffers httputil.BufferPool) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Transport: t,
+		Transport:  t,
+		BufferPool: buffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rt, _ := pr.In.Context().Value(routeKey{}).(route)
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "localhost"
@@ -159,3 +161,13 @@ func (s *Service) serveSCM(w http.ResponseWriter, r *http.Request, app, path str
 }
 
 func constantEqual(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// bufferPool reuses the proxies' copy buffers.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }

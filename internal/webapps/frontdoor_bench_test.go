@@ -69,7 +69,7 @@ func BenchmarkFrontDoorLatency(b *testing.B) {
 	s.ctrls["bench"] = c
 	inst := &instance{Instance: in, port: 8080, transport: &http.Transport{MaxIdleConnsPerHost: 16,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return in.Dial(ctx, 8080) }}}
-	inst.proxy = newProxy(inst.transport)
+	inst.proxy = newProxy(inst.transport, s.bufs)
 	c.setLive(&liveSet{insts: []*instance{inst}, port: 8080})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,7 +3,9 @@ package webapps
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,6 +90,23 @@ func TestRuncInstanceServesInItsOwnNetwork(t *testing.T) {
 		}
 		if got := in.Listening(); len(got) != 1 || got[0] != 8080 {
 			t.Errorf("%s listens on %v, want [8080]", in.ID(), got)
+		}
+		// The SKU's limits, in the instance's cgroups (v1 here; v2 names differ).
+		for file, want := range map[string]string{"memory/acre-webapps/" + in.ID() + "/memory.limit_in_bytes": "67108864",
+			"pids/acre-webapps/" + in.ID() + "/pids.max": "64"} {
+			b, err := os.ReadFile("/sys/fs/cgroup/" + file)
+			if errors.Is(err, fs.ErrNotExist) {
+				t.Logf("%s: not cgroup v1, not checked", file)
+				continue
+			}
+			if got := strings.TrimSpace(string(b)); err != nil || got != want {
+				t.Errorf("%s = %q, %v; want %s", file, got, err, want)
+			}
+		}
+		// Its own PID namespace: its init is PID 1 there.
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", in.PID()))
+		if !strings.Contains(string(st), fmt.Sprintf("NSpid:\t%d\t1\n", in.PID())) {
+			t.Errorf("%s is not PID 1 of a namespace of its own:\n%s", in.ID(), st)
 		}
 	}
 	if err := a.Stop(ctx); err != nil {

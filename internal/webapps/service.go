@@ -70,6 +70,7 @@ type Service struct {
 	mu    sync.Mutex
 	ctx   context.Context // set by Run
 	ctrls map[string]*controller
+	bufs  *bufferPool
 }
 
 // New returns a Service; Run starts supervising.
@@ -89,7 +90,7 @@ func New(o Options) *Service {
 	if o.URL == nil {
 		o.URL = func() string { return "" }
 	}
-	return &Service{o: o, ctrls: map[string]*controller{}}
+	return &Service{o: o, ctrls: map[string]*controller{}, bufs: newBufferPool()}
 }
 
 // Run supervises every app until ctx ends, then stops their instances.
