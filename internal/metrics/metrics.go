@@ -108,16 +108,31 @@ type storeCollector struct {
 var (
 	storageDesc = prometheus.NewDesc("acre_registry_storage_bytes", "Bytes a registry holds (each blob once).", []string{"registry"}, nil)
 	uploadsDesc = prometheus.NewDesc("acre_uploads_in_progress", "Blob upload sessions started and not yet finished.", nil, nil)
+	txDesc      = prometheus.NewDesc("acre_meta_transactions_total", "Metadata write transactions committed (embedded store).", nil, nil)
+	commitsDesc = prometheus.NewDesc("acre_meta_commits_total", "Metadata commits made; fewer than transactions when concurrent ones shared a commit (embedded store).", nil, nil)
 )
+
+// commitStatser is a metadata store that counts its group commits.
+type commitStatser interface {
+	CommitStats() (transactions, commits int64, ok bool)
+}
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- storageDesc
 	ch <- uploadsDesc
+	ch <- txDesc
+	ch <- commitsDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if cs, ok := c.store.(commitStatser); ok {
+		if txs, commits, ok := cs.CommitStats(); ok {
+			ch <- prometheus.MustNewConstMetric(txDesc, prometheus.CounterValue, float64(txs))
+			ch <- prometheus.MustNewConstMetric(commitsDesc, prometheus.CounterValue, float64(commits))
+		}
+	}
 	q := c.store.Read()
 	if n, err := q.CountUploads(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(uploadsDesc, prometheus.GaugeValue, float64(n))

@@ -123,6 +123,8 @@ func TestMetrics(t *testing.T) {
 		{"acre_registry_storage_bytes", map[string]string{"registry": "acre"}},
 		{"acre_tokens_issued_total", map[string]string{"kind": "access_token"}},
 		{"acre_logins_total", map[string]string{"result": "Failed"}},
+		{"acre_meta_transactions_total", nil},
+		{"acre_meta_commits_total", nil},
 	}
 	for _, c := range checks {
 		if v := has(c.name, c.labels); v <= 0 {

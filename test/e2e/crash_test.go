@@ -27,10 +27,12 @@ func TestCrashDuringPushes(t *testing.T) {
 	var acked []testImage
 	var mu sync.Mutex
 	seq := 0
+	var sharedTxs float64 // transactions that shared a commit with another
 	for round := range rounds {
 		a := StartAcre(t, data)
+		c := newPushClient(a)
 		acked = append(acked, killLoad{
-			clients: []*pushClient{newPushClient(a)},
+			clients: []*pushClient{c},
 			writers: writers,
 			image: func(w, _ int) testImage {
 				mu.Lock()
@@ -40,8 +42,17 @@ func TestCrashDuringPushes(t *testing.T) {
 				return randomImage(fmt.Sprintf("crash/w%d", w), fmt.Sprintf("r%d-%d", round, n), 2, 16<<10+n%4096)
 			},
 			before: ackedPerRound,
-			kill:   a.Kill, // SIGKILL, mid-write
+			kill: func() {
+				if txs, commits, err := c.commitStats(context.Background()); err == nil {
+					sharedTxs += txs - commits
+				}
+				a.Kill() // SIGKILL, mid-write
+			},
 		}.run(t)...)
+	}
+	// Concurrent pushes go through group commit; the kills must have hit it.
+	if sharedTxs <= 0 {
+		t.Errorf("no metadata transaction shared a commit among %d concurrent writers", writers)
 	}
 
 	start := time.Now()

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -140,4 +142,31 @@ func (c *pushClient) getJSON(ctx context.Context, path string, v any) error {
 		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, body)
 	}
 	return json.Unmarshal(body, v)
+}
+
+// commitStats reads the metadata transactions and commits counted since
+// the server started from /metrics.
+func (c *pushClient) commitStats(ctx context.Context) (txs, commits float64, err error) {
+	resp, body, err := c.do(ctx, http.MethodGet, "/metrics", nil, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("GET /metrics: %d", resp.StatusCode)
+	}
+	for line := range strings.SplitSeq(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, perr := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		switch {
+		case perr != nil:
+		case name == "acre_meta_transactions_total":
+			txs = v
+		case name == "acre_meta_commits_total":
+			commits = v
+		}
+	}
+	return txs, commits, nil
 }

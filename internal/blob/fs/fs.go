@@ -3,21 +3,20 @@
 // Layout under the root directory:
 //
 //	blobs/<algorithm>/<first two hex>/<hex>   committed content, read-only
-//	uploads/<id>/data                         bytes received so far
-//	uploads/<id>/hash                         resumable sha256 state (a cache)
+//	uploads/<id>                              bytes received so far
 //
-// Commit fsyncs the data, renames it into place and fsyncs the directory, so
-// a blob the metadata knows about is always whole on disk.
+// Append hashes while it writes and starts the write-back of what it wrote
+// as the upload streams (see writebehind_linux.go), keeping the sha256
+// state in memory between appends (after a restart Commit reads the data
+// again). Commit syncs the data, renames it into place and syncs the
+// directory, so a blob the metadata knows about is always whole on disk.
+// An upload directory of the earlier layout (uploads/<id>/data) is an
+// unknown session that Abort and ListUploads still handle.
 package fs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding"
-	"encoding/binary"
 	"errors"
-	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -31,8 +30,10 @@ import (
 
 // Store is the filesystem Store and Uploads.
 type Store struct {
-	root  string
-	locks sync.Map // upload id -> *sync.Mutex
+	root   string
+	locks  sync.Map  // upload id -> *sync.Mutex
+	hashes sync.Map  // upload id -> *hashState, under the upload's lock
+	bufs   sync.Pool // *[copyBuf]byte
 }
 
 var (
@@ -59,7 +60,7 @@ func (s *Store) blobPath(d digest.Digest) (string, error) {
 	return filepath.Join(s.root, "blobs", d.Algorithm().String(), hex[:2], hex), nil
 }
 
-func (s *Store) uploadDir(id string) (string, error) {
+func (s *Store) uploadPath(id string) (string, error) {
 	if id == "" || filepath.Base(id) != id || id == "." || id == ".." {
 		return "", blob.ErrNotFound
 	}
@@ -139,189 +140,6 @@ func (s *Store) Walk(ctx context.Context, fn func(d digest.Digest, size int64) e
 	})
 }
 
-// lock serializes work on one upload session. The unlock it returns also
-// drops the session's lock entry once the session is gone (committed,
-// aborted or never there), so the map does not grow with dead sessions.
-func (s *Store) lock(id string) func() {
-	m, _ := s.locks.LoadOrStore(id, &sync.Mutex{})
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return func() {
-		if _, err := os.Stat(filepath.Join(s.root, "uploads", id)); errors.Is(err, fs.ErrNotExist) {
-			s.locks.Delete(id)
-		}
-		mu.Unlock()
-	}
-}
-
-// Start implements blob.Uploads.
-func (s *Store) Start(_ context.Context, id string) error {
-	dir, err := s.uploadDir(id)
-	if err != nil {
-		return err
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-// Size implements blob.Uploads.
-func (s *Store) Size(_ context.Context, id string) (int64, error) {
-	dir, err := s.uploadDir(id)
-	if err != nil {
-		return 0, err
-	}
-	fi, err := os.Stat(filepath.Join(dir, "data"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, blob.ErrNotFound
-	}
-	if err != nil {
-		return 0, err
-	}
-	return fi.Size(), nil
-}
-
-// Append implements blob.Uploads. The sha256 state is saved next to the data
-// after each append so that Commit rarely has to read the data again.
-func (s *Store) Append(ctx context.Context, id string, offset int64, r io.Reader) (int64, error) {
-	dir, err := s.uploadDir(id)
-	if err != nil {
-		return 0, err
-	}
-	defer s.lock(id)()
-	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_WRONLY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, blob.ErrNotFound
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	size, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return 0, err
-	}
-	if offset != size {
-		return size, blob.ErrOffset
-	}
-	h := loadHash(dir, size)
-	var w io.Writer = f
-	if h != nil {
-		w = io.MultiWriter(f, h)
-	}
-	n, err := io.CopyBuffer(w, r, make([]byte, 256<<10))
-	size += n
-	if err != nil {
-		// Keep what arrived whole; the hash state no longer matches, drop it.
-		os.Remove(filepath.Join(dir, "hash"))
-		return size, err
-	}
-	if h != nil {
-		saveHash(dir, size, h)
-	}
-	return size, nil
-}
-
-// loadHash returns the saved sha256 state if it covers exactly size bytes,
-// a fresh hash for an empty upload, or nil when the data must be re-read.
-func loadHash(dir string, size int64) hash.Hash {
-	h := sha256.New()
-	if size == 0 {
-		return h
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "hash"))
-	if err != nil || len(b) < 8 || int64(binary.BigEndian.Uint64(b)) != size {
-		return nil
-	}
-	if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(b[8:]) != nil {
-		return nil
-	}
-	return h
-}
-
-func saveHash(dir string, size int64, h hash.Hash) {
-	st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
-	if err != nil {
-		return
-	}
-	b := binary.BigEndian.AppendUint64(nil, uint64(size))
-	_ = os.WriteFile(filepath.Join(dir, "hash"), append(b, st...), 0o600)
-}
-
-// Commit implements blob.Uploads.
-func (s *Store) Commit(ctx context.Context, id string, want digest.Digest) (int64, error) {
-	dir, err := s.uploadDir(id)
-	if err != nil {
-		return 0, err
-	}
-	dst, err := s.blobPath(want)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %v", blob.ErrDigestMismatch, err)
-	}
-	defer s.lock(id)()
-	data := filepath.Join(dir, "data")
-	f, err := os.Open(data)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, blob.ErrNotFound
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	size := fi.Size()
-	var got digest.Digest
-	if h := loadHash(dir, size); h != nil && want.Algorithm() == digest.SHA256 {
-		got = digest.NewDigest(digest.SHA256, h)
-	} else {
-		if !want.Algorithm().Available() {
-			return 0, blob.ErrDigestMismatch
-		}
-		got, err = want.Algorithm().FromReader(f)
-		if err != nil {
-			return 0, err
-		}
-	}
-	if got != want {
-		return 0, blob.ErrDigestMismatch
-	}
-	if err := f.Sync(); err != nil {
-		return 0, err
-	}
-	if _, err := os.Stat(dst); err == nil {
-		// Already stored: identical content by construction.
-		return size, os.RemoveAll(dir)
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return 0, err
-	}
-	if err := os.Rename(data, dst); err != nil {
-		return 0, err
-	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
-		return 0, err
-	}
-	return size, os.RemoveAll(dir)
-}
-
-// Abort implements blob.Uploads.
-func (s *Store) Abort(_ context.Context, id string) error {
-	dir, err := s.uploadDir(id)
-	if err != nil {
-		return nil
-	}
-	defer s.lock(id)()
-	return os.RemoveAll(dir)
-}
-
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -329,29 +147,6 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-// ListUploads implements blob.UploadLister.
-func (s *Store) ListUploads(ctx context.Context, fn func(id string, modified time.Time) error) error {
-	entries, err := os.ReadDir(filepath.Join(s.root, "uploads"))
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		fi, err := os.Stat(filepath.Join(s.root, "uploads", e.Name(), "data"))
-		if err != nil {
-			if fi, err = e.Info(); err != nil {
-				continue
-			}
-		}
-		if err := fn(e.Name(), fi.ModTime()); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // OlderThan implements blob.Ager.

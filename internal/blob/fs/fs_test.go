@@ -3,15 +3,16 @@ package fs
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding"
-	"encoding/binary"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
+	"time"
 
 	"github.com/acre-project/acre/internal/blob"
 	"github.com/acre-project/acre/internal/blob/blobtest"
@@ -60,95 +61,105 @@ func TestCommittedLayout(t *testing.T) {
 		t.Fatalf("blob file %s = %q, %v", p, b, err)
 	}
 	if _, err := os.Stat(filepath.Join(s.root, "uploads", id)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("upload directory left after commit: %v", err)
+		t.Fatalf("upload file left after commit: %v", err)
 	}
 }
 
-// hashState returns the saved-state file content for the first n bytes of b,
-// as Append writes it.
-func hashState(t *testing.T, b []byte, n int64) []byte {
-	t.Helper()
-	h := sha256.New()
-	h.Write(b)
-	st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
+// TestHashStateLost commits an upload whose in-memory hash state is gone
+// (the server restarted between the appends and the commit, or between
+// two appends): the data is read again and the digest stays right.
+func TestHashStateLost(t *testing.T) {
+	first, second := []byte("first part of the upload, "), []byte("then the second part")
+	for _, thenAppend := range []bool{false, true} {
+		s := newStore(t)
+		ctx := t.Context()
+		id := blobtest.NewID()
+		must(t, s.Start(ctx, id))
+		if _, err := s.Append(ctx, id, 0, bytes.NewReader(first)); err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(s.root) // a restart
+		must(t, err)
+		want := first
+		if thenAppend {
+			if _, err := s.Append(ctx, id, int64(len(first)), bytes.NewReader(second)); err != nil {
+				t.Fatalf("Append after restart: %v", err)
+			}
+			want = append(append([]byte{}, first...), second...)
+		}
+		if _, err := s.Commit(ctx, id, digest.FromBytes(first[:3])); !errors.Is(err, blob.ErrDigestMismatch) {
+			t.Fatalf("Commit with a wrong digest = %v", err)
+		}
+		if got, err := s.Commit(ctx, id, digest.FromBytes(want)); err != nil || got != int64(len(want)) {
+			t.Fatalf("Commit(append=%v) = %d, %v; want %d", thenAppend, got, err, len(want))
+		}
 	}
-	return append(binary.BigEndian.AppendUint64(nil, uint64(n)), st...)
 }
 
-// TestHashStateStaleOrCorrupt damages the resumable hash state between two
-// appends (or before the commit) and checks that the digest stays right.
-func TestHashStateStaleOrCorrupt(t *testing.T) {
-	first := []byte("first part of the upload, ")
-	second := []byte("then the second part")
-	all := append(append([]byte{}, first...), second...)
-	n := int64(len(first))
-	valid := hashState(t, first, n)
-
-	tests := []struct {
-		name   string
-		damage func(t *testing.T, hashFile string)
-	}{
-		{"missing", func(t *testing.T, p string) { must(t, os.Remove(p)) }},
-		{"empty", func(t *testing.T, p string) { write(t, p, nil) }},
-		{"short header", func(t *testing.T, p string) { write(t, p, valid[:4]) }},
-		{"header only", func(t *testing.T, p string) { write(t, p, valid[:8]) }},
-		{"truncated state", func(t *testing.T, p string) { write(t, p, valid[:len(valid)/2]) }},
-		{"garbage state", func(t *testing.T, p string) {
-			write(t, p, append(binary.BigEndian.AppendUint64(nil, uint64(n)), bytes.Repeat([]byte{0xa5}, len(valid)-8)...))
-		}},
-		{"wrong magic", func(t *testing.T, p string) {
-			b := bytes.Clone(valid)
-			b[8] ^= 0xff
-			write(t, p, b)
-		}},
-		{"state too long", func(t *testing.T, p string) { write(t, p, append(bytes.Clone(valid), 0, 1, 2)) }},
-		{"stale: covers fewer bytes", func(t *testing.T, p string) { write(t, p, hashState(t, first[:5], 5)) }},
-		{"ahead of the data", func(t *testing.T, p string) {
-			write(t, p, hashState(t, all, int64(len(all))))
-		}},
-		{"is a directory", func(t *testing.T, p string) {
-			must(t, os.Remove(p))
-			must(t, os.Mkdir(p, 0o700))
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for _, thenAppend := range []bool{false, true} {
+// TestAppendSizes streams bodies around the buffer and write-back sizes,
+// in one append and split in two, and reads them back.
+func TestAppendSizes(t *testing.T) {
+	for _, n := range []int{0, 1, copyBuf - 1, copyBuf, copyBuf + 1, copyBufs*copyBuf + 7, 2*wbChunkForTest + 5} {
+		for _, split := range []int{0, n / 3} {
+			t.Run(fmt.Sprintf("%d split %d", n, split), func(t *testing.T) {
 				s := newStore(t)
 				ctx := t.Context()
+				b := make([]byte, n)
+				_, _ = rand.Read(b)
 				id := blobtest.NewID()
 				must(t, s.Start(ctx, id))
-				if _, err := s.Append(ctx, id, 0, bytes.NewReader(first)); err != nil {
-					t.Fatal(err)
-				}
-				dir, _ := s.uploadDir(id)
-				p := filepath.Join(dir, "hash")
-				if b, err := os.ReadFile(p); err != nil || !bytes.Equal(b, valid) {
-					t.Fatalf("saved hash state = %x, %v; want %x", b, err, valid)
-				}
-				tt.damage(t, p)
-				want := first
-				if thenAppend {
-					if _, err := s.Append(ctx, id, n, bytes.NewReader(second)); err != nil {
-						t.Fatalf("Append after damage: %v", err)
+				if split > 0 {
+					if _, err := s.Append(ctx, id, 0, bytes.NewReader(b[:split])); err != nil {
+						t.Fatal(err)
 					}
-					want = all
 				}
-				d := digest.FromBytes(want)
-				if got, err := s.Commit(ctx, id, d); err != nil || got != int64(len(want)) {
-					t.Fatalf("Commit(append=%v) = %d, %v; want %d, nil", thenAppend, got, err, len(want))
+				// A reader that returns short reads, as a network body does.
+				if got, err := s.Append(ctx, id, int64(split), iotest.HalfReader(bytes.NewReader(b[split:]))); err != nil || got != int64(n) {
+					t.Fatalf("Append = %d, %v", got, err)
+				}
+				d := digest.FromBytes(b)
+				if _, err := s.Commit(ctx, id, d); err != nil {
+					t.Fatal(err)
 				}
 				rc, err := s.Open(ctx, d, 0)
 				must(t, err)
-				b, err := io.ReadAll(rc)
+				got, err := io.ReadAll(rc)
 				rc.Close()
-				if err != nil || !bytes.Equal(b, want) {
-					t.Fatalf("read back %q, %v", b, err)
+				if err != nil || !bytes.Equal(got, b) {
+					t.Fatalf("read back %d bytes, %v", len(got), err)
 				}
-			}
-		})
+			})
+		}
+	}
+}
+
+// TestEarlierUploadLayout checks that an upload directory left by the
+// earlier layout (uploads/<id>/data) is an unknown session that
+// ListUploads lists and Abort removes.
+func TestEarlierUploadLayout(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	id := blobtest.NewID()
+	dir := filepath.Join(s.root, "uploads", id)
+	must(t, os.Mkdir(dir, 0o700))
+	write(t, filepath.Join(dir, "data"), []byte("old"))
+	if _, err := s.Size(ctx, id); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("Size = %v", err)
+	}
+	if _, err := s.Append(ctx, id, 3, strings.NewReader("x")); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("Append = %v", err)
+	}
+	if _, err := s.Commit(ctx, id, digest.FromString("old")); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("Commit = %v", err)
+	}
+	var listed []string
+	must(t, s.ListUploads(ctx, func(id string, _ time.Time) error { listed = append(listed, id); return nil }))
+	if len(listed) != 1 || listed[0] != id {
+		t.Fatalf("ListUploads = %v", listed)
+	}
+	must(t, s.Abort(ctx, id))
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Abort left %s: %v", dir, err)
 	}
 }
 
@@ -162,8 +173,8 @@ func TestHashStateDataGrewBehindIt(t *testing.T) {
 	if _, err := s.Append(ctx, id, 0, strings.NewReader("abc")); err != nil {
 		t.Fatal(err)
 	}
-	dir, _ := s.uploadDir(id)
-	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_WRONLY|os.O_APPEND, 0)
+	p, _ := s.uploadPath(id)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 	must(t, err)
 	_, err = f.WriteString("def")
 	must(t, err)

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"sync/atomic"
 
 	"github.com/acre-project/acre/internal/meta"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -36,6 +35,7 @@ type Store struct {
 	read   execer        // what Read uses
 	rStmts *stmtCache    // SQLite: prepared statements on the read pool (transactions run unprepared)
 	cache  *resolveCache // SQLite only
+	gw     *groupWriter  // SQLite only: write transactions, group-committed
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -82,7 +82,8 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	st := newStmtCache(r)
-	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st, cache: newResolveCache()}, nil
+	cache := newResolveCache()
+	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st, cache: cache, gw: newGroupWriter(w, cache)}, nil
 }
 
 // ownerOnly creates the database file at path with mode 0600 when it is
@@ -110,24 +111,17 @@ func (s *Store) Tx(ctx context.Context, fn func(q meta.Queries) error) error {
 	if s.d == dialectPostgres {
 		return s.pgTx(ctx, fn)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+	return s.gw.tx(ctx, fn)
+}
+
+// CommitStats reports, on SQLite, the write transactions committed and the
+// commits that carried them (fewer when concurrent transactions shared a
+// commit); ok is false on PostgreSQL.
+func (s *Store) CommitStats() (transactions, commits int64, ok bool) {
+	if s.gw == nil {
+		return 0, 0, false
 	}
-	var dirty atomic.Bool
-	defer func() {
-		if dirty.Load() {
-			s.cache.invalidate()
-		}
-	}()
-	if err := fn(&queries{db: writeTracker{tx, &dirty}, d: s.d}); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
+	return s.gw.txs.Load(), s.gw.commits.Load(), true
 }
 
 // Ping implements meta.Store.
@@ -139,6 +133,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close implements meta.Store.
 func (s *Store) Close() error {
 	var err error
+	if s.gw != nil {
+		s.gw.close()
+	}
 	if s.rStmts != nil {
 		err = s.rStmts.close()
 	}

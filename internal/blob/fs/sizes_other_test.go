@@ -1,0 +1,5 @@
+//go:build !linux
+
+package fs
+
+const wbChunkForTest = 8 << 20

@@ -1,0 +1,129 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acre-project/acre/internal/meta"
+)
+
+func createRegistry(ctx context.Context, q meta.Queries, name string) error {
+	now := time.Now()
+	return q.CreateRegistry(ctx, &meta.Registry{Name: name, LoginServer: name + ".example.com", SKU: "Standard", CreatedAt: now, UpdatedAt: now})
+}
+
+// TestGroupCommit queues transactions while the writer is busy, so that
+// they share one commit, and checks that each keeps its own outcome: a
+// failing one is rolled back alone, a panicking one panics in its caller,
+// the others commit, and the store is durable-by-default (full).
+func TestGroupCommit(t *testing.T) {
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "meta.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	release, started := make(chan struct{}), make(chan struct{})
+	var busy sync.WaitGroup
+	busy.Go(func() {
+		if err := s.Tx(ctx, func(q meta.Queries) error {
+			close(started)
+			<-release
+			return createRegistry(ctx, q, "first")
+		}); err != nil {
+			t.Errorf("first: %v", err)
+		}
+	})
+	<-started
+	defer busy.Wait()
+	var closeOnce sync.Once
+	defer closeOnce.Do(func() { close(release) })
+	const n = 24
+	errs := make([]error, n)
+	panics := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			errs[i] = s.Tx(ctx, func(q meta.Queries) error {
+				if err := createRegistry(ctx, q, fmt.Sprintf("r%02d", i)); err != nil {
+					return err
+				}
+				switch i % 6 {
+				case 1:
+					return errors.New("refused")
+				case 2:
+					panic("boom")
+				}
+				return nil
+			})
+		})
+	}
+	for deadline := time.Now().Add(time.Minute); len(s.gw.reqs) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d transactions queued", len(s.gw.reqs), n)
+		}
+	}
+	before := s.gw.commits.Load()
+	closeOnce.Do(func() { close(release) })
+	busy.Wait()
+	wg.Wait()
+	if got := s.gw.commits.Load() - before; got != 2 {
+		t.Errorf("%d commits for the busy transaction and %d queued ones, want 2", got, n)
+	}
+	for i := range n {
+		_, err := s.Read().GetRegistry(ctx, fmt.Sprintf("r%02d", i))
+		switch i % 6 {
+		case 1:
+			if errs[i] == nil || err == nil {
+				t.Errorf("r%02d: Tx = %v, registry read = %v; want the error and no registry", i, errs[i], err)
+			}
+		case 2:
+			if panics[i] != "boom" || err == nil {
+				t.Errorf("r%02d: panic %v, registry read = %v; want the panic and no registry", i, panics[i], err)
+			}
+		default:
+			if errs[i] != nil || err != nil {
+				t.Errorf("r%02d: Tx = %v, registry read = %v", i, errs[i], err)
+			}
+		}
+	}
+}
+
+// TestGroupCommitCancelled checks that a transaction whose caller gave up
+// before the writer reached it does not run, and that Tx after Close fails.
+func TestGroupCommitCancelled(t *testing.T) {
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "meta.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, started := make(chan struct{}), make(chan struct{})
+	var busy sync.WaitGroup
+	busy.Go(func() { _ = s.Tx(t.Context(), func(meta.Queries) error { close(started); <-release; return nil }) })
+	<-started
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := false
+	done := make(chan error)
+	go func() { done <- s.Tx(ctx, func(meta.Queries) error { ran = true; return nil }) }()
+	for deadline := time.Now().Add(time.Minute); len(s.gw.reqs) < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("transaction not queued")
+		}
+	}
+	cancel()
+	close(release)
+	if err := <-done; !errors.Is(err, context.Canceled) || ran {
+		t.Fatalf("cancelled Tx = %v (ran %v), want context.Canceled without running", err, ran)
+	}
+	busy.Wait()
+	s.Close()
+	if err := s.Tx(t.Context(), func(meta.Queries) error { return nil }); err == nil {
+		t.Fatal("Tx after Close succeeded")
+	}
+}
