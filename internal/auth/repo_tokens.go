@@ -215,6 +215,26 @@ func (s *Service) GenerateTokenPassword(ctx context.Context, reg *meta.Registry,
 	return sec, err
 }
 
+// DeleteTokenPassword deletes password1 or password2 of a token (ACR's
+// token credential delete); tokens issued to it stop working.
+func (s *Service) DeleteTokenPassword(ctx context.Context, reg *meta.Registry, name, which string) error {
+	if which != "password1" && which != "password2" {
+		return invalid("password name must be password1 or password2")
+	}
+	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+		p, err := tokenPrincipal(ctx, q, reg, name)
+		if err != nil {
+			return err
+		}
+		if err := q.DeleteCredential(ctx, p.ID, which); err != nil {
+			return err
+		}
+		return q.RevokeTokens(ctx, p.ID, meta.RevokeAll)
+	})
+	s.Forget()
+	return err
+}
+
 // DeleteToken deletes a token.
 func (s *Service) DeleteToken(ctx context.Context, reg *meta.Registry, name string) error {
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {

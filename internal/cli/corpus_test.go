@@ -125,6 +125,8 @@ var corpus = []corpusLine{
 		"passwords[0].name": "password1", "passwords[1].name": "password2", "passwords[0].value": present, "passwords[0].expiry": present}},
 	{line: "acre token credential generate -n MyToken -r mycontainerregistry --password1 --expiration 2035-01-01T00:00:00Z", fields: map[string]string{
 		"length(passwords)": "1", "passwords[0].name": "password1", "passwords[0].expiry": "2035-01-01T00:00:00Z"}},
+	{line: "acre token credential delete -n MyToken -r mycontainerregistry --password2", fields: map[string]string{
+		"length(credentials.passwords)": "1", "credentials.passwords[0].name": "password1"}},
 	{line: "acre token delete -n MyToken3 -r mycontainerregistry --yes"},
 	{line: "acre token delete -n MyToken2 -r mycontainerregistry", stdin: "y\n"},
 

@@ -105,8 +105,30 @@ func newTokenCmd(g *globals) *cobra.Command {
 	gen.Flags().BoolVar(&pw1, "password1", false, "generate password1")
 	gen.Flags().BoolVar(&pw2, "password2", false, "generate password2")
 	exp.add(gen)
-	cred.AddCommand(gen)
-	for _, c := range []*cobra.Command{create, update, show, del, list, gen} {
+	credDel := &cobra.Command{
+		Use:     "delete",
+		Short:   "Delete password1 and/or password2",
+		Example: "  acre token credential delete -r myreg -n vendor-a --password1",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !pw1 && !pw2 {
+				return usageError{fmt.Errorf("no credentials to delete: give --password1 and/or --password2")}
+			}
+			for _, which := range []string{"password1", "password2"} {
+				if (which == "password1" && !pw1) || (which == "password2" && !pw2) {
+					continue
+				}
+				if err := g.call(cmd, http.MethodDelete, base()+"/"+pathEscape(name)+"/credentials/"+which, nil); err != nil {
+					return err
+				}
+			}
+			return g.call(cmd, http.MethodGet, base()+"/"+pathEscape(name), nil)
+		},
+	}
+	credDel.Flags().BoolVar(&pw1, "password1", false, "delete password1")
+	credDel.Flags().BoolVar(&pw2, "password2", false, "delete password2")
+	cred.AddCommand(gen, credDel)
+	for _, c := range []*cobra.Command{create, update, show, del, list, gen, credDel} {
 		c.Flags().StringVarP(&reg, "registry", "r", "", "registry name")
 		required(c, "registry")
 		if c != list {
@@ -114,7 +136,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 			required(c, "name")
 		}
 	}
-	withTable("token", create, update, show, list)
+	withTable("token", create, update, show, list, credDel)
 	withTable("token-credential", gen)
 	cmd.AddCommand(create, update, show, del, list, cred)
 	return cmd

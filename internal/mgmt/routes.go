@@ -38,6 +38,7 @@ func (h *Handler) routes() {
 	h.handle("PATCH /api/v1/registries/{registry}/tokens/{name}", h.updateToken)
 	h.handle("DELETE /api/v1/registries/{registry}/tokens/{name}", h.deleteToken)
 	h.handle("POST /api/v1/registries/{registry}/tokens/{name}/credentials/generate", h.generateTokenPassword)
+	h.handle("DELETE /api/v1/registries/{registry}/tokens/{name}/credentials/{password}", h.deleteTokenPassword)
 	h.handle("GET /api/v1/registries/{registry}/audit", h.listAudit)
 	h.handle("GET /api/v1/registries/{registry}/usage", h.usage)
 	h.handle("POST /api/v1/signingKeys/rotate", h.rotateKeys)

@@ -176,3 +176,15 @@ func (h *Handler) generateTokenPassword(w http.ResponseWriter, r *http.Request, 
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"username": r.PathValue("name"), "passwords": secs})
 }
+
+func (h *Handler) deleteTokenPassword(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
+	reg, err := h.registry(r, caller, auth.ManageAccess)
+	if err != nil {
+		return err
+	}
+	if err := h.auth.DeleteTokenPassword(r.Context(), reg, r.PathValue("name"), r.PathValue("password")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
