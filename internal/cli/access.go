@@ -19,7 +19,7 @@ func newCredentialCmd(g *globals) *cobra.Command {
 		Long: `Shows the admin user's name and password names. Unlike az, no values: acre stores the
 passwords hashed, so they are shown only when generated, by enabling the admin
 user (acre update --admin-enabled true) or by acre credential renew.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(name)+"/credentials", nil)
 		},
