@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,6 +59,7 @@ func (c *controller) deploy(ctx context.Context, a *meta.WebApp, cfg Config, pla
 	for i := 0; i < n; i++ {
 		sp := spec
 		sp.ID = c.name + "-" + shortID()
+		sp.Env = append(slices.Clip(spec.Env), "WEBSITE_INSTANCE_ID="+sp.ID)
 		sp.Output = &lineWriter{l: c.logs, source: sp.ID}
 		in, err := c.s.o.Runtime.Start(ctx, sp)
 		if err != nil {
@@ -108,10 +110,14 @@ func (c *controller) credentials(ctx context.Context, a *meta.WebApp, cfg Config
 		}
 		return cred, nil
 	}
+	var cred Credentials
 	if u := cfg.AppSettings["DOCKER_REGISTRY_SERVER_USERNAME"]; u != "" {
-		return Credentials{Username: u, Password: cfg.AppSettings["DOCKER_REGISTRY_SERVER_PASSWORD"]}, nil
+		cred = Credentials{Username: u, Password: cfg.AppSettings["DOCKER_REGISTRY_SERVER_PASSWORD"]}
 	}
-	return Credentials{}, nil
+	if u, err := url.Parse(cfg.AppSettings["DOCKER_REGISTRY_SERVER_URL"]); err == nil && u.Scheme == "http" && u.Host == ref.Host {
+		cred.PlainHTTP = true
+	}
+	return cred, nil
 }
 
 func (c *controller) explainDenied(ctx context.Context, a *meta.WebApp, cfg Config, ref ImageRef, err error) error {

@@ -54,8 +54,12 @@ func ParseImageRef(s string) (ImageRef, error) {
 	return r, nil
 }
 
-// Credentials authenticate a pull; both empty for anonymous.
-type Credentials struct{ Username, Password string }
+// Credentials authenticate a pull; both empty for anonymous. PlainHTTP
+// pulls over http (the registry URL the user gave says so).
+type Credentials struct {
+	Username, Password string
+	PlainHTTP          bool
+}
 
 // ImageConfig is the part of an image's configuration a web app uses.
 type ImageConfig struct {
@@ -199,6 +203,9 @@ func (s *session) url(kind, ref string) string {
 	scheme := "https"
 	if s.p.Scheme != nil {
 		scheme = s.p.Scheme(s.ref.Host)
+	}
+	if s.cred.PlainHTTP {
+		scheme = "http"
 	}
 	return scheme + "://" + s.ref.Host + "/v2/" + s.ref.Repository + "/" + kind + "/" + ref
 }

@@ -488,6 +488,43 @@ func TestWebApps(t *testing.T) {
 		t.Logf("requests during the swap: %d, failed: %d", ok.Load()+failed.Load(), failed.Load())
 	})
 
+	t.Run("ScaleOut", func(t *testing.T) {
+		cli.run(t, "appservice", "plan", "update", "-n", "plan", "--number-of-workers", "2")
+		eventually(t, "two instances share the requests", func() (bool, string) {
+			seen := map[string]bool{}
+			for range 10 {
+				if code, body := get(door+"/shop/env/WEBSITE_INSTANCE_ID", ""); code == 200 {
+					seen[body] = true
+				}
+			}
+			s := showApp(t, cli, "shop")
+			return len(seen) == 2 && len(s.Status.Instances) == 2, fmt.Sprintf("%v %v", seen, s.Status.Instances)
+		})
+		cli.run(t, "appservice", "plan", "update", "-n", "plan", "--number-of-workers", "1")
+		eventually(t, "back to one instance", func() (bool, string) {
+			s := showApp(t, cli, "shop")
+			return len(s.Status.Instances) == 1, fmt.Sprint(s.Status.Instances)
+		})
+	})
+
+	t.Run("OtherRegistryWithCredentials", func(t *testing.T) {
+		other := StartAcre(t, "")
+		oc := newCLITool(t, "crane", t.TempDir())
+		oc.login(t, other)
+		ref := other.Addr + "/ext:v1"
+		oc.run(t, "append", "-f", bbLayer, "-t", ref)
+		oc.run(t, "mutate", ref, "--entrypoint", "/bin/busybox,httpd,-f,-p,80,-h,/www")
+		cli.run(t, "webapp", "create", "-n", "ext", "-p", "plan", "-i", ref)
+		cli.run(t, "webapp", "config", "container", "set", "-n", "ext", "-r", "http://"+other.Addr, "-u", other.User, "-w", "wrong-password")
+		eventually(t, "wrong credentials are reported", func() (bool, string) {
+			s := showApp(t, cli, "ext")
+			return s.Status.State == "Failed" && strings.Contains(s.Status.Message, "pull denied"), s.Status.Message
+		})
+		cli.run(t, "webapp", "config", "container", "set", "-n", "ext", "-w", other.Password)
+		eventually(t, "an image of another registry serves", bodyIs(door+"/ext/", "", "hello from busybox httpd"))
+		cli.run(t, "webapp", "delete", "-n", "ext")
+	})
+
 	t.Run("Isolation", func(t *testing.T) {
 		if code, body := get(door+"/shop/stat/etc/hostname", ""); code != 200 {
 			t.Fatalf("stat: %d %s", code, body)
