@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,8 +16,9 @@ import (
 )
 
 // The listing fixture: a registry of benchRepos small repositories (one
-// manifest each) plus one repository holding benchTags tags on
-// benchManifests manifests, every tag and manifest with its own update time.
+// manifest each) plus one repository holding benchTags tags (set
+// ACRE_LISTING_BENCH_TAGS to change it, e.g. 1000000) on benchManifests
+// manifests, every tag and manifest with its own update time.
 const (
 	benchRepos     = 10_000
 	benchTags      = 100_000
@@ -43,6 +45,7 @@ type listingFixture struct {
 	manifestsByTime   []string
 
 	seedTime time.Duration
+	tags     int // tags in the big repository
 }
 
 // benchFixture is built by the first benchmark that needs it and shared by
@@ -52,7 +55,10 @@ var benchFixture = sync.OnceValues(func() (*listingFixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &listingFixture{dir: dir}
+	f := &listingFixture{dir: dir, tags: benchTags}
+	if v, err := strconv.Atoi(os.Getenv("ACRE_LISTING_BENCH_TAGS")); err == nil && v > 0 {
+		f.tags = v
+	}
 	benchCleanup = f.close
 	start := time.Now()
 	if err := f.seed(context.Background()); err != nil {
@@ -169,11 +175,11 @@ func (f *listingFixture) seed(ctx context.Context) error {
 	f.manifestsByTime = digests
 	f.manifestsByDigest = slices.Sorted(slices.Values(digests))
 
-	f.tagsByName = make([]string, benchTags)
-	f.tagsByTime = make([]string, benchTags)
-	return f.inBatches(ctx, benchTags, func(q meta.Queries, i int) error {
-		name := fmt.Sprintf("v1.%06d", i)
-		rank := i * benchStride % benchTags
+	f.tagsByName = make([]string, f.tags)
+	f.tagsByTime = make([]string, f.tags)
+	return f.inBatches(ctx, f.tags, func(q meta.Queries, i int) error {
+		name := fmt.Sprintf("v1.%07d", i)
+		rank := i * benchStride % f.tags
 		f.tagsByName[i], f.tagsByTime[rank] = name, name
 		return q.PutTag(ctx, big.ID, name, ids[i%benchManifests], base.Add(time.Duration(rank)*time.Millisecond))
 	})
@@ -185,7 +191,7 @@ func (f *listingFixture) seed(ctx context.Context) error {
 func BenchmarkListing(b *testing.B) {
 	f := getBenchFixture(b)
 	b.Logf("fixture: %d repositories, %d tags on %d manifests, seeded in %v",
-		len(f.repos), benchTags, benchManifests, f.seedTime.Round(time.Millisecond))
+		len(f.repos), f.tags, benchManifests, f.seedTime.Round(time.Millisecond))
 	ctx := context.Background()
 	q := f.store.Read()
 
