@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -132,11 +135,26 @@ func (s *Server) newWebApps() {
 		Runtime: &webapps.Runc{Binary: w.Runtime, Root: filepath.Join(dir, "runc"), Dir: filepath.Join(dir, "bundles"), Grace: w.StopGrace},
 		Puller: &webapps.Puller{Cache: filepath.Join(dir, "images"), Scheme: h.scheme,
 			Client: &http.Client{Timeout: 30 * time.Minute, Transport: &http.Transport{DialContext: h.dial, ForceAttemptHTTP2: true,
-				TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: time.Minute}}}}
+				TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: time.Minute, TLSClientConfig: s.pullTLS()}}}}
 	if s.auth != nil {
 		o.Identities, o.Secrets = h, s.vault
 	}
 	s.apps, s.appsHost = webapps.New(o), h
+}
+
+// pullTLS trusts the system's roots and acre's own certificate, so that
+// apps pull from this server when its certificate is self-signed.
+func (s *Server) pullTLS() *tls.Config {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if s.cfg.TLS.Cert != "" {
+		if b, err := os.ReadFile(s.cfg.TLS.Cert); err == nil {
+			pool.AppendCertsFromPEM(b)
+		}
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 }
 
 // serveWebApps starts the front door next to the registry listener ln and

@@ -19,7 +19,7 @@ import (
 //	go test -tags e2e -run XXX -bench WebAppCreateToFirst200 -benchtime 5x ./test/e2e/
 func BenchmarkWebAppCreateToFirst200(b *testing.B) {
 	needWebApps(b)
-	a, door := webAppsServer(b)
+	a, door := webAppsServer(b, "")
 	home := b.TempDir()
 	env := []string{"ACRE_CONFIG_DIR=" + filepath.Join(home, "acre"), "DOCKER_CONFIG=" + filepath.Join(home, "docker"), "HOME=" + home}
 	Run(b, env, "sh", "-c", "echo "+a.Password+" | "+acreBin+" account login --server http://"+a.Addr+" --username owner --password-stdin")

@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -133,7 +134,7 @@ func buildGoServer(t testing.TB) []byte {
 
 // webAppsServer starts acre with web apps on and returns it with the front
 // door's base URL.
-func webAppsServer(t testing.TB, extra ...string) (*Acre, string) {
+func webAppsServer(t testing.TB, config string, flags ...string) (*Acre, string) {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "acre.yaml")
 	// Webhooks may reach acre's own listeners only where the operator
@@ -145,12 +146,12 @@ func webAppsServer(t testing.TB, extra ...string) (*Acre, string) {
 	}
 	door := ln.Addr().String()
 	ln.Close()
-	body := "webapps:\n  addr: " + door + "\n  probe: 300ms\n  max_backoff: 1s\n  stop_grace: 2s\n" + strings.Join(extra, "") +
+	body := "webapps:\n  addr: " + door + "\n  probe: 300ms\n  max_backoff: 1s\n  stop_grace: 2s\n" + config +
 		"webhooks:\n  allow: [\"" + door + "\"]\n"
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a := StartAcre(t, "", "--config", cfg)
+	a := StartAcre(t, "", append([]string{"--config", cfg}, flags...)...)
 	t.Cleanup(func() {
 		// A graceful stop stops the apps' containers; then make sure.
 		a.Stop(t)
@@ -243,7 +244,7 @@ func bodyIs(url, host, want string) func() (bool, string) {
 // across restarts, and a CD push swapped in with zero failed requests.
 func TestWebApps(t *testing.T) {
 	needWebApps(t)
-	a, door := webAppsServer(t)
+	a, door := webAppsServer(t, "")
 	cli := newAcreCLI(t)
 	Run(t, cli.env, "sh", "-c", "echo "+a.Password+" | "+acreBin+" account login --server http://"+a.Addr+" --username owner --password-stdin")
 	crane := newCLITool(t, "crane", t.TempDir())
@@ -630,4 +631,54 @@ func TestWebAppIdleStop(t *testing.T) {
 	if s := showApp(t, cli, "sleepy"); len(s.Status.Instances) != 1 || s.Status.Instances[0] != first {
 		t.Errorf("an Always On app was stopped: %+v", s.Status)
 	}
+}
+
+// TestWebAppsTLS runs web apps on a server with TLS: the app pulls from it
+// over HTTPS (its own certificate trusted) and the front door serves HTTPS.
+func TestWebAppsTLS(t *testing.T) {
+	needWebApps(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeSelfSigned(t, certFile, keyFile)
+	a, door := webAppsServer(t, "", "--tls-cert", certFile, "--tls-key", keyFile)
+	door = strings.Replace(door, "http://", "https://", 1)
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	api := func(method, path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "https://"+a.Addr+path, strings.NewReader(body))
+		req.SetBasicAuth(a.User, a.Password)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+	}
+	api(http.MethodPatch, "/api/v1/registries/acre", `{"anonymousPullEnabled": true}`)
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "DOCKER_CONFIG=" + home}
+	crane := Tool(t, "crane")
+	Run(t, env, crane, "auth", "login", "--insecure", a.Addr, "-u", a.User, "-p", a.Password)
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := a.Addr + "/busy:v1"
+	Run(t, env, crane, "append", "--insecure", "-f", layerTar(t, map[string][]byte{"bin/busybox": bb, "www/index.html": []byte("over tls\n")}), "-t", ref)
+	Run(t, env, crane, "mutate", "--insecure", ref, "--entrypoint", "/bin/busybox,httpd,-f,-p,80,-h,/www")
+	api(http.MethodPost, "/api/v1/serverfarms", `{"name": "plan", "sku": "B1"}`)
+	api(http.MethodPost, "/api/v1/webapps", `{"name": "secure", "plan": "plan", "image": "`+ref+`"}`)
+	eventually(t, "the app serves over HTTPS", func() (bool, string) {
+		resp, err := hc.Get(door + "/secure/")
+		if err != nil {
+			return false, err.Error()
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200 && resp.TLS != nil && strings.Contains(string(b), "over tls"), fmt.Sprintf("%d %s", resp.StatusCode, b)
+	})
 }
