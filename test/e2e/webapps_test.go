@@ -542,6 +542,15 @@ func TestWebApps(t *testing.T) {
 		}
 	})
 
+	t.Run("StartupFile", func(t *testing.T) {
+		cli.run(t, "webapp", "config", "set", "-n", "busy", "--startup-file", "/bin/busybox httpd -f -p 8081 -h /")
+		cli.run(t, "webapp", "config", "appsettings", "set", "-n", "busy", "--settings", "WEBSITES_PORT=8081")
+		eventually(t, "the startup command replaces the image's", bodyIs(door+"/busy/www/index.html", "", "hello from busybox httpd"))
+		cli.run(t, "webapp", "config", "set", "-n", "busy", "--startup-file", "")
+		cli.run(t, "webapp", "config", "appsettings", "delete", "-n", "busy", "--setting-names", "WEBSITES_PORT")
+		eventually(t, "the image's command again", bodyIs(door+"/busy/", "", "hello from busybox httpd"))
+	})
+
 	t.Run("SSH", func(t *testing.T) {
 		cmd := exec.Command(acreBin, "webapp", "ssh", "-n", "busy")
 		cmd.Env = append(os.Environ(), cli.env...)
