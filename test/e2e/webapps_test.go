@@ -691,3 +691,46 @@ func TestWebAppsTLS(t *testing.T) {
 		return resp.StatusCode == 200 && resp.TLS != nil && strings.Contains(string(b), "over tls"), fmt.Sprintf("%d %s", resp.StatusCode, b)
 	})
 }
+
+// TestWebAppsSurviveAKilledServer kills acre (SIGKILL) while an app runs:
+// the next start removes the container the dead process left and runs the
+// app again, once.
+func TestWebAppsSurviveAKilledServer(t *testing.T) {
+	needWebApps(t)
+	data := t.TempDir()
+	a, door := webAppsServer(t, "", "--data", data)
+	cli := newAcreCLI(t)
+	login := func(a *Acre) {
+		Run(t, cli.env, "sh", "-c", "echo "+a.Password+" | "+acreBin+" account login --server http://"+a.Addr+" --username owner --password-stdin")
+	}
+	login(a)
+	cli.run(t, "update", "-n", "acre", "--anonymous-pull-enabled", "true")
+	crane := newCLITool(t, "crane", t.TempDir())
+	crane.login(t, a)
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := a.Addr + "/busy:v1"
+	crane.run(t, "append", "-f", layerTar(t, map[string][]byte{"bin/busybox": bb, "www/index.html": []byte("still here\n")}), "-t", ref)
+	crane.run(t, "mutate", ref, "--entrypoint", "/bin/busybox,httpd,-f,-p,80,-h,/www")
+	cli.run(t, "appservice", "plan", "create", "-n", "plan", "--sku", "B1")
+	cli.run(t, "webapp", "create", "-n", "durable", "-p", "plan", "-i", ref)
+	eventually(t, "the app serves", bodyIs(door+"/durable/", "", "still here"))
+	a.Kill()
+	root := filepath.Join(data, "webapps", "runc")
+	if out, _ := RunErr(nil, "runc", "--root", root, "list", "-q"); len(strings.Fields(out)) != 1 {
+		t.Fatalf("containers after the kill: %q", out)
+	}
+
+	// The registry address changes with the restart; the image reference
+	// names the old one, so point the app at the new address.
+	b, door := webAppsServer(t, "", "--data", data)
+	login(b)
+	cli.run(t, "webapp", "config", "container", "set", "-n", "durable", "-i", b.Addr+"/busy:v1")
+	eventually(t, "the app serves after the restart", bodyIs(door+"/durable/", "", "still here"))
+	out, _ := RunErr(nil, "runc", "--root", root, "list", "-q")
+	if ids := strings.Fields(out); len(ids) != 1 {
+		t.Errorf("containers after the restart: %q (want exactly the new one)", out)
+	}
+}
