@@ -32,6 +32,12 @@ type Identities interface {
 	PullCredentials(ctx context.Context, id int64, host string) (c Credentials, ok bool, err error)
 }
 
+// ImagePuller brings an image's unpacked tree (Puller over the
+// distribution API).
+type ImagePuller interface {
+	Pull(ctx context.Context, ref ImageRef, cred Credentials) (*Image, error)
+}
+
 // Secrets resolves Key Vault references in app settings.
 type Secrets interface {
 	// ResolveSetting returns what value resolves to for the identity
@@ -44,7 +50,7 @@ type Secrets interface {
 type Options struct {
 	Meta       meta.Store
 	Runtime    Runtime
-	Puller     *Puller
+	Puller     ImagePuller
 	Identities Identities // nil: authentication is off (apps pull anonymously)
 	Secrets    Secrets    // nil: references stay as they are
 	Dir        string     // state: logs, /home volumes
