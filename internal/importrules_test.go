@@ -27,13 +27,26 @@ var importRules = []struct {
 		"blob stores know nothing of the service above them"},
 	{"./meta/...", []string{"net/http", module + "internal/oci", module + "internal/server", module + "internal/cli"},
 		"metadata stores are transport-free"},
-	{"./registry", []string{"net/http", module + "internal/oci", module + "internal/server", module + "internal/cli"},
-		"the registry core is transport-free"},
+	{"./registry", []string{"net/http", module + "internal/oci", module + "internal/acrapi", module + "internal/mgmt",
+		module + "internal/server", module + "internal/cli", module + "internal/auth"},
+		"the registry core imports no transport and no auth: it returns error codes, transports map them"},
+	{"./auth", []string{module + "internal/registry"},
+		"auth speaks error codes (errcode), not the core's types"},
+	{"./errcode", []string{"net/http", module + "internal/"},
+		"error codes depend on nothing of acre and know no transport"},
+	{"./meta/...", storesForbidden, "stores import no domain package"},
+	{"./blob/...", storesForbidden, "stores import no domain package"},
 	{"./reference", []string{"net/http", module + "internal/"},
 		"the reference grammar depends on nothing of acre"},
 	{"./oci", []string{module + "internal/cli", module + "internal/server"},
 		"the HTTP layer does not reach up to the command line or the composition root"},
 }
+
+// storesForbidden are the domain and transport packages no store may import.
+var storesForbidden = []string{module + "internal/registry", module + "internal/auth", module + "internal/webhook",
+	module + "internal/tasks", module + "internal/webapps", module + "internal/lifecycle", module + "internal/audit",
+	module + "internal/sku", module + "internal/oci", module + "internal/acrapi", module + "internal/mgmt",
+	module + "internal/server", module + "internal/cli"}
 
 func goTool(t *testing.T) string {
 	t.Helper()

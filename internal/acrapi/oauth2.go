@@ -6,6 +6,7 @@ package acrapi
 import (
 	"encoding/json"
 	"errors"
+	"github.com/acre-project/acre/internal/errcode"
 	"log/slog"
 	"net/http"
 
@@ -38,7 +39,7 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/oauth2/exchange" && r.Method == http.MethodPost:
 		err = h.exchange(w, r)
 	default:
-		err = registry.Errorf(registry.CodeUnsupported, "%s %s is not supported", r.Method, r.URL.Path)
+		err = errcode.Errorf(errcode.Unsupported, "%s %s is not supported", r.Method, r.URL.Path)
 	}
 	if err != nil {
 		oci.WriteError(w, r, h.log, err)
@@ -56,8 +57,8 @@ func (h *TokenHandler) registryFor(r *http.Request) (*meta.Registry, error) {
 	return h.reg.RegistryForHost(r.Context(), r.Host)
 }
 
-func unauthorized(msg string) *registry.Error {
-	return registry.Errorf(registry.CodeUnauthorized, "%s", msg)
+func unauthorized(msg string) *errcode.Error {
+	return errcode.Errorf(errcode.Unauthorized, "%s", msg)
 }
 
 type tokenResponse struct {
@@ -72,7 +73,7 @@ type tokenResponse struct {
 // anonymous pull), POST grant_type=password or refresh_token.
 func (h *TokenHandler) token(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return registry.Errorf(registry.CodeUnsupported, "malformed form: %v", err).WithStatus(http.StatusBadRequest)
+		return errcode.Errorf(errcode.InvalidArgument, "malformed form: %v", err)
 	}
 	reg, err := h.registryFor(r)
 	if err != nil {
@@ -95,7 +96,7 @@ func (h *TokenHandler) token(w http.ResponseWriter, r *http.Request) error {
 			return signInError(err)
 		}
 	case r.Method == http.MethodPost:
-		return registry.Errorf(registry.CodeUnsupported, "grant_type must be password or refresh_token").WithStatus(http.StatusBadRequest)
+		return errcode.Errorf(errcode.InvalidArgument, "grant_type must be password or refresh_token")
 	default:
 		if u, pw, ok := r.BasicAuth(); ok {
 			if p, err = h.auth.SignIn(r, auth.Attempt{Registry: reg, User: u, Password: pw, Method: auth.MethodBasic}); err != nil {
@@ -144,7 +145,7 @@ func signInError(err error) error {
 // tokens are refused: they never renew themselves.
 func (h *TokenHandler) exchange(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
-		return registry.Errorf(registry.CodeUnsupported, "malformed form: %v", err).WithStatus(http.StatusBadRequest)
+		return errcode.Errorf(errcode.InvalidArgument, "malformed form: %v", err)
 	}
 	reg, err := h.registryFor(r)
 	if err != nil {
@@ -155,7 +156,7 @@ func (h *TokenHandler) exchange(w http.ResponseWriter, r *http.Request) error {
 	case "access_token", "access_token_refresh_token":
 		tok = r.PostForm.Get("access_token")
 	default:
-		return registry.Errorf(registry.CodeUnsupported, "grant_type %q is not supported", g).WithStatus(http.StatusBadRequest)
+		return errcode.Errorf(errcode.InvalidArgument, "grant_type %q is not supported", g)
 	}
 	p, err := h.auth.Exchange(r, reg, tok)
 	if err != nil {

@@ -2,6 +2,7 @@ package acrapi
 
 import (
 	"encoding/json"
+	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"log/slog"
 	"net/http"
@@ -76,7 +77,7 @@ func (h *V1Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *V1Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	rt, ok := parseV1(r.URL.Path)
 	if !ok {
-		return registry.Errorf(registry.CodeUnsupported, "no such endpoint: %s", r.URL.Path).WithStatus(http.StatusNotFound)
+		return errcode.Errorf(errcode.EndpointUnknown, "no such endpoint: %s", r.URL.Path)
 	}
 	reg, err := h.reg.RegistryForHost(r.Context(), r.Host)
 	if err != nil {
@@ -124,7 +125,7 @@ func (h *V1Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}
-	return registry.Errorf(registry.CodeUnsupported, "method %s is not allowed on %s", r.Method, r.URL.Path)
+	return errcode.Errorf(errcode.Unsupported, "method %s is not allowed on %s", r.Method, r.URL.Path)
 }
 
 // authorize checks the caller against what the route needs: metadata/read
@@ -166,7 +167,7 @@ func query(r *http.Request) (meta.ListQuery, error) {
 	if s := v.Get("n"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			return q, registry.Errorf(oci.CodePaginationNumberInvalid, "n must be a positive integer, not %q", s)
+			return q, errcode.Errorf(errcode.PaginationNumberInvalid, "n must be a positive integer, not %q", s)
 		}
 		q.N = min(n, 1000)
 	}
@@ -175,7 +176,7 @@ func query(r *http.Request) (meta.ListQuery, error) {
 	case "timedesc", "timeasc":
 		q.Order = meta.Order(o)
 	default:
-		return q, registry.Errorf(registry.CodeUnsupported, "orderby must be timedesc, timeasc or none").WithStatus(http.StatusBadRequest)
+		return q, errcode.Errorf(errcode.InvalidArgument, "orderby must be timedesc, timeasc or none")
 	}
 	if d := v.Get("digest"); d != "" {
 		dg, err := registry.ParseDigest(d)
@@ -215,7 +216,7 @@ func decodePatch(r *http.Request) (registry.AttributesPatch, error) {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return p, registry.Errorf(registry.CodeUnsupported, "body must be changeable attributes: %v", err).WithStatus(http.StatusBadRequest)
+		return p, errcode.Errorf(errcode.InvalidArgument, "body must be changeable attributes: %v", err)
 	}
 	return p, nil
 }

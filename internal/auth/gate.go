@@ -5,13 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
-	"github.com/acre-project/acre/internal/registry"
 )
 
 // Identity is an authenticated (or anonymous) caller of one registry.
@@ -92,9 +91,9 @@ func (g *Gate) SignInError(r *http.Request, reg *meta.Registry, err error) error
 }
 
 // Throttled is the 429 answer to a throttled login.
-func Throttled(th *ThrottledError) *registry.Error {
-	e := registry.Errorf(registry.CodeTooManyRequests, "%s (retry in %s)", th.Error(), th.RetryAfter.Round(time.Second))
-	e.Headers = map[string]string{"Retry-After": strconv.Itoa(int(th.RetryAfter.Seconds()) + 1)}
+func Throttled(th *ThrottledError) *errcode.Error {
+	e := errcode.Errorf(errcode.TooManyRequests, "%s (retry in %s)", th.Error(), th.RetryAfter.Round(time.Second))
+	e.RetryAfter = time.Duration(int(th.RetryAfter.Seconds())+1) * time.Second // whole seconds, rounded up
 	return e
 }
 
@@ -117,27 +116,27 @@ func Realm(r *http.Request) string {
 
 // Challenge is the 401 that starts (or restarts) the token flow. scope may
 // be nil (the /v2/ ping names no resource).
-func (g *Gate) Challenge(r *http.Request, reg *meta.Registry, scope *Scope, why string) *registry.Error {
+func (g *Gate) Challenge(r *http.Request, reg *meta.Registry, scope *Scope, why string) *errcode.Error {
 	v := fmt.Sprintf(`Bearer realm="%s",service="%s"`, Realm(r), reg.LoginServer)
 	var detail any
 	if scope != nil {
 		v += fmt.Sprintf(`,scope="%s"`, scope.String())
 		detail = []map[string]string{{"Type": scope.Type, "Name": scope.Name, "Action": strings.Join(scope.Actions, ",")}}
 	}
-	e := registry.Errorf(registry.CodeUnauthorized, "authentication required: %s", why)
+	e := errcode.Errorf(errcode.Unauthorized, "authentication required: %s", why)
 	e.Detail = detail
-	e.Headers = map[string]string{"WWW-Authenticate": v}
+	e.Challenge = v
 	return e
 }
 
 // Deny answers a request its identity may not make: a challenge for the
 // scope when the caller is anonymous or used a token (a cached token that
 // lacks a scope must get a fresh 401, never a 403), else 403 DENIED.
-func (g *Gate) Deny(r *http.Request, reg *meta.Registry, id *Identity, scope Scope) *registry.Error {
+func (g *Gate) Deny(r *http.Request, reg *meta.Registry, id *Identity, scope Scope) *errcode.Error {
 	if id.Principal == nil || id.Bearer {
 		return g.Challenge(r, reg, &scope, fmt.Sprintf("%s needs %s", scope.Name, strings.Join(scope.Actions, ",")))
 	}
-	return registry.Errorf(registry.CodeDenied, "%s may not %s %s", id.Principal.Name, strings.Join(scope.Actions, ","), scope.Name).
+	return errcode.Errorf(errcode.Denied, "%s may not %s %s", id.Principal.Name, strings.Join(scope.Actions, ","), scope.Name).
 		WithDetail([]map[string]string{{"Type": scope.Type, "Name": scope.Name, "Action": strings.Join(scope.Actions, ",")}})
 }
 

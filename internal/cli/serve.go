@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
-		"syscall"
+	"syscall"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/config"

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
+	"github.com/acre-project/acre/internal/oci"
 	"io"
 	"log/slog"
 	"net/http"
@@ -78,7 +80,7 @@ func (h *Handler) handle(pattern string, fn handler) {
 // writeError maps every error of the API in one place.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
-	var re *registry.Error
+	var re *errcode.Error
 	var th *auth.ThrottledError
 	var de *auth.DeniedError
 	switch {
@@ -95,17 +97,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, meta.ErrNotFound):
 		ae = errorf(http.StatusNotFound, "NotFound", "not found")
 	case errors.As(err, &re):
-		status := re.Status
-		switch {
-		case status != 0:
-		case re.Code == registry.CodeNameUnknown:
-			status = http.StatusNotFound
-		case re.Code == registry.CodeDenied:
-			status = http.StatusForbidden
-		default:
-			status = http.StatusBadRequest
-		}
-		ae = errorf(status, string(re.Code), "%s", re.Message)
+		// The same statuses as /v2/ answers for the same codes.
+		oci.SetHeaders(w, re)
+		ae = errorf(oci.StatusOf(re.Code), string(re.Code.Wire()), "%s", re.Message)
 	default:
 		h.log.ErrorContext(r.Context(), "management API", "path", r.URL.Path, "err", err)
 		ae = errorf(http.StatusInternalServerError, "InternalError", "internal server error")

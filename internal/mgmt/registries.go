@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"strings"
 	"time"
@@ -204,6 +205,6 @@ func (h *Handler) checkName(w http.ResponseWriter, r *http.Request, _ *meta.Prin
 
 // isNameUnknown recognizes the core's "no such registry".
 func isNameUnknown(err error) bool {
-	var re *registry.Error
-	return errors.As(err, &re) && re.Code == registry.CodeNameUnknown
+	var re *errcode.Error
+	return errors.As(err, &re) && re.Code == errcode.NameUnknown
 }

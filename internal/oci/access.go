@@ -3,6 +3,7 @@ package oci
 import (
 	"bytes"
 	"context"
+	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"net/http"
 
@@ -86,7 +87,7 @@ func checkReferrer(r *http.Request, ref string, limit int64) (io.Reader, error) 
 	if err != nil {
 		return nil, err
 	}
-	denied := registry.Errorf(registry.CodeDenied, "this identity may only push signatures: manifests with a subject, by digest")
+	denied := errcode.Errorf(errcode.Denied, "this identity may only push signatures: manifests with a subject, by digest")
 	if !reference.IsDigest(ref) || len(r.URL.Query()["tag"]) > 0 {
 		return nil, denied
 	}

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"strings"
 	"time"
@@ -9,7 +10,6 @@ import (
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
-	"github.com/acre-project/acre/internal/registry"
 )
 
 // auditInfo is what a manifest handler learns for the audit entry.
@@ -52,7 +52,7 @@ func (h *Handler) record(r *http.Request, reg *meta.Registry, rt route, info *au
 	}
 	if err != nil {
 		e.Result = "Failed"
-		if c := registry.CodeOf(err); c != "" {
+		if c := errcode.CodeOf(err).Wire(); c != "" {
 			e.Result = "Failed: " + strings.ToLower(string(c))
 		}
 	}

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"net/http"
 	"strconv"
@@ -43,8 +44,7 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, repo registry.
 	start, end, partial, rerr := parseRange(r.Header.Get("Range"), size)
 	if rerr != nil {
 		hd.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-		return registry.Errorf(registry.CodeBlobUnknown, "range %q is outside the blob's %d bytes", r.Header.Get("Range"), size).
-			WithStatus(http.StatusRequestedRangeNotSatisfiable)
+		return errcode.Errorf(errcode.BlobRangeInvalid, "range %q is outside the blob's %d bytes", r.Header.Get("Range"), size)
 	}
 	rc, _, err := h.svc.OpenBlob(r.Context(), repo, d, start)
 	if err != nil {

@@ -3,6 +3,7 @@ package oci
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"log/slog"
 	"net/http"
@@ -108,7 +109,7 @@ type errorBodyJSON struct {
 
 // wantError checks an error answer: status, and for all but HEAD a JSON
 // body in the spec's shape carrying code (any code when code is empty).
-func wantError(t *testing.T, method string, rec *httptest.ResponseRecorder, status int, code registry.Code) {
+func wantError(t *testing.T, method string, rec *httptest.ResponseRecorder, status int, code errcode.Code) {
 	t.Helper()
 	if rec.Code != status {
 		t.Fatalf("status = %d, want %d; body %s", rec.Code, status, rec.Body.Bytes())
@@ -278,136 +279,136 @@ func TestHostileRequests(t *testing.T) {
 		name   string
 		r      req
 		status int
-		code   registry.Code
+		code   errcode.Code
 		allow  string
 	}{
 		// Invalid repository names.
-		{"upper-case name", req{target: "/v2/Upper/tags/list"}, 400, registry.CodeNameInvalid, ""},
-		{"dot-dot in name", req{target: "/v2/a/../b/tags/list"}, 400, registry.CodeNameInvalid, ""},
-		{"escaped dot-dot in name", req{target: "/v2/a/%2E%2E/b/tags/list"}, 400, registry.CodeNameInvalid, ""},
-		{"leading dot segment", req{target: "/v2/./a/tags/list"}, 400, registry.CodeNameInvalid, ""},
-		{"trailing dot segment", req{target: "/v2/b/c/./tags/list"}, 400, registry.CodeNameInvalid, ""},
-		{"empty segment", req{target: "/v2/a//b/tags/list"}, 400, registry.CodeNameInvalid, ""},
-		{"leading slash", req{target: "/v2//a/tags/list"}, 400, registry.CodeNameInvalid, ""},
-		{"300-character name", req{target: "/v2/" + long + "/tags/list"}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, manifest GET", req{target: "/v2/Upper/manifests/latest"}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, manifest HEAD", req{method: "HEAD", target: "/v2/a/../b/manifests/latest"}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, manifest PUT", req{method: "PUT", target: "/v2/a/../b/manifests/latest", body: validManifest, header: oci}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, manifest DELETE", req{method: "DELETE", target: "/v2/Upper/manifests/" + manD.String()}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, blob GET", req{target: "/v2/Upper/blobs/" + blobD.String()}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, blob HEAD", req{method: "HEAD", target: "/v2/" + long + "/blobs/" + blobD.String()}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, blob DELETE", req{method: "DELETE", target: "/v2/a//b/blobs/" + blobD.String()}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, upload start", req{method: "POST", target: "/v2/Upper/blobs/uploads/"}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, monolithic upload", req{method: "POST", target: "/v2/a/../b/blobs/uploads/?digest=" + blobD.String(), body: []byte("hello")}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, mount", req{method: "POST", target: "/v2/Upper/blobs/uploads/?mount=" + blobD.String() + "&from=a"}, 400, registry.CodeNameInvalid, ""},
-		{"bad name, referrers", req{target: "/v2/Upper/referrers/" + manD.String()}, 400, registry.CodeNameInvalid, ""},
+		{"upper-case name", req{target: "/v2/Upper/tags/list"}, 400, errcode.NameInvalid, ""},
+		{"dot-dot in name", req{target: "/v2/a/../b/tags/list"}, 400, errcode.NameInvalid, ""},
+		{"escaped dot-dot in name", req{target: "/v2/a/%2E%2E/b/tags/list"}, 400, errcode.NameInvalid, ""},
+		{"leading dot segment", req{target: "/v2/./a/tags/list"}, 400, errcode.NameInvalid, ""},
+		{"trailing dot segment", req{target: "/v2/b/c/./tags/list"}, 400, errcode.NameInvalid, ""},
+		{"empty segment", req{target: "/v2/a//b/tags/list"}, 400, errcode.NameInvalid, ""},
+		{"leading slash", req{target: "/v2//a/tags/list"}, 400, errcode.NameInvalid, ""},
+		{"300-character name", req{target: "/v2/" + long + "/tags/list"}, 400, errcode.NameInvalid, ""},
+		{"bad name, manifest GET", req{target: "/v2/Upper/manifests/latest"}, 400, errcode.NameInvalid, ""},
+		{"bad name, manifest HEAD", req{method: "HEAD", target: "/v2/a/../b/manifests/latest"}, 400, errcode.NameInvalid, ""},
+		{"bad name, manifest PUT", req{method: "PUT", target: "/v2/a/../b/manifests/latest", body: validManifest, header: oci}, 400, errcode.NameInvalid, ""},
+		{"bad name, manifest DELETE", req{method: "DELETE", target: "/v2/Upper/manifests/" + manD.String()}, 400, errcode.NameInvalid, ""},
+		{"bad name, blob GET", req{target: "/v2/Upper/blobs/" + blobD.String()}, 400, errcode.NameInvalid, ""},
+		{"bad name, blob HEAD", req{method: "HEAD", target: "/v2/" + long + "/blobs/" + blobD.String()}, 400, errcode.NameInvalid, ""},
+		{"bad name, blob DELETE", req{method: "DELETE", target: "/v2/a//b/blobs/" + blobD.String()}, 400, errcode.NameInvalid, ""},
+		{"bad name, upload start", req{method: "POST", target: "/v2/Upper/blobs/uploads/"}, 400, errcode.NameInvalid, ""},
+		{"bad name, monolithic upload", req{method: "POST", target: "/v2/a/../b/blobs/uploads/?digest=" + blobD.String(), body: []byte("hello")}, 400, errcode.NameInvalid, ""},
+		{"bad name, mount", req{method: "POST", target: "/v2/Upper/blobs/uploads/?mount=" + blobD.String() + "&from=a"}, 400, errcode.NameInvalid, ""},
+		{"bad name, referrers", req{target: "/v2/Upper/referrers/" + manD.String()}, 400, errcode.NameInvalid, ""},
 
 		// Dot segments are plain (invalid) path content: never a redirect.
-		{"/v2/..", req{target: "/v2/.."}, 404, registry.CodeUnsupported, ""},
-		{"/v2/../v2/", req{target: "/v2/../v2/"}, 404, registry.CodeUnsupported, ""},
-		{"/v2/./", req{target: "/v2/./"}, 404, registry.CodeUnsupported, ""},
-		{"/v2/a/tags/list/..", req{target: "/v2/a/tags/list/.."}, 404, registry.CodeUnsupported, ""},
-		{"manifest reference ..", req{target: "/v2/a/manifests/.."}, 400, registry.CodeManifestInvalid, ""},
-		{"blob digest ..", req{target: "/v2/a/blobs/.."}, 400, registry.CodeDigestInvalid, ""},
-		{"upload id ..", req{target: "/v2/a/blobs/uploads/.."}, 404, registry.CodeBlobUploadUnknown, ""},
-		{"upload id .", req{method: "PATCH", target: "/v2/a/blobs/uploads/.", body: []byte("x")}, 404, registry.CodeBlobUploadUnknown, ""},
+		{"/v2/..", req{target: "/v2/.."}, 404, errcode.Unsupported, ""},
+		{"/v2/../v2/", req{target: "/v2/../v2/"}, 404, errcode.Unsupported, ""},
+		{"/v2/./", req{target: "/v2/./"}, 404, errcode.Unsupported, ""},
+		{"/v2/a/tags/list/..", req{target: "/v2/a/tags/list/.."}, 404, errcode.Unsupported, ""},
+		{"manifest reference ..", req{target: "/v2/a/manifests/.."}, 400, errcode.ManifestInvalid, ""},
+		{"blob digest ..", req{target: "/v2/a/blobs/.."}, 400, errcode.DigestInvalid, ""},
+		{"upload id ..", req{target: "/v2/a/blobs/uploads/.."}, 404, errcode.BlobUploadUnknown, ""},
+		{"upload id .", req{method: "PATCH", target: "/v2/a/blobs/uploads/.", body: []byte("x")}, 404, errcode.BlobUploadUnknown, ""},
 
 		// Digests.
-		{"short digest", req{target: "/v2/a/blobs/sha256:abc"}, 400, registry.CodeDigestInvalid, ""},
-		{"short digest HEAD", req{method: "HEAD", target: "/v2/a/blobs/sha256:abc"}, 400, registry.CodeDigestInvalid, ""},
-		{"unsupported algorithm", req{target: "/v2/a/blobs/md5:9a0364b9e99bb480dd25e1f0284c8555"}, 400, registry.CodeDigestInvalid, ""},
-		{"upper-case hex", req{target: "/v2/a/blobs/sha256:" + strings.ToUpper(blobD.Encoded())}, 400, registry.CodeDigestInvalid, ""},
-		{"not a digest", req{target: "/v2/a/blobs/latest"}, 400, registry.CodeDigestInvalid, ""},
-		{"bad digest, blob DELETE", req{method: "DELETE", target: "/v2/a/blobs/sha256:zz"}, 400, registry.CodeDigestInvalid, ""},
-		{"bad digest, manifest GET", req{target: "/v2/a/manifests/sha256:zz"}, 400, registry.CodeDigestInvalid, ""},
-		{"bad digest, referrers", req{target: "/v2/a/referrers/sha256:zz"}, 400, registry.CodeDigestInvalid, ""},
-		{"bad digest, mount", req{method: "POST", target: "/v2/a/blobs/uploads/?mount=sha256:zz&from=b/c"}, 400, registry.CodeDigestInvalid, ""},
-		{"bad digest, monolithic upload", req{method: "POST", target: "/v2/a/blobs/uploads/?digest=sha256:zz", body: []byte("x")}, 400, registry.CodeDigestInvalid, ""},
-		{"bad digest, upload commit", req{method: "PUT", target: "/v2/a/blobs/uploads/" + upload + "?digest=sha256:zz"}, 400, registry.CodeDigestInvalid, ""},
-		{"no digest, upload commit", req{method: "PUT", target: "/v2/a/blobs/uploads/" + upload}, 400, registry.CodeDigestInvalid, ""},
+		{"short digest", req{target: "/v2/a/blobs/sha256:abc"}, 400, errcode.DigestInvalid, ""},
+		{"short digest HEAD", req{method: "HEAD", target: "/v2/a/blobs/sha256:abc"}, 400, errcode.DigestInvalid, ""},
+		{"unsupported algorithm", req{target: "/v2/a/blobs/md5:9a0364b9e99bb480dd25e1f0284c8555"}, 400, errcode.DigestInvalid, ""},
+		{"upper-case hex", req{target: "/v2/a/blobs/sha256:" + strings.ToUpper(blobD.Encoded())}, 400, errcode.DigestInvalid, ""},
+		{"not a digest", req{target: "/v2/a/blobs/latest"}, 400, errcode.DigestInvalid, ""},
+		{"bad digest, blob DELETE", req{method: "DELETE", target: "/v2/a/blobs/sha256:zz"}, 400, errcode.DigestInvalid, ""},
+		{"bad digest, manifest GET", req{target: "/v2/a/manifests/sha256:zz"}, 400, errcode.DigestInvalid, ""},
+		{"bad digest, referrers", req{target: "/v2/a/referrers/sha256:zz"}, 400, errcode.DigestInvalid, ""},
+		{"bad digest, mount", req{method: "POST", target: "/v2/a/blobs/uploads/?mount=sha256:zz&from=b/c"}, 400, errcode.DigestInvalid, ""},
+		{"bad digest, monolithic upload", req{method: "POST", target: "/v2/a/blobs/uploads/?digest=sha256:zz", body: []byte("x")}, 400, errcode.DigestInvalid, ""},
+		{"bad digest, upload commit", req{method: "PUT", target: "/v2/a/blobs/uploads/" + upload + "?digest=sha256:zz"}, 400, errcode.DigestInvalid, ""},
+		{"no digest, upload commit", req{method: "PUT", target: "/v2/a/blobs/uploads/" + upload}, 400, errcode.DigestInvalid, ""},
 
 		// Unknown things.
-		{"unknown blob", req{target: "/v2/a/blobs/" + unknownD.String()}, 404, registry.CodeBlobUnknown, ""},
-		{"unknown blob HEAD", req{method: "HEAD", target: "/v2/a/blobs/" + unknownD.String()}, 404, registry.CodeBlobUnknown, ""},
-		{"blob in unknown repository", req{target: "/v2/nope/blobs/" + blobD.String()}, 404, registry.CodeBlobUnknown, ""},
-		{"unknown blob DELETE", req{method: "DELETE", target: "/v2/a/blobs/" + unknownD.String()}, 404, registry.CodeBlobUnknown, ""},
-		{"unknown repository tags", req{target: "/v2/nope/tags/list"}, 404, registry.CodeNameUnknown, ""},
-		{"unknown tag", req{target: "/v2/a/manifests/nope"}, 404, registry.CodeManifestUnknown, ""},
-		{"unknown tag HEAD", req{method: "HEAD", target: "/v2/a/manifests/nope"}, 404, registry.CodeManifestUnknown, ""},
-		{"unknown manifest digest", req{target: "/v2/a/manifests/" + unknownD.String()}, 404, registry.CodeManifestUnknown, ""},
-		{"manifest of another repository", req{target: "/v2/b/c/manifests/" + manD.String()}, 404, registry.CodeManifestUnknown, ""},
-		{"manifest in unknown repository", req{target: "/v2/nope/manifests/latest"}, 404, registry.CodeNameUnknown, ""},
-		{"unknown tag DELETE", req{method: "DELETE", target: "/v2/a/manifests/nope"}, 404, registry.CodeManifestUnknown, ""},
-		{"unknown manifest DELETE", req{method: "DELETE", target: "/v2/a/manifests/" + unknownD.String()}, 404, registry.CodeManifestUnknown, ""},
+		{"unknown blob", req{target: "/v2/a/blobs/" + unknownD.String()}, 404, errcode.BlobUnknown, ""},
+		{"unknown blob HEAD", req{method: "HEAD", target: "/v2/a/blobs/" + unknownD.String()}, 404, errcode.BlobUnknown, ""},
+		{"blob in unknown repository", req{target: "/v2/nope/blobs/" + blobD.String()}, 404, errcode.BlobUnknown, ""},
+		{"unknown blob DELETE", req{method: "DELETE", target: "/v2/a/blobs/" + unknownD.String()}, 404, errcode.BlobUnknown, ""},
+		{"unknown repository tags", req{target: "/v2/nope/tags/list"}, 404, errcode.NameUnknown, ""},
+		{"unknown tag", req{target: "/v2/a/manifests/nope"}, 404, errcode.ManifestUnknown, ""},
+		{"unknown tag HEAD", req{method: "HEAD", target: "/v2/a/manifests/nope"}, 404, errcode.ManifestUnknown, ""},
+		{"unknown manifest digest", req{target: "/v2/a/manifests/" + unknownD.String()}, 404, errcode.ManifestUnknown, ""},
+		{"manifest of another repository", req{target: "/v2/b/c/manifests/" + manD.String()}, 404, errcode.ManifestUnknown, ""},
+		{"manifest in unknown repository", req{target: "/v2/nope/manifests/latest"}, 404, errcode.NameUnknown, ""},
+		{"unknown tag DELETE", req{method: "DELETE", target: "/v2/a/manifests/nope"}, 404, errcode.ManifestUnknown, ""},
+		{"unknown manifest DELETE", req{method: "DELETE", target: "/v2/a/manifests/" + unknownD.String()}, 404, errcode.ManifestUnknown, ""},
 
 		// Uploads.
-		{"monolithic digest mismatch", req{method: "POST", target: "/v2/a/blobs/uploads/?digest=" + unknownD.String(), body: []byte("other bytes")}, 400, registry.CodeDigestInvalid, ""},
+		{"monolithic digest mismatch", req{method: "POST", target: "/v2/a/blobs/uploads/?digest=" + unknownD.String(), body: []byte("other bytes")}, 400, errcode.DigestInvalid, ""},
 		{"PATCH at the wrong offset", req{method: "PATCH", target: "/v2/a/blobs/uploads/" + upload, body: []byte("12345"),
-			header: map[string]string{"Content-Range": "5-9"}}, 416, registry.CodeBlobUploadInvalid, ""},
+			header: map[string]string{"Content-Range": "5-9"}}, 416, errcode.BlobUploadInvalid, ""},
 		{"PATCH with a malformed Content-Range", req{method: "PATCH", target: "/v2/a/blobs/uploads/" + upload, body: []byte("12345"),
-			header: map[string]string{"Content-Range": "bytes=abc"}}, 416, registry.CodeBlobUploadInvalid, ""},
+			header: map[string]string{"Content-Range": "bytes=abc"}}, 416, errcode.BlobUploadInvalid, ""},
 		{"PATCH with Content-Range longer than the body", req{method: "PATCH", target: "/v2/a/blobs/uploads/" + upload, body: []byte("12345"),
-			header: map[string]string{"Content-Range": "0-9"}}, 416, registry.CodeBlobUploadInvalid, ""},
+			header: map[string]string{"Content-Range": "0-9"}}, 416, errcode.BlobUploadInvalid, ""},
 		{"PUT commit with the wrong Content-Range", req{method: "PUT", target: "/v2/a/blobs/uploads/" + upload + "?digest=" + blobD.String(), body: []byte("hello"),
-			header: map[string]string{"Content-Range": "3-7"}}, 416, registry.CodeBlobUploadInvalid, ""},
-		{"unknown upload GET", req{target: "/v2/a/blobs/uploads/3b241101-e2bb-4255-8caf-4136c566a962"}, 404, registry.CodeBlobUploadUnknown, ""},
-		{"unknown upload PATCH", req{method: "PATCH", target: "/v2/a/blobs/uploads/3b241101-e2bb-4255-8caf-4136c566a962", body: []byte("x")}, 404, registry.CodeBlobUploadUnknown, ""},
-		{"unknown upload PUT", req{method: "PUT", target: "/v2/a/blobs/uploads/3b241101-e2bb-4255-8caf-4136c566a962?digest=" + blobD.String(), body: []byte("hello")}, 404, registry.CodeBlobUploadUnknown, ""},
-		{"unknown upload DELETE", req{method: "DELETE", target: "/v2/a/blobs/uploads/3b241101-e2bb-4255-8caf-4136c566a962"}, 404, registry.CodeBlobUploadUnknown, ""},
-		{"upload from another repository GET", req{target: "/v2/b/c/blobs/uploads/" + upload}, 404, registry.CodeBlobUploadUnknown, ""},
-		{"upload from another repository PATCH", req{method: "PATCH", target: "/v2/b/c/blobs/uploads/" + upload, body: []byte("x")}, 404, registry.CodeBlobUploadUnknown, ""},
-		{"upload from another repository PUT", req{method: "PUT", target: "/v2/b/c/blobs/uploads/" + upload + "?digest=" + digest.FromString("").String()}, 404, registry.CodeBlobUploadUnknown, ""},
-		{"upload from another repository DELETE", req{method: "DELETE", target: "/v2/b/c/blobs/uploads/" + upload}, 404, registry.CodeBlobUploadUnknown, ""},
-		{"upload from another registry", req{target: "/v2/a/blobs/uploads/" + upload, host: "other.localhost"}, 404, registry.CodeBlobUploadUnknown, ""},
+			header: map[string]string{"Content-Range": "3-7"}}, 416, errcode.BlobUploadInvalid, ""},
+		{"unknown upload GET", req{target: "/v2/a/blobs/uploads/3b241101-e2bb-4255-8caf-4136c566a962"}, 404, errcode.BlobUploadUnknown, ""},
+		{"unknown upload PATCH", req{method: "PATCH", target: "/v2/a/blobs/uploads/3b241101-e2bb-4255-8caf-4136c566a962", body: []byte("x")}, 404, errcode.BlobUploadUnknown, ""},
+		{"unknown upload PUT", req{method: "PUT", target: "/v2/a/blobs/uploads/3b241101-e2bb-4255-8caf-4136c566a962?digest=" + blobD.String(), body: []byte("hello")}, 404, errcode.BlobUploadUnknown, ""},
+		{"unknown upload DELETE", req{method: "DELETE", target: "/v2/a/blobs/uploads/3b241101-e2bb-4255-8caf-4136c566a962"}, 404, errcode.BlobUploadUnknown, ""},
+		{"upload from another repository GET", req{target: "/v2/b/c/blobs/uploads/" + upload}, 404, errcode.BlobUploadUnknown, ""},
+		{"upload from another repository PATCH", req{method: "PATCH", target: "/v2/b/c/blobs/uploads/" + upload, body: []byte("x")}, 404, errcode.BlobUploadUnknown, ""},
+		{"upload from another repository PUT", req{method: "PUT", target: "/v2/b/c/blobs/uploads/" + upload + "?digest=" + digest.FromString("").String()}, 404, errcode.BlobUploadUnknown, ""},
+		{"upload from another repository DELETE", req{method: "DELETE", target: "/v2/b/c/blobs/uploads/" + upload}, 404, errcode.BlobUploadUnknown, ""},
+		{"upload from another registry", req{target: "/v2/a/blobs/uploads/" + upload, host: "other.localhost"}, 404, errcode.BlobUploadUnknown, ""},
 		{"upload id with a slash", req{target: "/v2/a/blobs/uploads/" + upload + "%2F.."}, 404, "", ""},
 
 		// Manifests.
-		{"manifest with a missing blob", req{method: "PUT", target: "/v2/a/manifests/missing", body: missingBlob, header: oci}, 400, registry.CodeManifestBlobUnknown, ""},
-		{"index with a missing child", req{method: "PUT", target: "/v2/a/manifests/idx", body: index, header: ct(registry.MediaTypeOCIIndex)}, 400, registry.CodeManifestBlobUnknown, ""},
-		{"manifest blob of another repository", req{method: "PUT", target: "/v2/b/c/manifests/x", body: e.image("", "a", "a1", false), header: oci}, 400, registry.CodeManifestBlobUnknown, ""},
-		{"malformed JSON manifest", req{method: "PUT", target: "/v2/a/manifests/bad", body: []byte(`{"schemaVersion":2,`), header: oci}, 400, registry.CodeManifestInvalid, ""},
-		{"empty manifest", req{method: "PUT", target: "/v2/a/manifests/bad", header: oci}, 400, registry.CodeManifestInvalid, ""},
+		{"manifest with a missing blob", req{method: "PUT", target: "/v2/a/manifests/missing", body: missingBlob, header: oci}, 400, errcode.ManifestBlobUnknown, ""},
+		{"index with a missing child", req{method: "PUT", target: "/v2/a/manifests/idx", body: index, header: ct(registry.MediaTypeOCIIndex)}, 400, errcode.ManifestBlobUnknown, ""},
+		{"manifest blob of another repository", req{method: "PUT", target: "/v2/b/c/manifests/x", body: e.image("", "a", "a1", false), header: oci}, 400, errcode.ManifestBlobUnknown, ""},
+		{"malformed JSON manifest", req{method: "PUT", target: "/v2/a/manifests/bad", body: []byte(`{"schemaVersion":2,`), header: oci}, 400, errcode.ManifestInvalid, ""},
+		{"empty manifest", req{method: "PUT", target: "/v2/a/manifests/bad", header: oci}, 400, errcode.ManifestInvalid, ""},
 		{"unknown manifest media type", req{method: "PUT", target: "/v2/a/manifests/bad", body: []byte(`{"schemaVersion":2,"config":{}}`),
-			header: ct("application/vnd.docker.distribution.manifest.v1+prettyjws")}, 400, registry.CodeManifestInvalid, ""},
-		{"Content-Type disagrees with mediaType", req{method: "PUT", target: "/v2/a/manifests/bad", body: validManifest, header: ct(registry.MediaTypeDockerManifest)}, 400, registry.CodeManifestInvalid, ""},
+			header: ct("application/vnd.docker.distribution.manifest.v1+prettyjws")}, 400, errcode.ManifestInvalid, ""},
+		{"Content-Type disagrees with mediaType", req{method: "PUT", target: "/v2/a/manifests/bad", body: validManifest, header: ct(registry.MediaTypeDockerManifest)}, 400, errcode.ManifestInvalid, ""},
 		{"manifest over 4 MiB", req{method: "PUT", target: "/v2/a/manifests/big", body: big, header: oci}, 413, "", ""},
 		{"manifest over 4 MiB, chunked", req{method: "PUT", target: "/v2/a/manifests/big", body: big, header: oci, chunk: true}, 413, "", ""},
-		{"manifest digest mismatch", req{method: "PUT", target: "/v2/a/manifests/" + unknownD.String(), body: validManifest, header: oci}, 400, registry.CodeDigestInvalid, ""},
+		{"manifest digest mismatch", req{method: "PUT", target: "/v2/a/manifests/" + unknownD.String(), body: validManifest, header: oci}, 400, errcode.DigestInvalid, ""},
 		{"invalid tag", req{method: "PUT", target: "/v2/a/manifests/-bad", body: validManifest, header: oci}, 400, "", ""},
 		{"invalid extra tag", req{method: "PUT", target: "/v2/a/manifests/" + manD.String() + "?tag=bad!", body: validManifest, header: oci}, 400, "", ""},
 		{"digest as extra tag", req{method: "PUT", target: "/v2/a/manifests/x?tag=" + manD.String(), body: validManifest, header: oci}, 400, "", ""},
 
 		// Paging parameters.
-		{"tags n=-1", req{target: "/v2/a/tags/list?n=-1"}, 400, CodePaginationNumberInvalid, ""},
-		{"tags n=abc", req{target: "/v2/a/tags/list?n=abc"}, 400, CodePaginationNumberInvalid, ""},
-		{"tags n empty", req{target: "/v2/a/tags/list?n="}, 400, CodePaginationNumberInvalid, ""},
-		{"tags n=1e3", req{target: "/v2/a/tags/list?n=1e3"}, 400, CodePaginationNumberInvalid, ""},
-		{"tags n overflow", req{target: "/v2/a/tags/list?n=99999999999999999999"}, 400, CodePaginationNumberInvalid, ""},
-		{"catalog n=-1", req{target: "/v2/_catalog?n=-1"}, 400, CodePaginationNumberInvalid, ""},
-		{"catalog n=abc", req{target: "/v2/_catalog?n=abc"}, 400, CodePaginationNumberInvalid, ""},
+		{"tags n=-1", req{target: "/v2/a/tags/list?n=-1"}, 400, errcode.PaginationNumberInvalid, ""},
+		{"tags n=abc", req{target: "/v2/a/tags/list?n=abc"}, 400, errcode.PaginationNumberInvalid, ""},
+		{"tags n empty", req{target: "/v2/a/tags/list?n="}, 400, errcode.PaginationNumberInvalid, ""},
+		{"tags n=1e3", req{target: "/v2/a/tags/list?n=1e3"}, 400, errcode.PaginationNumberInvalid, ""},
+		{"tags n overflow", req{target: "/v2/a/tags/list?n=99999999999999999999"}, 400, errcode.PaginationNumberInvalid, ""},
+		{"catalog n=-1", req{target: "/v2/_catalog?n=-1"}, 400, errcode.PaginationNumberInvalid, ""},
+		{"catalog n=abc", req{target: "/v2/_catalog?n=abc"}, 400, errcode.PaginationNumberInvalid, ""},
 
 		// Unknown routes.
-		{"bare name", req{target: "/v2/a"}, 404, registry.CodeUnsupported, ""},
-		{"unknown verb", req{target: "/v2/a/foo/bar"}, 404, registry.CodeUnsupported, ""},
-		{"unknown verb HEAD", req{method: "HEAD", target: "/v2/a/foo/bar"}, 404, registry.CodeUnsupported, ""},
-		{"catalog sub-path", req{target: "/v2/_catalog/x"}, 404, registry.CodeUnsupported, ""},
-		{"v3", req{target: "/v3/"}, 404, registry.CodeUnsupported, ""},
-		{"v2 prefix", req{target: "/v2x/a/tags/list"}, 404, registry.CodeUnsupported, ""},
-		{"manifests without reference", req{target: "/v2/a/manifests"}, 404, registry.CodeUnsupported, ""},
+		{"bare name", req{target: "/v2/a"}, 404, errcode.Unsupported, ""},
+		{"unknown verb", req{target: "/v2/a/foo/bar"}, 404, errcode.Unsupported, ""},
+		{"unknown verb HEAD", req{method: "HEAD", target: "/v2/a/foo/bar"}, 404, errcode.Unsupported, ""},
+		{"catalog sub-path", req{target: "/v2/_catalog/x"}, 404, errcode.Unsupported, ""},
+		{"v3", req{target: "/v3/"}, 404, errcode.Unsupported, ""},
+		{"v2 prefix", req{target: "/v2x/a/tags/list"}, 404, errcode.Unsupported, ""},
+		{"manifests without reference", req{target: "/v2/a/manifests"}, 404, errcode.Unsupported, ""},
 
 		// Methods a route does not allow.
-		{"POST manifest", req{method: "POST", target: "/v2/a/manifests/v1"}, 405, registry.CodeUnsupported, "GET, HEAD, PUT, DELETE"},
-		{"PATCH blob", req{method: "PATCH", target: "/v2/a/blobs/" + blobD.String()}, 405, registry.CodeUnsupported, "GET, HEAD, DELETE"},
-		{"PUT blob", req{method: "PUT", target: "/v2/a/blobs/" + blobD.String(), body: []byte("hello")}, 405, registry.CodeUnsupported, "GET, HEAD, DELETE"},
-		{"GET uploads", req{target: "/v2/a/blobs/uploads/"}, 405, registry.CodeUnsupported, "POST"},
-		{"POST upload", req{method: "POST", target: "/v2/a/blobs/uploads/" + upload}, 405, registry.CodeUnsupported, "GET, PATCH, PUT, DELETE"},
-		{"POST tags", req{method: "POST", target: "/v2/a/tags/list"}, 405, registry.CodeUnsupported, "GET"},
-		{"HEAD tags", req{method: "HEAD", target: "/v2/a/tags/list"}, 405, registry.CodeUnsupported, "GET"},
-		{"DELETE catalog", req{method: "DELETE", target: "/v2/_catalog"}, 405, registry.CodeUnsupported, "GET"},
-		{"PUT ping", req{method: "PUT", target: "/v2/"}, 405, registry.CodeUnsupported, "GET, HEAD"},
-		{"DELETE referrers", req{method: "DELETE", target: "/v2/a/referrers/" + manD.String()}, 405, registry.CodeUnsupported, "GET"},
-		{"OPTIONS manifest", req{method: "OPTIONS", target: "/v2/a/manifests/v1"}, 405, registry.CodeUnsupported, "GET, HEAD, PUT, DELETE"},
-		{"made-up method", req{method: "BREW", target: "/v2/a/manifests/v1"}, 405, registry.CodeUnsupported, "GET, HEAD, PUT, DELETE"},
+		{"POST manifest", req{method: "POST", target: "/v2/a/manifests/v1"}, 405, errcode.Unsupported, "GET, HEAD, PUT, DELETE"},
+		{"PATCH blob", req{method: "PATCH", target: "/v2/a/blobs/" + blobD.String()}, 405, errcode.Unsupported, "GET, HEAD, DELETE"},
+		{"PUT blob", req{method: "PUT", target: "/v2/a/blobs/" + blobD.String(), body: []byte("hello")}, 405, errcode.Unsupported, "GET, HEAD, DELETE"},
+		{"GET uploads", req{target: "/v2/a/blobs/uploads/"}, 405, errcode.Unsupported, "POST"},
+		{"POST upload", req{method: "POST", target: "/v2/a/blobs/uploads/" + upload}, 405, errcode.Unsupported, "GET, PATCH, PUT, DELETE"},
+		{"POST tags", req{method: "POST", target: "/v2/a/tags/list"}, 405, errcode.Unsupported, "GET"},
+		{"HEAD tags", req{method: "HEAD", target: "/v2/a/tags/list"}, 405, errcode.Unsupported, "GET"},
+		{"DELETE catalog", req{method: "DELETE", target: "/v2/_catalog"}, 405, errcode.Unsupported, "GET"},
+		{"PUT ping", req{method: "PUT", target: "/v2/"}, 405, errcode.Unsupported, "GET, HEAD"},
+		{"DELETE referrers", req{method: "DELETE", target: "/v2/a/referrers/" + manD.String()}, 405, errcode.Unsupported, "GET"},
+		{"OPTIONS manifest", req{method: "OPTIONS", target: "/v2/a/manifests/v1"}, 405, errcode.Unsupported, "GET, HEAD, PUT, DELETE"},
+		{"made-up method", req{method: "BREW", target: "/v2/a/manifests/v1"}, 405, errcode.Unsupported, "GET, HEAD, PUT, DELETE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -461,11 +462,11 @@ func TestBugTagsListNZeroSkipsRepositoryCheck(t *testing.T) {
 	tests := []struct {
 		target string
 		status int
-		code   registry.Code
+		code   errcode.Code
 	}{
-		{"/v2/nope/tags/list?n=0", 404, registry.CodeNameUnknown},
-		{"/v2/Upper/tags/list?n=0", 400, registry.CodeNameInvalid},
-		{"/v2/a/../b/tags/list?n=0", 400, registry.CodeNameInvalid},
+		{"/v2/nope/tags/list?n=0", 404, errcode.NameUnknown},
+		{"/v2/Upper/tags/list?n=0", 400, errcode.NameInvalid},
+		{"/v2/a/../b/tags/list?n=0", 400, errcode.NameInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
@@ -500,18 +501,18 @@ func TestPushPull(t *testing.T) {
 
 	// Untagging keeps the manifest; deleting by digest removes it and its tags.
 	wantStatus(t, e.do(req{method: http.MethodDelete, target: "/v2/lib/app/manifests/latest"}), http.StatusAccepted)
-	wantError(t, "GET", e.get("/v2/lib/app/manifests/latest"), 404, registry.CodeManifestUnknown)
+	wantError(t, "GET", e.get("/v2/lib/app/manifests/latest"), 404, errcode.ManifestUnknown)
 	wantStatus(t, e.get("/v2/lib/app/manifests/"+d.String()), http.StatusOK)
 	e.pushManifest("", "lib/app", "again", registry.MediaTypeOCIManifest, body)
 	wantStatus(t, e.do(req{method: http.MethodDelete, target: "/v2/lib/app/manifests/" + d.String()}), http.StatusAccepted)
-	wantError(t, "GET", e.get("/v2/lib/app/manifests/"+d.String()), 404, registry.CodeManifestUnknown)
-	wantError(t, "GET", e.get("/v2/lib/app/manifests/again"), 404, registry.CodeManifestUnknown)
+	wantError(t, "GET", e.get("/v2/lib/app/manifests/"+d.String()), 404, errcode.ManifestUnknown)
+	wantError(t, "GET", e.get("/v2/lib/app/manifests/again"), 404, errcode.ManifestUnknown)
 
 	// Deleting a blob unlinks it from the repository.
 	layer := digest.FromString("layer of pp")
 	wantStatus(t, e.get("/v2/lib/app/blobs/"+layer.String()), http.StatusOK)
 	wantStatus(t, e.do(req{method: http.MethodDelete, target: "/v2/lib/app/blobs/" + layer.String()}), http.StatusAccepted)
-	wantError(t, "GET", e.get("/v2/lib/app/blobs/"+layer.String()), 404, registry.CodeBlobUnknown)
+	wantError(t, "GET", e.get("/v2/lib/app/blobs/"+layer.String()), 404, errcode.BlobUnknown)
 }
 
 func itoa(n int) string {
@@ -542,7 +543,7 @@ func TestChunkedUpload(t *testing.T) {
 		t.Fatalf("status Range = %q", rec.Header().Get("Range"))
 	}
 	// A wrong digest on commit keeps the session usable.
-	wantError(t, "PUT", e.do(req{method: http.MethodPut, target: loc + "?digest=" + digest.FromString("nope").String()}), 400, registry.CodeDigestInvalid)
+	wantError(t, "PUT", e.do(req{method: http.MethodPut, target: loc + "?digest=" + digest.FromString("nope").String()}), 400, errcode.DigestInvalid)
 	rec = e.get(loc)
 	wantStatus(t, rec, http.StatusNoContent)
 	// The last chunk comes with the commit.
@@ -557,12 +558,12 @@ func TestChunkedUpload(t *testing.T) {
 		t.Fatalf("blob = %q", rec.Body.Bytes())
 	}
 	// The session is over.
-	wantError(t, "GET", e.get(loc), 404, registry.CodeBlobUploadUnknown)
+	wantError(t, "GET", e.get(loc), 404, errcode.BlobUploadUnknown)
 
 	// Cancel.
 	id = e.startUpload("", "chunks")
 	wantStatus(t, e.do(req{method: http.MethodDelete, target: "/v2/chunks/blobs/uploads/" + id}), http.StatusNoContent)
-	wantError(t, "GET", e.get("/v2/chunks/blobs/uploads/"+id), 404, registry.CodeBlobUploadUnknown)
+	wantError(t, "GET", e.get("/v2/chunks/blobs/uploads/"+id), 404, errcode.BlobUploadUnknown)
 }
 
 func TestPathEscapedRepositoryName(t *testing.T) {
@@ -589,10 +590,10 @@ func TestBlobVisibility(t *testing.T) {
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
 		for _, repo := range []string{"b", "nope", "a/x"} {
 			rec := e.do(req{method: method, target: "/v2/" + repo + "/blobs/" + d.String()})
-			wantError(t, method, rec, 404, registry.CodeBlobUnknown)
+			wantError(t, method, rec, 404, errcode.BlobUnknown)
 		}
 		rec := e.do(req{method: method, target: "/v2/a/blobs/" + d.String(), host: "other.localhost"})
-		wantError(t, method, rec, 404, registry.CodeBlobUnknown)
+		wantError(t, method, rec, 404, errcode.BlobUnknown)
 	}
 	wantStatus(t, e.get("/v2/a/blobs/"+d.String()), http.StatusOK)
 
@@ -604,7 +605,7 @@ func TestBlobVisibility(t *testing.T) {
 	// A wrong source repository does not mount either.
 	rec = e.do(req{method: http.MethodPost, target: "/v2/b/blobs/uploads/?mount=" + d.String() + "&from=nope"})
 	wantStatus(t, rec, http.StatusAccepted)
-	wantError(t, "GET", e.get("/v2/b/blobs/"+d.String()), 404, registry.CodeBlobUnknown)
+	wantError(t, "GET", e.get("/v2/b/blobs/"+d.String()), 404, errcode.BlobUnknown)
 	// Mounting from a in the same registry links it into b.
 	rec = e.do(req{method: http.MethodPost, target: "/v2/b/blobs/uploads/?mount=" + d.String() + "&from=a"})
 	wantStatus(t, rec, http.StatusCreated)
@@ -616,7 +617,7 @@ func TestBlobVisibility(t *testing.T) {
 	// Unlinking from a leaves b's link.
 	wantStatus(t, e.do(req{method: http.MethodDelete, target: "/v2/a/blobs/" + d.String()}), http.StatusAccepted)
 	wantStatus(t, e.get("/v2/b/blobs/"+d.String()), http.StatusOK)
-	wantError(t, "GET", e.get("/v2/a/blobs/"+d.String()), 404, registry.CodeBlobUnknown)
+	wantError(t, "GET", e.get("/v2/a/blobs/"+d.String()), 404, errcode.BlobUnknown)
 }
 
 func decodeList(t *testing.T, rec *httptest.ResponseRecorder, field string) []string {
@@ -943,8 +944,8 @@ func TestNoDefaultRegistry(t *testing.T) {
 	}
 	e := &env{t: t, h: New(svc, nil, nil, slog.New(slog.DiscardHandler)), dir: dir}
 	wantStatus(t, e.do(req{target: "/v2/", host: "only.localhost"}), http.StatusOK)
-	wantError(t, "GET", e.do(req{target: "/v2/", host: "unknown.example.com"}), 404, registry.CodeNameUnknown)
-	wantError(t, "HEAD", e.do(req{method: "HEAD", target: "/v2/x/manifests/v1", host: "unknown.example.com"}), 404, registry.CodeNameUnknown)
+	wantError(t, "GET", e.do(req{target: "/v2/", host: "unknown.example.com"}), 404, errcode.NameUnknown)
+	wantError(t, "HEAD", e.do(req{method: "HEAD", target: "/v2/x/manifests/v1", host: "unknown.example.com"}), 404, errcode.NameUnknown)
 }
 
 func TestBlobBodyStreams(t *testing.T) {
@@ -976,7 +977,7 @@ func TestBugBlobErrorsCarryCacheHeaders(t *testing.T) {
 		} {
 			t.Run(method+" "+target, func(t *testing.T) {
 				rec := e.do(req{method: method, target: target})
-				wantError(t, method, rec, 404, registry.CodeBlobUnknown)
+				wantError(t, method, rec, 404, errcode.BlobUnknown)
 				for _, h := range []string{"Cache-Control", "ETag", "Docker-Content-Digest"} {
 					if v := rec.Header().Get(h); v != "" && !(h == "Cache-Control" && strings.Contains(v, "no-")) {
 						t.Errorf("404 answer carries %s: %s", h, v)

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"encoding/json"
+	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,7 +22,7 @@ func page(r *http.Request) (meta.Page, error) {
 	if s, ok := q["n"]; ok {
 		n, err := strconv.Atoi(s[0])
 		if err != nil || n < 0 {
-			return p, registry.Errorf(CodePaginationNumberInvalid, "n must be a non-negative integer, not %q", s[0])
+			return p, errcode.Errorf(errcode.PaginationNumberInvalid, "n must be a non-negative integer, not %q", s[0])
 		}
 		p.N = min(n, maxPage)
 	}

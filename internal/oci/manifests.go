@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"net/http"
 	"strconv"
@@ -30,8 +31,7 @@ func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, repo regis
 // putManifest serves PUT /v2/<name>/manifests/<reference>[?tag=...].
 func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, repo registry.Repo, ref string) error {
 	if r.ContentLength > h.svc.MaxManifestBytes() {
-		return registry.Errorf(registry.CodeManifestInvalid, "manifest exceeds the %d byte limit", h.svc.MaxManifestBytes()).
-			WithStatus(http.StatusRequestEntityTooLarge)
+		return errcode.Errorf(errcode.ManifestTooLarge, "manifest exceeds the %d byte limit", h.svc.MaxManifestBytes())
 	}
 	tags := r.URL.Query()["tag"]
 	var body io.Reader = r.Body

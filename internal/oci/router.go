@@ -6,6 +6,7 @@ package oci
 
 import (
 	"context"
+	"github.com/acre-project/acre/internal/errcode"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -101,7 +102,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (err error) {
 	rt, ok := parsePath(r.URL.Path)
 	if !ok {
-		return registry.Errorf(registry.CodeUnsupported, "no such endpoint: %s", r.URL.Path).WithStatus(http.StatusNotFound)
+		return errcode.Errorf(errcode.EndpointUnknown, "no such endpoint: %s", r.URL.Path)
 	}
 	reg, err := h.svc.RegistryForHost(r.Context(), r.Host)
 	if err != nil {
@@ -159,5 +160,5 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (err error) {
 		return h.referrers(w, r, repo, rt.arg)
 	}
 	w.Header().Set("Allow", methods[rt.kind])
-	return registry.Errorf(registry.CodeUnsupported, "method %s is not allowed on %s", m, r.URL.Path)
+	return errcode.Errorf(errcode.Unsupported, "method %s is not allowed on %s", m, r.URL.Path)
 }

@@ -3,12 +3,12 @@ package oci
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/acre-project/acre/internal/registry"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -171,7 +171,7 @@ func FuzzHandler(f *testing.F) {
 		if rec.Code >= 400 {
 			var b struct {
 				Errors []struct {
-					Code registry.Code `json:"code"`
+					Code errcode.Code `json:"code"`
 				} `json:"errors"`
 			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || len(b.Errors) == 0 || b.Errors[0].Code == "" {

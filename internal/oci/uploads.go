@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"strconv"
 
@@ -105,8 +106,7 @@ func chunkOffset(r *http.Request) (int64, error) {
 	}
 	start, n, err := parseContentRange(cr)
 	if err != nil || (r.ContentLength >= 0 && r.ContentLength != n) {
-		return 0, registry.Errorf(registry.CodeBlobUploadInvalid, "invalid Content-Range %q", cr).
-			WithStatus(http.StatusRequestedRangeNotSatisfiable)
+		return 0, errcode.Errorf(errcode.UploadRangeInvalid, "invalid Content-Range %q", cr)
 	}
 	return start, nil
 }

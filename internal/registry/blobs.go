@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"time"
 
@@ -14,15 +15,15 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-func blobUnknown(d digest.Digest) *Error {
-	return Errorf(CodeBlobUnknown, "blob %s is not known to this repository", d).WithDetail(map[string]string{"digest": d.String()})
+func blobUnknown(d digest.Digest) *errcode.Error {
+	return errcode.Errorf(errcode.BlobUnknown, "blob %s is not known to this repository", d).WithDetail(map[string]string{"digest": d.String()})
 }
 
 // ParseDigest parses a client-supplied digest into a spec error.
 func ParseDigest(s string) (digest.Digest, error) {
 	d, err := reference.ParseDigest(s)
 	if err != nil {
-		return "", Errorf(CodeDigestInvalid, "invalid or unsupported digest %q", s).WithDetail(map[string]string{"digest": s})
+		return "", errcode.Errorf(errcode.DigestInvalid, "invalid or unsupported digest %q", s).WithDetail(map[string]string{"digest": s})
 	}
 	return d, nil
 }
@@ -150,8 +151,8 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 	return mounted, err
 }
 
-func uploadUnknown(id string) *Error {
-	return Errorf(CodeBlobUploadUnknown, "upload %q is not known to this repository", id)
+func uploadUnknown(id string) *errcode.Error {
+	return errcode.Errorf(errcode.BlobUploadUnknown, "upload %q is not known to this repository", id)
 }
 
 // StartUpload opens an upload session in the repository for owner (who
@@ -241,7 +242,7 @@ func (s *Service) AppendUpload(ctx context.Context, r Repo, id string, offset in
 	n, err := s.uploads.Append(ctx, id, offset, body)
 	switch {
 	case errors.Is(err, blob.ErrOffset):
-		return n, Errorf(CodeBlobUploadInvalid, "chunk starts at %d but the upload holds %d bytes", offset, n).WithStatus(416)
+		return n, errcode.Errorf(errcode.UploadRangeInvalid, "chunk starts at %d but the upload holds %d bytes", offset, n)
 	case errors.Is(err, blob.ErrNotFound):
 		return 0, uploadUnknown(id)
 	}
@@ -261,7 +262,7 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 	size, err := s.uploads.Commit(ctx, id, d)
 	switch {
 	case errors.Is(err, blob.ErrDigestMismatch):
-		return 0, Errorf(CodeDigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
+		return 0, errcode.Errorf(errcode.DigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
 	case errors.Is(err, blob.ErrNotFound):
 		return 0, uploadUnknown(id)
 	case err != nil:
@@ -328,7 +329,7 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	}
 	size, err := s.uploads.Commit(ctx, id, d)
 	if errors.Is(err, blob.ErrDigestMismatch) {
-		return 0, Errorf(CodeDigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
+		return 0, errcode.Errorf(errcode.DigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
 	}
 	if err != nil {
 		return 0, err

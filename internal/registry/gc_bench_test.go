@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -183,7 +184,7 @@ func BenchmarkGC(b *testing.B) {
 		// Delete 1% (every 100th image), then collect.
 		for j := i % 100; j < len(f.imgs); j += 100 {
 			r := Repo{Registry: f.reg, Name: fmt.Sprintf("bench/r%d", j%100)}
-			if err := f.svc.DeleteManifest(ctx, r, f.imgs[j].String()); err != nil && CodeOf(err) != CodeManifestUnknown {
+			if err := f.svc.DeleteManifest(ctx, r, f.imgs[j].String()); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
 				b.Fatal(err)
 			}
 		}

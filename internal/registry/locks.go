@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/opencontainers/go-digest"
@@ -14,8 +15,8 @@ import (
 // refuses delete, readEnabled=false refuses pull, listEnabled=false hides
 // from listings (in the metadata queries).
 
-func locked(what, attr string) *Error {
-	return Errorf(CodeDenied, "%s is locked (%s=false): change its attributes to allow this", what, attr)
+func locked(what, attr string) *errcode.Error {
+	return errcode.Errorf(errcode.Denied, "%s is locked (%s=false): change its attributes to allow this", what, attr)
 }
 
 // checkRead refuses a pull from a repository, tag or manifest with readEnabled=false.

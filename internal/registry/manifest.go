@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"github.com/acre-project/acre/internal/errcode"
 	"strings"
 
 	"github.com/acre-project/acre/internal/meta"
@@ -74,16 +75,16 @@ type ParsedManifest struct {
 func ParseManifest(contentType string, body []byte) (*ParsedManifest, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, Errorf(CodeManifestInvalid, "manifest is not valid JSON: %v", err)
+		return nil, errcode.Errorf(errcode.ManifestInvalid, "manifest is not valid JSON: %v", err)
 	}
 	if env.SchemaVersion == nil || *env.SchemaVersion != 2 {
-		return nil, Errorf(CodeManifestInvalid, "manifest schemaVersion must be 2")
+		return nil, errcode.Errorf(errcode.ManifestInvalid, "manifest schemaVersion must be 2")
 	}
 	ct := strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0])
 	mt := env.MediaType
 	switch {
 	case mt != "" && ct != "" && ct != mt:
-		return nil, Errorf(CodeManifestInvalid, "Content-Type %q does not match the manifest's mediaType %q", ct, mt)
+		return nil, errcode.Errorf(errcode.ManifestInvalid, "Content-Type %q does not match the manifest's mediaType %q", ct, mt)
 	case mt == "" && ct != "":
 		mt = ct
 	case mt == "" && env.Manifests != nil:
@@ -92,12 +93,12 @@ func ParseManifest(contentType string, body []byte) (*ParsedManifest, error) {
 		mt = MediaTypeOCIManifest
 	}
 	if !IsManifestMediaType(mt) {
-		return nil, Errorf(CodeManifestInvalid, "unsupported manifest media type %q", mt)
+		return nil, errcode.Errorf(errcode.ManifestInvalid, "unsupported manifest media type %q", mt)
 	}
 	p := &ParsedManifest{MediaType: mt, ArtifactType: env.ArtifactType, Annotations: env.Annotations, ImageSize: int64(len(body))}
 	if isIndex(mt) {
 		if env.Config != nil || env.Layers != nil {
-			return nil, Errorf(CodeManifestInvalid, "an index has no config or layers")
+			return nil, errcode.Errorf(errcode.ManifestInvalid, "an index has no config or layers")
 		}
 		for _, d := range env.Manifests {
 			if err := checkDescriptor(d); err != nil {
@@ -107,10 +108,10 @@ func ParseManifest(contentType string, body []byte) (*ParsedManifest, error) {
 		}
 	} else {
 		if env.Config == nil {
-			return nil, Errorf(CodeManifestInvalid, "an image manifest needs a config descriptor")
+			return nil, errcode.Errorf(errcode.ManifestInvalid, "an image manifest needs a config descriptor")
 		}
 		if env.Manifests != nil {
-			return nil, Errorf(CodeManifestInvalid, "an image manifest has no manifests list")
+			return nil, errcode.Errorf(errcode.ManifestInvalid, "an image manifest has no manifests list")
 		}
 		if err := checkDescriptor(*env.Config); err != nil {
 			return nil, err
@@ -123,7 +124,7 @@ func ParseManifest(contentType string, body []byte) (*ParsedManifest, error) {
 				return nil, err
 			}
 			if p.ImageSize += d.Size; p.ImageSize < 0 {
-				return nil, Errorf(CodeManifestInvalid, "the layers' sizes add up to more than any image can hold")
+				return nil, errcode.Errorf(errcode.ManifestInvalid, "the layers' sizes add up to more than any image can hold")
 			}
 			if isNonDistributable(d) {
 				continue
@@ -146,13 +147,13 @@ const maxDescriptorSize = 1 << 46
 
 func checkDescriptor(d descriptor) error {
 	if _, err := reference.ParseDigest(d.Digest); err != nil {
-		return Errorf(CodeManifestInvalid, "descriptor digest %q is invalid", d.Digest)
+		return errcode.Errorf(errcode.ManifestInvalid, "descriptor digest %q is invalid", d.Digest)
 	}
 	if d.Size < 0 || d.Size > maxDescriptorSize {
-		return Errorf(CodeManifestInvalid, "descriptor %s has an impossible size %d", d.Digest, d.Size)
+		return errcode.Errorf(errcode.ManifestInvalid, "descriptor %s has an impossible size %d", d.Digest, d.Size)
 	}
 	if d.MediaType == "" {
-		return Errorf(CodeManifestInvalid, "descriptor %s has no mediaType", d.Digest)
+		return errcode.Errorf(errcode.ManifestInvalid, "descriptor %s has no mediaType", d.Digest)
 	}
 	return nil
 }

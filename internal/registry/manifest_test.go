@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/json"
 	"errors"
+	"github.com/acre-project/acre/internal/errcode"
 	"math"
 	"strings"
 	"testing"
@@ -212,8 +213,8 @@ func TestParseManifest(t *testing.T) {
 				if err == nil {
 					t.Fatalf("ParseManifest accepted %s", tt.body)
 				}
-				var e *Error
-				if !errors.As(err, &e) || e.Code != CodeManifestInvalid {
+				var e *errcode.Error
+				if !errors.As(err, &e) || e.Code != errcode.ManifestInvalid {
 					t.Fatalf("error %v is not MANIFEST_INVALID", err)
 				}
 				return
@@ -421,8 +422,8 @@ func FuzzParseManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		p, err := ParseManifest(contentType, body)
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Code != CodeManifestInvalid {
+			var e *errcode.Error
+			if !errors.As(err, &e) || e.Code != errcode.ManifestInvalid {
 				t.Fatalf("error %v is not MANIFEST_INVALID", err)
 			}
 			if p != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"time"
 
@@ -12,8 +13,8 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-func manifestUnknown(ref string) *Error {
-	return Errorf(CodeManifestUnknown, "manifest %s is not known to this repository", ref).WithDetail(map[string]string{"reference": ref})
+func manifestUnknown(ref string) *errcode.Error {
+	return errcode.Errorf(errcode.ManifestUnknown, "manifest %s is not known to this repository", ref).WithDetail(map[string]string{"reference": ref})
 }
 
 // checkRef validates a manifest reference (a tag or a digest).
@@ -23,7 +24,7 @@ func checkRef(ref string) error {
 		return err
 	}
 	if reference.ValidateTag(ref) != nil {
-		return Errorf(CodeManifestInvalid, "invalid tag %q", ref).WithDetail(map[string]string{"tag": ref})
+		return errcode.Errorf(errcode.ManifestInvalid, "invalid tag %q", ref).WithDetail(map[string]string{"tag": ref})
 	}
 	return nil
 }
@@ -74,7 +75,7 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 	}
 	for _, t := range tags {
 		if err := checkRef(t); err != nil || reference.IsDigest(t) {
-			return nil, Errorf(CodeManifestInvalid, "invalid tag %q", t)
+			return nil, errcode.Errorf(errcode.ManifestInvalid, "invalid tag %q", t)
 		}
 	}
 	content, err := io.ReadAll(io.LimitReader(body, s.maxManifest+1))
@@ -82,7 +83,7 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 		return nil, err
 	}
 	if int64(len(content)) > s.maxManifest {
-		return nil, Errorf(CodeManifestInvalid, "manifest exceeds the %d byte limit", s.maxManifest).WithStatus(413)
+		return nil, errcode.Errorf(errcode.ManifestTooLarge, "manifest exceeds the %d byte limit", s.maxManifest)
 	}
 	alg := digest.Canonical
 	if reference.IsDigest(ref) {
@@ -90,7 +91,7 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 	}
 	d := alg.FromBytes(content)
 	if reference.IsDigest(ref) && d.String() != ref {
-		return nil, Errorf(CodeDigestInvalid, "manifest content has digest %s, not %s", d, ref).WithDetail(map[string]string{"digest": ref})
+		return nil, errcode.Errorf(errcode.DigestInvalid, "manifest content has digest %s, not %s", d, ref).WithDetail(map[string]string{"digest": ref})
 	}
 	p, err := ParseManifest(contentType, content)
 	if err != nil {
@@ -200,20 +201,20 @@ func (s *Service) checkRefs(ctx context.Context, q meta.Queries, repoID int64, p
 		d := digest.Digest(b.Digest)
 		size, err := q.LinkedBlob(ctx, repoID, d)
 		if errors.Is(err, meta.ErrNotFound) {
-			return Errorf(CodeManifestBlobUnknown, "blob %s referenced by the manifest is not in the repository", d).
+			return errcode.Errorf(errcode.ManifestBlobUnknown, "blob %s referenced by the manifest is not in the repository", d).
 				WithDetail(map[string]string{"digest": d.String()})
 		} else if err != nil {
 			return err
 		}
 		if size != b.Size {
-			return Errorf(CodeManifestInvalid, "blob %s has %d bytes, the manifest says %d", d, size, b.Size).
+			return errcode.Errorf(errcode.ManifestInvalid, "blob %s has %d bytes, the manifest says %d", d, size, b.Size).
 				WithDetail(map[string]string{"digest": d.String()})
 		}
 	}
 	for _, c := range p.Children {
 		d := digest.Digest(c.Digest)
 		if _, err := q.GetManifest(ctx, repoID, d, false); errors.Is(err, meta.ErrNotFound) {
-			return Errorf(CodeManifestBlobUnknown, "manifest %s referenced by the index is not in the repository", d).
+			return errcode.Errorf(errcode.ManifestBlobUnknown, "manifest %s referenced by the index is not in the repository", d).
 				WithDetail(map[string]string{"digest": d.String()})
 		} else if err != nil {
 			return err

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,7 +58,7 @@ func ParseAgo(s string) (time.Duration, error) {
 }
 
 func badPurge(format string, args ...any) error {
-	return Errorf(CodeUnsupported, format, args...).WithStatus(400)
+	return errcode.Errorf(errcode.InvalidArgument, format, args...)
 }
 
 // Purge deletes old tags (and, with Untagged, manifests left without
@@ -273,24 +274,24 @@ func (s *Service) applyPurge(ctx context.Context, r Repo, tags, mans []Deletion,
 	}
 	for _, t := range tags {
 		if unlock {
-			if _, err := s.UpdateTag(ctx, r, t.Tag, open); err != nil && CodeOf(err) != CodeManifestUnknown {
+			if _, err := s.UpdateTag(ctx, r, t.Tag, open); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
 				return err
 			}
 		}
-		if err := s.Untag(ctx, r, t.Tag); err != nil && CodeOf(err) != CodeManifestUnknown {
+		if err := s.Untag(ctx, r, t.Tag); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
 			return err
 		}
 		s.recordDeletion(ctx, r, t, "Untag", "purge")
 	}
 	for _, m := range mans {
 		if unlock {
-			if _, err := s.UpdateManifest(ctx, r, digestOf(m.Digest), open); err != nil && CodeOf(err) != CodeManifestUnknown {
+			if _, err := s.UpdateManifest(ctx, r, digestOf(m.Digest), open); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
 				return err
 			}
 		}
-		if err := s.DeleteManifest(ctx, r, m.Digest); CodeOf(err) == CodeDenied {
+		if err := s.DeleteManifest(ctx, r, m.Digest); errcode.CodeOf(err) == errcode.Denied {
 			continue // a referrer of it is locked: purge skips locked content
-		} else if err != nil && CodeOf(err) != CodeManifestUnknown {
+		} else if err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
 			return err
 		}
 		s.recordDeletion(ctx, r, m, "Delete", "purge")

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"github.com/acre-project/acre/internal/errcode"
 	"strings"
 	"time"
 
@@ -40,20 +41,20 @@ func ValidRegistryName(name string) bool {
 // CreateRegistry creates a registry served at <name>.<domain>.
 func (s *Service) CreateRegistry(ctx context.Context, name, sku string) (*meta.Registry, error) {
 	if !ValidRegistryName(name) {
-		return nil, Errorf(CodeNameInvalid, "registry name %q: use 2-50 lower-case letters and digits", name)
+		return nil, errcode.Errorf(errcode.NameInvalid, "registry name %q: use 2-50 lower-case letters and digits", name)
 	}
 	if sku == "" {
 		sku = "Standard"
 	}
 	sku, ok := ValidSKU(sku)
 	if !ok {
-		return nil, Errorf(CodeUnsupported, "sku must be Basic, Standard or Premium").WithStatus(400)
+		return nil, errcode.Errorf(errcode.InvalidArgument, "sku must be Basic, Standard or Premium")
 	}
 	now := time.Now().UTC()
 	r := &meta.Registry{Name: name, LoginServer: HostName(name + "." + s.domain), SKU: sku, CreatedAt: now, UpdatedAt: now}
 	err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.CreateRegistry(ctx, r) })
 	if errors.Is(err, meta.ErrConflict) {
-		return nil, Errorf(CodeDenied, "a registry named %q exists", name).WithStatus(409)
+		return nil, errcode.Errorf(errcode.Conflict, "a registry named %q exists", name)
 	}
 	s.ForgetRegistries()
 	return r, err
@@ -63,7 +64,7 @@ func (s *Service) CreateRegistry(ctx context.Context, name, sku string) (*meta.R
 func (s *Service) GetRegistry(ctx context.Context, name string) (*meta.Registry, error) {
 	r, err := s.meta.Read().GetRegistry(ctx, name)
 	if errors.Is(err, meta.ErrNotFound) {
-		return nil, Errorf(CodeNameUnknown, "no registry named %q", name)
+		return nil, errcode.Errorf(errcode.NameUnknown, "no registry named %q", name)
 	}
 	return r, err
 }
@@ -79,7 +80,7 @@ func (s *Service) UpdateRegistry(ctx context.Context, name string, change func(r
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {
 		r, err := q.GetRegistry(ctx, name)
 		if errors.Is(err, meta.ErrNotFound) {
-			return Errorf(CodeNameUnknown, "no registry named %q", name)
+			return errcode.Errorf(errcode.NameUnknown, "no registry named %q", name)
 		} else if err != nil {
 			return err
 		}
@@ -98,12 +99,12 @@ func (s *Service) UpdateRegistry(ctx context.Context, name string, change func(r
 // role assignments. The default registry cannot be deleted.
 func (s *Service) DeleteRegistry(ctx context.Context, name string) error {
 	if name == s.defaultRegistry {
-		return Errorf(CodeDenied, "the default registry %q cannot be deleted", name)
+		return errcode.Errorf(errcode.Denied, "the default registry %q cannot be deleted", name)
 	}
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {
 		r, err := q.GetRegistry(ctx, name)
 		if errors.Is(err, meta.ErrNotFound) {
-			return Errorf(CodeNameUnknown, "no registry named %q", name)
+			return errcode.Errorf(errcode.NameUnknown, "no registry named %q", name)
 		} else if err != nil {
 			return err
 		}

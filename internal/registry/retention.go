@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"regexp"
 	"time"
 
@@ -37,13 +38,13 @@ func (s *Service) Retention(ctx context.Context, reg *meta.Registry) (RetentionP
 // manifests untagged from now on are affected.
 func (s *Service) SetRetention(ctx context.Context, reg *meta.Registry, p RetentionPolicy) (RetentionPolicy, error) {
 	if p.Days < 0 || p.Days > 365 {
-		return p, Errorf(CodeUnsupported, "days must be between 0 and 365").WithStatus(400)
+		return p, errcode.Errorf(errcode.InvalidArgument, "days must be between 0 and 365")
 	}
 	if p.Type != "" && p.Type != "UntaggedManifests" {
-		return p, Errorf(CodeUnsupported, "the only retention type is UntaggedManifests").WithStatus(400)
+		return p, errcode.Errorf(errcode.InvalidArgument, "the only retention type is UntaggedManifests")
 	}
 	if _, err := regexp.Compile(p.KeepFilter); err != nil || p.KeepTags < 0 || p.NotPulledDays < 0 {
-		return p, Errorf(CodeUnsupported, "keepTags and notPulledDays must not be negative, keepTagsFilter a regular expression").WithStatus(400)
+		return p, errcode.Errorf(errcode.InvalidArgument, "keepTags and notPulledDays must not be negative, keepTagsFilter a regular expression")
 	}
 	err := s.meta.Tx(ctx, func(q meta.Queries) error {
 		old, err := q.GetRetention(ctx, reg.ID)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"time"
 
 	"github.com/acre-project/acre/internal/cron"
@@ -81,7 +82,7 @@ func (s *Service) PurgeSchedules(ctx context.Context, reg *meta.Registry) ([]Pur
 func (s *Service) DeletePurgeSchedule(ctx context.Context, reg *meta.Registry, name string) error {
 	err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.DeletePurgeSchedule(ctx, reg.ID, name) })
 	if errors.Is(err, meta.ErrNotFound) {
-		return Errorf(CodeNameUnknown, "no purge schedule named %q", name)
+		return errcode.Errorf(errcode.NameUnknown, "no purge schedule named %q", name)
 	}
 	return err
 }

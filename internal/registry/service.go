@@ -7,6 +7,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"github.com/acre-project/acre/internal/errcode"
 	"log/slog"
 	"net"
 	"strings"
@@ -163,7 +164,7 @@ func (s *Service) RegistryForHost(ctx context.Context, host string) (*meta.Regis
 		r, err = s.meta.Read().GetRegistry(ctx, s.defaultRegistry)
 	}
 	if errors.Is(err, meta.ErrNotFound) {
-		return nil, Errorf(CodeNameUnknown, "no registry is served at %q", host)
+		return nil, errcode.Errorf(errcode.NameUnknown, "no registry is served at %q", host)
 	}
 	if err != nil {
 		return nil, err
@@ -188,7 +189,7 @@ func HostName(host string) string {
 func (s *Service) RegistryByLoginServer(ctx context.Context, host string) (*meta.Registry, error) {
 	r, err := s.meta.Read().RegistryByLoginServer(ctx, HostName(host))
 	if errors.Is(err, meta.ErrNotFound) {
-		return nil, Errorf(CodeNameUnknown, "no registry has login server %q", host)
+		return nil, errcode.Errorf(errcode.NameUnknown, "no registry has login server %q", host)
 	}
 	return r, err
 }
@@ -204,14 +205,14 @@ type Repo struct {
 
 func validName(name string) error {
 	if err := reference.ValidateName(name); err != nil {
-		return Errorf(CodeNameInvalid, "invalid repository name %q", name).WithDetail(map[string]string{"name": name})
+		return errcode.Errorf(errcode.NameInvalid, "invalid repository name %q", name).WithDetail(map[string]string{"name": name})
 	}
 	return nil
 }
 
 // repository loads an existing repository or fails with notFound (or
 // returns nil, nil when notFound is nil).
-func (s *Service) repository(ctx context.Context, q meta.Queries, r Repo, notFound *Error) (*meta.Repository, error) {
+func (s *Service) repository(ctx context.Context, q meta.Queries, r Repo, notFound *errcode.Error) (*meta.Repository, error) {
 	if err := validName(r.Name); err != nil {
 		return nil, err
 	}
@@ -225,7 +226,7 @@ func (s *Service) repository(ctx context.Context, q meta.Queries, r Repo, notFou
 	return repo, err
 }
 
-func nameUnknown(r Repo) *Error {
-	return Errorf(CodeNameUnknown, "repository %q is not known to registry %q", r.Name, r.Registry.Name).
+func nameUnknown(r Repo) *errcode.Error {
+	return errcode.Errorf(errcode.NameUnknown, "repository %q is not known to registry %q", r.Name, r.Registry.Name).
 		WithDetail(map[string]string{"name": r.Name})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/acre-project/acre/internal/errcode"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,7 +84,7 @@ func TestRegistryForHost(t *testing.T) {
 		t.Fatalf("RegistryForHost(only.localhost) = %+v, %v", r, err)
 	}
 	_, err := none.RegistryForHost(t.Context(), "unknown.localhost")
-	if CodeOf(err) != CodeNameUnknown {
+	if errcode.CodeOf(err) != errcode.NameUnknown {
 		t.Fatalf("no default registry: err = %v, want NAME_UNKNOWN", err)
 	}
 }
@@ -172,7 +173,7 @@ func TestPutManifestEvents(t *testing.T) {
 	// A refused push writes nothing.
 	bad := doc(map[string]any{"schemaVersion": 2, "mediaType": MediaTypeOCIManifest,
 		"config": desc(MediaTypeOCIConfig, digest.FromString("absent"), 3)}, nil)
-	if _, err := s.PutManifest(ctx, r, "bad", MediaTypeOCIManifest, bytes.NewReader(bad), nil); CodeOf(err) != CodeManifestBlobUnknown {
+	if _, err := s.PutManifest(ctx, r, "bad", MediaTypeOCIManifest, bytes.NewReader(bad), nil); errcode.CodeOf(err) != errcode.ManifestBlobUnknown {
 		t.Fatalf("push with a missing blob = %v", err)
 	}
 	// A push by digest writes one tagless event; a delete by digest one more.
@@ -186,7 +187,7 @@ func TestPutManifestEvents(t *testing.T) {
 	if len(events) != n+2 || events[n].Action != "push" || events[n].Tag != "" || events[n+1].Action != "delete" {
 		t.Fatalf("events after digest push and delete: %+v", events[n:])
 	}
-	if _, err := s.GetManifest(t.Context(), r, "latest", false); CodeOf(err) != CodeManifestUnknown {
+	if _, err := s.GetManifest(t.Context(), r, "latest", false); errcode.CodeOf(err) != errcode.ManifestUnknown {
 		t.Fatalf("tag after deleting its manifest: %v", err)
 	}
 }
@@ -202,7 +203,7 @@ func TestPutManifestSizeMismatch(t *testing.T) {
 	body := doc(map[string]any{"schemaVersion": 2, "mediaType": MediaTypeOCIManifest,
 		"config": desc(MediaTypeOCIConfig, digest.FromBytes(cfg), 999)}, nil)
 	_, err := s.PutManifest(t.Context(), r, "v1", "", bytes.NewReader(body), nil)
-	if CodeOf(err) != CodeManifestInvalid {
+	if errcode.CodeOf(err) != errcode.ManifestInvalid {
 		t.Fatalf("manifest with a wrong blob size = %v, want MANIFEST_INVALID", err)
 	}
 }
@@ -259,30 +260,30 @@ func TestUploadSessionBinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, wrong := range []Repo{{reg, "app2"}, {other, "app"}} {
-		if _, err := s.UploadSize(ctx, wrong, id); CodeOf(err) != CodeBlobUploadUnknown {
+		if _, err := s.UploadSize(ctx, wrong, id); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
 			t.Fatalf("UploadSize from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
 		}
-		if _, err := s.AppendUpload(ctx, wrong, id, -1, strings.NewReader("x")); CodeOf(err) != CodeBlobUploadUnknown {
+		if _, err := s.AppendUpload(ctx, wrong, id, -1, strings.NewReader("x")); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
 			t.Fatalf("AppendUpload from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
 		}
-		if err := s.CancelUpload(ctx, wrong, id); CodeOf(err) != CodeBlobUploadUnknown {
+		if err := s.CancelUpload(ctx, wrong, id); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
 			t.Fatalf("CancelUpload from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
 		}
 	}
 	if n, err := s.AppendUpload(ctx, r, id, 0, strings.NewReader("abc")); err != nil || n != 3 {
 		t.Fatalf("AppendUpload = %d, %v", n, err)
 	}
-	var e *Error
-	if _, err := s.AppendUpload(ctx, r, id, 1, strings.NewReader("x")); !errors.As(err, &e) || e.Code != CodeBlobUploadInvalid || e.Status != 416 {
+	var e *errcode.Error
+	if _, err := s.AppendUpload(ctx, r, id, 1, strings.NewReader("x")); !errors.As(err, &e) || e.Code != errcode.UploadRangeInvalid || e.Code.Wire() != errcode.BlobUploadInvalid {
 		t.Fatalf("AppendUpload at a wrong offset = %v", err)
 	}
-	if _, err := s.CommitUpload(ctx, r, id, digest.FromString("nope"), -1, nil); CodeOf(err) != CodeDigestInvalid {
+	if _, err := s.CommitUpload(ctx, r, id, digest.FromString("nope"), -1, nil); errcode.CodeOf(err) != errcode.DigestInvalid {
 		t.Fatalf("CommitUpload with a wrong digest = %v", err)
 	}
 	if _, err := s.CommitUpload(ctx, r, id, digest.FromString("abcdef"), 3, strings.NewReader("def")); err != nil {
 		t.Fatalf("CommitUpload: %v", err)
 	}
-	if _, err := s.UploadSize(ctx, r, id); CodeOf(err) != CodeBlobUploadUnknown {
+	if _, err := s.UploadSize(ctx, r, id); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
 		t.Fatalf("UploadSize after commit = %v", err)
 	}
 	if n, err := s.StatBlob(ctx, r, digest.FromString("abcdef")); err != nil || n != 6 {
@@ -309,7 +310,7 @@ func TestInvalidNames(t *testing.T) {
 		_, checks["Referrers"] = s.Referrers(ctx, r, d, "")
 		checks["DeleteBlob"] = s.DeleteBlob(ctx, r, d)
 		for op, err := range checks {
-			if CodeOf(err) != CodeNameInvalid {
+			if errcode.CodeOf(err) != errcode.NameInvalid {
 				t.Errorf("%s(%q) = %v, want NAME_INVALID", op, name, err)
 			}
 		}

@@ -1,8 +1,8 @@
 package registry
 
 import (
+	"github.com/acre-project/acre/internal/errcode"
 	"math"
-	"strconv"
 	"sync"
 	"time"
 
@@ -62,7 +62,7 @@ func (s *Service) Throttle(reg *meta.Registry, write bool) error {
 	if write {
 		kind = "write"
 	}
-	e := Errorf(CodeTooManyRequests, "registry %s allows %d %s operations a minute; retry in %d s", reg.Name, perMin, kind, wait)
-	e.Headers = map[string]string{"Retry-After": strconv.Itoa(wait)}
+	e := errcode.Errorf(errcode.TooManyRequests, "registry %s allows %d %s operations a minute; retry in %d s", reg.Name, perMin, kind, wait)
+	e.RetryAfter = time.Duration(wait) * time.Second
 	return e
 }

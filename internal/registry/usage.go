@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"time"
 
 	"github.com/acre-project/acre/internal/blob"
@@ -72,10 +73,10 @@ func (s *Service) ensureStored(ctx context.Context, q meta.Queries, d digest.Dig
 	if dead, err := q.Tombstoned(ctx, d); err != nil {
 		return err
 	} else if dead {
-		return Errorf(CodeBlobUploadInvalid, "blob %s is being garbage collected: upload it again", d)
+		return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s is being garbage collected: upload it again", d)
 	}
 	if _, err := s.blobs.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
-		return Errorf(CodeBlobUploadInvalid, "blob %s was collected while it was being uploaded: upload it again", d)
+		return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s was collected while it was being uploaded: upload it again", d)
 	} else if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (s *Service) checkQuota(ctx context.Context, q meta.Queries, reg *meta.Regi
 		return err
 	}
 	if used >= limit {
-		return Errorf(CodeDenied, "registry %s is over its storage quota: %s used of %s allowed (%s SKU); delete images or move to a larger SKU",
+		return errcode.Errorf(errcode.Denied, "registry %s is over its storage quota: %s used of %s allowed (%s SKU); delete images or move to a larger SKU",
 			reg.Name, bytesText(used), bytesText(limit), reg.SKU)
 	}
 	return nil

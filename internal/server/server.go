@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/acre-project/acre/internal/errcode"
 	"log/slog"
 	"net"
 	"net/http"
@@ -242,7 +243,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 
 func notFound(log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		oci.WriteError(w, r, log, registry.Errorf(registry.CodeUnsupported, "no such endpoint: %s", r.URL.Path).WithStatus(http.StatusNotFound))
+		oci.WriteError(w, r, log, errcode.Errorf(errcode.EndpointUnknown, "no such endpoint: %s", r.URL.Path))
 	})
 }
 
