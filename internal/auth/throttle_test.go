@@ -85,6 +85,11 @@ func TestHashLimiter(t *testing.T) {
 		}
 		busy++
 	}
+	// The two admitted checks may not have started yet on a busy machine:
+	// wait for both (a deadline only stops a hang) before releasing them.
+	for deadline := time.Now().Add(time.Minute); running.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	close(release)
 	wg.Wait()
 	close(errs)

@@ -192,10 +192,10 @@ func (s *Service) StartUpload(ctx context.Context, r Repo, owner string) (string
 	return id, nil
 }
 
-func tooManyUploads(who string, limit int) *Error {
-	e := Errorf(CodeTooManyRequests, "%s has %d upload sessions open, the most allowed: finish or cancel some "+
+func tooManyUploads(who string, limit int) *errcode.Error {
+	e := errcode.Errorf(errcode.TooManyRequests, "%s has %d upload sessions open, the most allowed: finish or cancel some "+
 		"(PUT or DELETE their location) or wait until idle ones expire", who, limit)
-	e.Headers = map[string]string{"Retry-After": "60"}
+	e.RetryAfter = time.Minute
 	return e
 }
 
