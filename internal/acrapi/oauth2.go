@@ -1,6 +1,9 @@
 // Package acrapi serves ACR's own endpoints beside the OCI API: the token
 // endpoints /oauth2/token and /oauth2/exchange, so that Docker clients and
-// ACR's clients (such as the Azure SDK) sign in the way they do with ACR.
+// ACR's clients (such as the Azure SDK) sign in the way they do with ACR,
+// and /acr/v1/ (repository, tag and manifest details, their changeable
+// attributes, deletes, the catalog with details). Errors are written as
+// /v2/'s (oci.WriteError).
 package acrapi
 
 import (

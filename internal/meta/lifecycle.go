@@ -48,7 +48,7 @@ type PurgeSchedule struct {
 
 // Lifecycle stores what garbage collection, retention, purge and quotas need.
 type Lifecycle interface {
-	// Enqueue adds GC work; an item already queued keeps the later NotBefore.
+	// EnqueueGC adds GC work; an item already queued keeps the later NotBefore.
 	EnqueueGC(ctx context.Context, it GCItem) error
 	// DueGC lists up to n items due at now.
 	DueGC(ctx context.Context, now time.Time, n int) ([]GCItem, error)
@@ -66,7 +66,7 @@ type Lifecycle interface {
 	RepositoryName(ctx context.Context, repositoryID int64) (string, error)
 	// RegistryOfRepository returns a repository's registry id.
 	RegistryOfRepository(ctx context.Context, repositoryID int64) (int64, error)
-	// ListLinks lists a repository's blob links.
+	// ListLinks lists all of a repository's blob links (unpaged).
 	ListLinks(ctx context.Context, repositoryID int64) ([]digest.Digest, error)
 	// StaleUploads lists uploads started before t.
 	StaleUploads(ctx context.Context, before time.Time, n int) ([]Upload, error)

@@ -12,8 +12,12 @@
 //	Upload (an in-progress blob upload session)
 //	Event (the outbox: written in the same transaction as the change it describes)
 //
-// Implementations must make every method safe for concurrent use and must
-// list by key range (last, n), never by loading everything.
+// Implementations must make every method safe for concurrent use. Lists
+// that can grow with the content (repositories, tags, manifests, events, GC
+// work, uploads) are paged by key range (a Page, or after and n), never by
+// loading everything; lists bounded by configuration (principals and their
+// credentials and roles, scope maps, signing keys, webhooks, schedules,
+// tasks, vaults, plans and apps, a repository's links) are returned whole.
 package meta
 
 import (

@@ -17,9 +17,11 @@ import (
 // references the blob (checked in the deleting transaction), and a new
 // link waits out the grace period first, so a push whose blobs are up and
 // whose manifest is on its way keeps them. A blob goes only when no link
-// is left, and its file is deleted inside the transaction that deletes its
-// record, so an upload that links the same content either comes first
-// (and keeps the blob) or finds the file gone and is asked to upload again.
+// is left: one transaction deletes its record and writes a tombstone, the
+// file is deleted after that commit, then the tombstone. An upload that
+// would link a tombstoned or missing blob is refused (the client uploads
+// again), so a rolled-back or retried transaction never leaves a record
+// without its bytes.
 
 // GCStats says what one garbage collection pass did.
 type GCStats struct {
