@@ -132,10 +132,11 @@ var corpus = []corpusLine{
 
 	// az acr webhook
 	{line: "acre webhook create -n mywebhook -r mycontainerregistry --uri $HOOK --actions push delete --scope hello-world:*", fields: map[string]string{
-		"name": "mywebhook", "actions[0]": "push", "actions[1]": "delete", "scope": "hello-world:*", "status": "enabled"}},
+		"name": "mywebhook", "actions[0]": "push", "actions[1]": "delete", "scope": "hello-world:*", "status": "enabled",
+		"id": present, "type": "Microsoft.ContainerRegistry/registries/webhooks", "provisioningState": "Succeeded"}},
 	{line: "acre webhook list -r mycontainerregistry -o table", text: []string{
 		"NAME       LOCATION    ACTIONS             SCOPE          STATUS",
-		"mywebhook              ['push', 'delete']  hello-world:*  enabled"}},
+		"mywebhook  local       ['push', 'delete']  hello-world:*  enabled"}},
 	{line: "acre webhook show -n mywebhook -r mycontainerregistry", fields: map[string]string{"serviceUri": "$HOOK"}},
 	{line: "acre webhook update -n mywebhook -r mycontainerregistry --headers Key=Value", fields: map[string]string{"name": "mywebhook"}},
 	{line: "acre webhook get-config -n mywebhook -r mycontainerregistry", fields: map[string]string{"serviceUri": "$HOOK", "customHeaders.Key": "Value"}},

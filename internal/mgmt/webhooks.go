@@ -7,28 +7,38 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/acre-project/acre/internal/armid"
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/webhook"
 )
 
+// webhookView is a webhook as the API shows it: ACR's resource shape
+// (id, type, location, provisioningState...) with acre's signed.
 type webhookView struct {
-	Name         string    `json:"name"`
-	ServiceURI   string    `json:"serviceUri"`
-	Actions      []string  `json:"actions"`
-	Scope        string    `json:"scope"`
-	Status       string    `json:"status"`
-	Signed       bool      `json:"signed"`
-	CreationDate time.Time `json:"creationDate"`
+	ID                string         `json:"id"`
+	Name              string         `json:"name"`
+	Type              string         `json:"type"`
+	Location          string         `json:"location"`
+	ResourceGroup     string         `json:"resourceGroup"`
+	Tags              map[string]any `json:"tags"`
+	ProvisioningState string         `json:"provisioningState"`
+	ServiceURI        string         `json:"serviceUri"`
+	Actions           []string       `json:"actions"`
+	Scope             string         `json:"scope"`
+	Status            string         `json:"status"`
+	Signed            bool           `json:"signed"`
+	CreationDate      time.Time      `json:"creationDate"`
 }
 
-func viewWebhook(w *meta.Webhook) webhookView {
+func viewWebhook(reg *meta.Registry, w *meta.Webhook) webhookView {
 	st := "enabled"
 	if !w.Enabled {
 		st = "disabled"
 	}
-	return webhookView{Name: w.Name, ServiceURI: w.URI, Actions: w.Actions, Scope: w.Scope, Status: st, Signed: w.Secret != "",
-		CreationDate: w.CreatedAt}
+	return webhookView{ID: armid.Child(reg.Name, "webhooks", w.Name), Name: w.Name, Type: armid.RegistryType + "/webhooks",
+		Location: "local", ResourceGroup: armid.ResourceGroup, Tags: map[string]any{}, ProvisioningState: "Succeeded",
+		ServiceURI: w.URI, Actions: w.Actions, Scope: w.Scope, Status: st, Signed: w.Secret != "", CreationDate: w.CreatedAt}
 }
 
 // webhookIn is a webhook as created or updated (absent fields keep their value on update).
@@ -80,7 +90,7 @@ func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request, caller *m
 	}
 	out := []webhookView{}
 	for i := range hooks {
-		out = append(out, viewWebhook(&hooks[i]))
+		out = append(out, viewWebhook(reg, &hooks[i]))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -102,7 +112,7 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request, caller *
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, viewWebhook(hook))
+	return writeJSON(w, http.StatusCreated, viewWebhook(reg, hook))
 }
 
 func (h *Handler) showWebhook(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -114,7 +124,7 @@ func (h *Handler) showWebhook(w http.ResponseWriter, r *http.Request, caller *me
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, viewWebhook(hook))
+	return writeJSON(w, http.StatusOK, viewWebhook(reg, hook))
 }
 
 func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
@@ -130,7 +140,7 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request, caller *
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, viewWebhook(hook))
+	return writeJSON(w, http.StatusOK, viewWebhook(reg, hook))
 }
 
 func (h *Handler) deleteWebhook(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
