@@ -244,9 +244,7 @@ func (c Config) Validate() error {
 		if reference.ValidateName(r.Name) != nil || len(r.Name) > 50 || strings.Contains(r.Name, "/") {
 			errs = append(errs, fmt.Errorf("registries: name %q: use lower-case letters and digits", r.Name))
 		}
-		switch r.SKU {
-		case "", "Basic", "Standard", "Premium":
-		default:
+		if r.SKU != "" && !sku.Known(r.SKU) {
 			errs = append(errs, fmt.Errorf("registries: %s: sku %q: use Basic, Standard or Premium", r.Name, r.SKU))
 		}
 	}
@@ -317,9 +315,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("lifecycle: interval and retention_every at least 1s; gc_grace above 0; upload_ttl and orphan_sweep at least 1m"))
 	}
 	for name := range c.SKULimits {
-		switch name {
-		case "Basic", "Standard", "Premium":
-		default:
+		if !sku.Known(name) {
 			errs = append(errs, fmt.Errorf("sku_limits: unknown SKU %q", name))
 		}
 	}

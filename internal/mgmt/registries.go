@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/acre-project/acre/internal/errcode"
+	skus "github.com/acre-project/acre/internal/sku"
 	"net/http"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func validNewRegistryName(name string) bool {
 // pull: not on Basic, as in ACR, unless the operator's sku_limits allow it.
 func (h *Handler) anonymousAllowed(sku string) error {
 	if sku == "" {
-		sku = "Standard"
+		sku = skus.Default
 	}
 	if !h.reg.Limits(&meta.Registry{SKU: sku}).AnonymousPull {
 		return errorf(http.StatusBadRequest, "FeatureNotSupportedForSku", "anonymous pull is not supported on the %s SKU; use Standard or Premium", sku)
@@ -134,7 +135,7 @@ func (h *Handler) changeRegistry(r *http.Request, reg *meta.Registry, in registr
 	ctx := r.Context()
 	reg, err := h.reg.UpdateRegistry(ctx, reg.Name, func(m *meta.Registry) error {
 		if in.SKU != nil {
-			sku, ok := registry.ValidSKU(string(*in.SKU))
+			sku, ok := skus.Canonical(string(*in.SKU))
 			if !ok {
 				return errorf(http.StatusBadRequest, "BadRequest", "sku must be Basic, Standard or Premium")
 			}

@@ -4,25 +4,12 @@ import (
 	"context"
 	"errors"
 	"github.com/acre-project/acre/internal/errcode"
-	"strings"
+	skus "github.com/acre-project/acre/internal/sku"
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
 )
-
-// SKUs acre knows, as ACR names them.
-var SKUs = []string{"Basic", "Standard", "Premium"}
-
-// ValidSKU returns the canonical spelling of a SKU name.
-func ValidSKU(s string) (string, bool) {
-	for _, k := range SKUs {
-		if strings.EqualFold(k, s) {
-			return k, true
-		}
-	}
-	return "", false
-}
 
 // ValidRegistryName checks a registry name: 5-50 lower-case letters and
 // digits, as ACR allows (acre also accepts shorter names of 2 or more).
@@ -44,9 +31,9 @@ func (s *Service) CreateRegistry(ctx context.Context, name, sku string) (*meta.R
 		return nil, errcode.Errorf(errcode.NameInvalid, "registry name %q: use 2-50 lower-case letters and digits", name)
 	}
 	if sku == "" {
-		sku = "Standard"
+		sku = skus.Default
 	}
-	sku, ok := ValidSKU(sku)
+	sku, ok := skus.Canonical(sku)
 	if !ok {
 		return nil, errcode.Errorf(errcode.InvalidArgument, "sku must be Basic, Standard or Premium")
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/acre-project/acre/internal/errcode"
+	skus "github.com/acre-project/acre/internal/sku"
 	"log/slog"
 	"net"
 	"net/http"
@@ -98,7 +99,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	for _, r := range regs {
 		sku := r.SKU
 		if sku == "" {
-			sku = "Standard"
+			sku = skus.Default
 		}
 		if _, err := svc.EnsureRegistry(ctx, r.Name, r.Name+"."+cfg.Domain, sku); err != nil {
 			m.Close()

@@ -4,6 +4,28 @@ package sku
 
 import "strings"
 
+// Default is the SKU of a registry created without one.
+const Default = "Standard"
+
+// Names returns the SKUs acre knows, as ACR names them.
+func Names() []string { return []string{"Basic", "Standard", "Premium"} }
+
+// Canonical returns the canonical spelling of a SKU name given in any case.
+func Canonical(name string) (string, bool) {
+	for _, k := range Names() {
+		if strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// Known reports whether name is a SKU spelled exactly as ACR spells it.
+func Known(name string) bool {
+	c, ok := Canonical(name)
+	return ok && c == name
+}
+
 // GiB is 2^30 bytes.
 const GiB = int64(1) << 30
 
@@ -39,5 +61,5 @@ func Of(name string) Limits {
 			return v
 		}
 	}
-	return defaults["Standard"]
+	return defaults[Default]
 }
