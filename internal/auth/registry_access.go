@@ -91,6 +91,9 @@ func (s *Service) AdminRenew(ctx context.Context, reg *meta.Registry, name strin
 	return out, err
 }
 
+// maxDescription bounds a scope map's description, as every stored text.
+const maxDescription = 1024
+
 var tokenNameRe = regexp.MustCompile(`^[a-zA-Z0-9-]{5,50}$`)
 
 // ScopeMapView is a scope map as the API shows it: ACR's resource shape.
@@ -129,6 +132,9 @@ func (s *Service) ScopeMaps(ctx context.Context, reg *meta.Registry) ([]ScopeMap
 func (s *Service) PutScopeMap(ctx context.Context, reg *meta.Registry, name, description string, actions []string) (ScopeMapView, error) {
 	if _, ok := systemScopeMaps[name]; ok || !tokenNameRe.MatchString(name) {
 		return ScopeMapView{}, invalid("scope map name %q: 5-50 letters, digits and dashes, not a system scope map", name)
+	}
+	if len(description) > maxDescription {
+		return ScopeMapView{}, invalid("a scope map's description has at most %d bytes", maxDescription)
 	}
 	if len(actions) == 0 || len(actions) > 500 {
 		return ScopeMapView{}, invalid("a scope map needs 1 to 500 actions")

@@ -192,3 +192,32 @@ func TestNamesDoNotShadow(t *testing.T) {
 	check("login", "basic")
 	check("repository", "Push")
 }
+
+// TestManagementTextBounded: text the management API stores is bounded
+// and well-formed too, so no caller grows rows without end.
+func TestManagementTextBounded(t *testing.T) {
+	s := newTestServer(t, nil)
+	owner := cred{user: "owner", pass: ownerPass}
+	tests := []struct {
+		name, path string
+		body       map[string]any
+	}{
+		{"long scope map description", "/api/v1/registries/acre/scopeMaps/long-desc",
+			map[string]any{"description": strings.Repeat("d", 2000), "actions": []string{"repositories/app/content/read"}}},
+		{"long identity name", "/api/v1/identities", map[string]any{"name": strings.Repeat("n", 200), "password": "some-password-1"}},
+		{"identity name with NUL", "/api/v1/identities", map[string]any{"name": "bad\x00name", "password": "some-password-1"}},
+		{"service principal name with a colon", "/api/v1/identities", map[string]any{"name": "a:b", "principalType": "serviceprincipal"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, _ := json.Marshal(tt.body)
+			method := http.MethodPost
+			if strings.Contains(tt.path, "scopeMaps") {
+				method = http.MethodPut
+			}
+			if resp, b := s.do(method, tt.path, owner, body, "Content-Type", "application/json"); resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("%d %s, want 400", resp.StatusCode, b)
+			}
+		})
+	}
+}
