@@ -66,9 +66,13 @@ var routePattern = regexp.MustCompile(`h\.(?:handle|mux\.HandleFunc)\(\s*"([A-Z]
 // registeredRoutes reads routes.go and returns its "METHOD /path" patterns.
 func registeredRoutes(t *testing.T) []string {
 	t.Helper()
-	src, err := os.ReadFile("routes.go")
-	if err != nil {
-		t.Fatal(err)
+	var src []byte
+	for _, f := range []string{"routes.go", "tasks.go", "taskdefs.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
 	var out []string
 	for _, m := range routePattern.FindAllStringSubmatch(string(src), -1) {

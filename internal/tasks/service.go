@@ -92,17 +92,27 @@ func (s *Service) Kick() {
 
 // Submit queues a run.
 func (s *Service) Submit(ctx context.Context, reg *meta.Registry, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
-	b, err := json.Marshal(spec)
+	var r *meta.Run
+	err := s.o.Meta.Tx(ctx, func(q meta.Queries) (err error) {
+		r, err = newRun(ctx, q, reg.ID, taskID, taskName, trigger, spec)
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	r := &meta.Run{RegistryID: reg.ID, TaskID: taskID, TaskName: taskName, Trigger: trigger, Spec: b, Source: spec.SourceDigest,
-		State: meta.RunQueued, CreatedAt: time.Now().UTC()}
-	if err := s.o.Meta.Tx(ctx, func(q meta.Queries) error { return q.CreateRun(ctx, r) }); err != nil {
 		return nil, err
 	}
 	s.Kick()
 	return r, nil
+}
+
+// newRun queues a run inside a transaction.
+func newRun(ctx context.Context, q meta.Queries, registryID, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	r := &meta.Run{RegistryID: registryID, TaskID: taskID, TaskName: taskName, Trigger: trigger, Spec: b, Source: spec.SourceDigest,
+		State: meta.RunQueued, CreatedAt: time.Now().UTC()}
+	return r, q.CreateRun(ctx, r)
 }
 
 // Cancel asks for a run to stop: a queued run ends Canceled at once, a
@@ -129,6 +139,8 @@ func (s *Service) Work(ctx context.Context) {
 	lastExpiry := time.Time{}
 	for {
 		s.reap(ctx)
+		s.fireTimers(ctx)
+		s.baseImageEvents(ctx)
 		if time.Since(lastExpiry) > time.Hour {
 			lastExpiry = time.Now()
 			s.expire(ctx)

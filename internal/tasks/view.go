@@ -12,8 +12,14 @@ import (
 // ErrInvalid marks a request the caller must fix.
 var ErrInvalid = errors.New("invalid")
 
+// invalidError is a message that wraps ErrInvalid without repeating it.
+type invalidError struct{ msg string }
+
+func (e invalidError) Error() string { return e.msg }
+func (e invalidError) Unwrap() error { return ErrInvalid }
+
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return invalidError{fmt.Sprintf(format, args...)}
 }
 
 // RunView is a run as the API shows it (ACR's Run resource, flattened).
