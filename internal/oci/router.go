@@ -6,29 +6,39 @@ package oci
 
 import (
 	"context"
-	"github.com/acre-project/acre/internal/errcode"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
 )
 
 // Handler serves /v2/.
 type Handler struct {
-	svc   *registry.Service
-	gate  *auth.Gate
-	audit Recorder
-	log   *slog.Logger
+	svc *registry.Service
+	// throttle, when set, limits each registry's reads and writes a minute.
+	throttle Throttler
+	gate     *auth.Gate
+	audit    Recorder
+	log      *slog.Logger
 }
 
 // Recorder takes audit entries (without blocking).
 type Recorder interface {
 	Record(e meta.AuditEntry)
 }
+
+// Throttler decides whether a registry may do one more read or write now.
+type Throttler interface {
+	Allow(reg *meta.Registry, write bool) error
+}
+
+// SetThrottle turns per-registry throttling on (acre serve always does).
+func (h *Handler) SetThrottle(t Throttler) { h.throttle = t }
 
 // New returns the /v2/ handler. With gate nil, authentication is off; with
 // audit nil, nothing is audited.
@@ -112,8 +122,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (err error) {
 		return err
 	}
 	if rt.kind != "ping" {
-		if err := h.svc.Throttle(reg, r.Method != http.MethodGet && r.Method != http.MethodHead); err != nil {
-			return err
+		if h.throttle != nil {
+			if err := h.throttle.Allow(reg, r.Method != http.MethodGet && r.Method != http.MethodHead); err != nil {
+				return err
+			}
 		}
 	}
 	repo := registry.Repo{Registry: reg, Name: rt.name}

@@ -7,7 +7,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"github.com/acre-project/acre/internal/errcode"
 	"log/slog"
 	"net"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/blob"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
 	"github.com/acre-project/acre/internal/sku"
@@ -70,7 +70,6 @@ type Service struct {
 	limits          func(reg *meta.Registry) sku.Limits
 	gcGrace         time.Duration
 	pulls           *pullRecorder
-	throttle        *throttle
 	redirect        bool
 	maxUploads      struct{ registry, identity int }
 	hosts           sync.Map // host -> hostEntry
@@ -106,7 +105,7 @@ func New(o Options) *Service {
 		o.MaxUploadsPerIdentity = DefaultMaxUploadsPerIdentity
 	}
 	s := &Service{redirect: o.Redirect, limits: o.Limits, gcGrace: o.GCGrace, pulls: newPullRecorder(),
-		throttle: &throttle{buckets: map[throttleKey]*bucket{}}, meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
+		meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
 	s.maxUploads.registry, s.maxUploads.identity = o.MaxUploadsPerRegistry, o.MaxUploadsPerIdentity
 	return s

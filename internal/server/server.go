@@ -8,8 +8,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
-	skus "github.com/acre-project/acre/internal/sku"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,13 +23,16 @@ import (
 	"github.com/acre-project/acre/internal/audit"
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/config"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/keyvault"
+	"github.com/acre-project/acre/internal/lifecycle"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/metrics"
 	"github.com/acre-project/acre/internal/mgmt"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
 	"github.com/acre-project/acre/internal/sku"
+	skus "github.com/acre-project/acre/internal/sku"
 	"github.com/acre-project/acre/internal/tasks"
 	"github.com/acre-project/acre/internal/webapps"
 	"github.com/acre-project/acre/internal/webhook"
@@ -187,6 +188,7 @@ func (s *Server) Handler() http.Handler {
 		api = m
 	}
 	v2 := oci.New(s.svc, gate, s.audit, s.log)
+	v2.SetThrottle(lifecycle.NewThrottle(s.svc.Limits))
 	acrv1 := acrapi.NewV1Handler(s.svc, gate, s.log)
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {

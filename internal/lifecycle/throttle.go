@@ -1,19 +1,29 @@
-package registry
+// Package lifecycle holds what governs a registry's content over time
+// beside the core (internal/registry), using the core's answers and the
+// stores: today the per-registry throttling of reads and writes by SKU.
+package lifecycle
 
 import (
-	"github.com/acre-project/acre/internal/errcode"
 	"math"
 	"sync"
 	"time"
 
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/sku"
 )
 
-// throttle holds one token bucket per registry and kind of operation. It
+// Throttle holds one token bucket per registry and kind of operation. It
 // is per process: with several nodes, each allows the rate.
-type throttle struct {
+type Throttle struct {
+	limits  func(reg *meta.Registry) sku.Limits
 	mu      sync.Mutex
 	buckets map[throttleKey]*bucket
+}
+
+// NewThrottle returns a Throttle that reads a registry's rates from limits.
+func NewThrottle(limits func(reg *meta.Registry) sku.Limits) *Throttle {
+	return &Throttle{limits: limits, buckets: map[throttleKey]*bucket{}}
 }
 
 type throttleKey struct {
@@ -26,13 +36,14 @@ type bucket struct {
 	last   time.Time
 }
 
-// Throttle answers 429 TOOMANYREQUESTS, with Retry-After, when a registry
-// that turned throttling on is past its SKU's reads or writes a minute.
-func (s *Service) Throttle(reg *meta.Registry, write bool) error {
+// Allow returns a TOOMANYREQUESTS error, with how long to wait, when a
+// registry that turned throttling on is past its SKU's reads or writes a
+// minute; else it takes one operation from the registry's bucket.
+func (t *Throttle) Allow(reg *meta.Registry, write bool) error {
 	if !reg.Settings.Throttling {
 		return nil
 	}
-	lim := s.limits(reg)
+	lim := t.limits(reg)
 	perMin := lim.ReadOpsPerMinute
 	if write {
 		perMin = lim.WriteOpsPerMinute
@@ -42,7 +53,6 @@ func (s *Service) Throttle(reg *meta.Registry, write bool) error {
 	}
 	rate := float64(perMin) / 60 // tokens a second; the bucket holds a minute's worth
 	now := time.Now()
-	t := s.throttle
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	k := throttleKey{reg.ID, write}
