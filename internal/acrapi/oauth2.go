@@ -9,13 +9,13 @@ package acrapi
 import (
 	"encoding/json"
 	"errors"
-	"github.com/acre-project/acre/internal/errcode"
 	"log/slog"
 	"net/http"
 
 	"time"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"

@@ -2,7 +2,6 @@ package acrapi
 
 import (
 	"encoding/json"
-	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/reference"

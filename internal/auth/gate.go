@@ -5,11 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 )
 

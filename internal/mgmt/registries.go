@@ -5,16 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
-	skus "github.com/acre-project/acre/internal/sku"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/acre-project/acre/internal/armid"
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
+	skus "github.com/acre-project/acre/internal/sku"
 )
 
 // registryView is a registry as the API shows it: ACR's resource shape

@@ -3,11 +3,11 @@ package oci
 import (
 	"bytes"
 	"context"
-	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"net/http"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
 	"github.com/acre-project/acre/internal/registry"

@@ -2,12 +2,12 @@ package oci
 
 import (
 	"context"
-	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
 )

@@ -2,11 +2,11 @@ package oci
 
 import (
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/registry"
 )
 

@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/acre-project/acre/internal/errcode"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
+
+	"github.com/acre-project/acre/internal/errcode"
 )
 
 // statusOf is the one table that maps error codes to HTTP statuses (OCI

@@ -2,12 +2,12 @@ package oci
 
 import (
 	"encoding/json"
-	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/registry"
 )

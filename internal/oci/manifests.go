@@ -1,11 +1,11 @@
 package oci
 
 import (
-	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/registry"
 )
 

@@ -3,13 +3,14 @@ package oci
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/acre-project/acre/internal/errcode"
 )
 
 // unparse rebuilds the path a route came from.

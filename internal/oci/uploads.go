@@ -3,11 +3,11 @@ package oci
 import (
 	"context"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
 	"net/http"
 	"strconv"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/registry"
 	"github.com/opencontainers/go-digest"
 )

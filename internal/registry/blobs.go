@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
 	"io"
 	"time"
 
 	"github.com/acre-project/acre/internal/blob"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
 	"github.com/google/uuid"

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/blob/fs"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/meta/sqlstore"
 	"github.com/opencontainers/go-digest"

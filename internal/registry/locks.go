@@ -3,8 +3,8 @@ package registry
 import (
 	"context"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
 
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/opencontainers/go-digest"
 )

@@ -2,9 +2,9 @@ package registry
 
 import (
 	"encoding/json"
-	"github.com/acre-project/acre/internal/errcode"
 	"strings"
 
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
 	"github.com/opencontainers/go-digest"

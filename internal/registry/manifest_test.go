@@ -3,11 +3,11 @@ package registry
 import (
 	"encoding/json"
 	"errors"
-	"github.com/acre-project/acre/internal/errcode"
 	"math"
 	"strings"
 	"testing"
 
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
 	"github.com/opencontainers/go-digest"

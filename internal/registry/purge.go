@@ -3,12 +3,12 @@ package registry
 import (
 	"context"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/dlclark/regexp2"
 	"github.com/opencontainers/go-digest"

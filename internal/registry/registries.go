@@ -3,12 +3,12 @@ package registry
 import (
 	"context"
 	"errors"
-	"github.com/acre-project/acre/internal/errcode"
-	skus "github.com/acre-project/acre/internal/sku"
 	"time"
 
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
+	skus "github.com/acre-project/acre/internal/sku"
 )
 
 // ValidRegistryName checks a registry name: 5-50 lower-case letters and

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
 	"time"
 
 	"github.com/acre-project/acre/internal/cron"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 )
 

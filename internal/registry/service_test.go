@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/acre-project/acre/internal/errcode"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/acre-project/acre/internal/blob/fs"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/meta/sqlstore"
 	"github.com/opencontainers/go-digest"

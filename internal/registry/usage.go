@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/acre-project/acre/internal/errcode"
 	"time"
 
 	"github.com/acre-project/acre/internal/blob"
+	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/opencontainers/go-digest"
 )
