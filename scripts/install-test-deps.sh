@@ -91,3 +91,31 @@ EOM
   echo "$BUILDKIT_VERSION" > "$TOOLS/.buildkit.version"
 fi
 for t in buildkitd buildctl dockerfile-frontend; do [ -x "$TOOLS/$t" ] || { echo "missing $t" >&2; exit 1; }; done
+
+# docker buildx (the Docker CLI plugin that drives dockerd's BuildKit) for
+# the Dockerfile corpus test, which builds with both acre and Docker.
+# Built from a throwaway module like BuildKit above.
+BUILDX_VERSION=v0.38.2
+if [ "$(cat "$TOOLS/.buildx.version" 2>/dev/null)" != "$BUILDX_VERSION" ] || [ ! -x "$TOOLS/docker-buildx" ]; then
+  echo "installing docker-buildx $BUILDX_VERSION"
+  mod="$PWD/.tools/buildx-build"
+  rm -rf "$mod" && mkdir -p "$mod"
+  cat > "$mod/go.mod" <<EOM
+module buildx-build
+
+go 1.25
+
+require github.com/docker/buildx $BUILDX_VERSION
+EOM
+  cat > "$mod/tools.go" <<EOM
+//go:build tools
+
+package tools
+
+import _ "github.com/docker/buildx/cmd/buildx"
+EOM
+  (cd "$mod" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true
+   cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -o "$TOOLS/docker-buildx" github.com/docker/buildx/cmd/buildx)
+  echo "$BUILDX_VERSION" > "$TOOLS/.buildx.version"
+fi
+[ -x "$TOOLS/docker-buildx" ] || { echo "missing docker-buildx" >&2; exit 1; }
