@@ -58,7 +58,9 @@ func (s *Service) GetManifest(ctx context.Context, r Repo, ref string, withConte
 		if tag != nil {
 			name = tag.Name
 		}
-		s.pulls.record(m, name)
+		if s.onPull != nil {
+			s.onPull(m, name)
+		}
 	}
 	return m, nil
 }

@@ -44,6 +44,9 @@ type Options struct {
 	Domain string
 	// Notify, when set, is called after a commit that wrote events.
 	Notify func()
+	// OnPull, when set, is told of every manifest pulled (with the tag it
+	// was pulled by, or ""): lifecycle.Pulls keeps last-pull times.
+	OnPull func(m *meta.Manifest, tag string)
 	// Limits returns a registry's SKU limits (default: ACR's).
 	Limits func(reg *meta.Registry) sku.Limits
 	// GCGrace is how long a blob link may wait for a manifest to reference
@@ -69,7 +72,7 @@ type Service struct {
 	notifyFn        func()
 	limits          func(reg *meta.Registry) sku.Limits
 	gcGrace         time.Duration
-	pulls           *pullRecorder
+	onPull          func(m *meta.Manifest, tag string)
 	redirect        bool
 	maxUploads      struct{ registry, identity int }
 	hosts           sync.Map // host -> hostEntry
@@ -104,7 +107,7 @@ func New(o Options) *Service {
 	if o.MaxUploadsPerIdentity <= 0 {
 		o.MaxUploadsPerIdentity = DefaultMaxUploadsPerIdentity
 	}
-	s := &Service{redirect: o.Redirect, limits: o.Limits, gcGrace: o.GCGrace, pulls: newPullRecorder(),
+	s := &Service{redirect: o.Redirect, limits: o.Limits, gcGrace: o.GCGrace, onPull: o.OnPull,
 		meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
 	s.maxUploads.registry, s.maxUploads.identity = o.MaxUploadsPerRegistry, o.MaxUploadsPerIdentity

@@ -453,7 +453,7 @@ func TestLastPullTime(t *testing.T) {
 	img := newImage("v1", nil)
 	s.push(owner, "app", "v1", img)
 	s.do("GET", "/v2/app/manifests/v1", owner, nil)
-	if err := s.srv.svc.FlushPulls(context.Background()); err != nil {
+	if err := s.srv.pulls.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var tag struct {

@@ -44,6 +44,7 @@ type Server struct {
 	log       *slog.Logger
 	meta      meta.Store
 	svc       *registry.Service
+	pulls     *lifecycle.Pulls
 	auth      *auth.Service // nil when authentication is off
 	hooks     *webhook.Service
 	dispatch  *webhook.Dispatcher
@@ -91,7 +92,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	}
 	mx := metrics.New(m)
 	dispatch := webhook.NewDispatcher(m, log, guard.Client(10*time.Second), mx.Delivery)
-	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log,
+	pulls := lifecycle.NewPulls(m, log)
+	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log, OnPull: pulls.Record,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
 		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) },
 		Redirect: cfg.Storage.Blobs.Redirect, MaxUploadsPerRegistry: cfg.Limits.MaxUploadsPerRegistry,
@@ -112,7 +114,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		m.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, dispatch: dispatch, metrics: mx, audit: audit.New(m, log), proxies: proxies,
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, pulls: pulls, dispatch: dispatch, metrics: mx, audit: audit.New(m, log), proxies: proxies,
 		own: own}
 	s.hooks = webhook.NewService(m, s.ownHosts, dispatch.Kick, cfg.SKU)
 	if cfg.Auth.Enabled {
@@ -277,7 +279,7 @@ func (s *Server) ownHosts() []string {
 // audit writer, the janitor) until ctx ends, and returns when all stopped.
 func (s *Server) Background(ctx context.Context) {
 	var wg sync.WaitGroup
-	runs := []func(context.Context){s.dispatch.Run, s.audit.Run, s.janitor, s.svc.RunPullRecorder, s.lifecycle}
+	runs := []func(context.Context){s.dispatch.Run, s.audit.Run, s.janitor, s.pulls.Run, s.lifecycle}
 	if s.tasks != nil {
 		if s.buildkit != nil {
 			s.buildkit.Reap(ctx)
