@@ -20,7 +20,7 @@ type buildEnv struct {
 }
 
 // startBuilds starts acre with builds. BuildKit's OCI worker needs root.
-func startBuilds(t *testing.T, data string, extra ...string) *buildEnv {
+func startBuilds(t testing.TB, data string, extra ...string) *buildEnv {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("builds need root (BuildKit's OCI worker on runc)")
@@ -38,7 +38,7 @@ func startBuilds(t *testing.T, data string, extra ...string) *buildEnv {
 }
 
 // acre runs the CLI, failing the test on error.
-func (b *buildEnv) acre(t *testing.T, args ...string) string {
+func (b *buildEnv) acre(t testing.TB, args ...string) string {
 	t.Helper()
 	return Run(t, b.env, acreBin, args...)
 }
@@ -50,7 +50,7 @@ func (b *buildEnv) acreErr(args ...string) (string, error) {
 
 // pushBusybox pushes a base image of Debian's static busybox (with a few
 // applet links) as repo:tag, with extra files in a second layer.
-func (b *buildEnv) pushBusybox(t *testing.T, ref string, extra map[string]string) {
+func (b *buildEnv) pushBusybox(t testing.TB, ref string, extra map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
@@ -77,7 +77,7 @@ func (b *buildEnv) pushBusybox(t *testing.T, ref string, extra map[string]string
 }
 
 // writeFiles writes files (name -> content) under dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, name)
@@ -86,7 +86,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func must(t *testing.T, err error) {
 }
 
 // imageFiles exports an image of acre and returns its files.
-func (b *buildEnv) imageFiles(t *testing.T, ref string) map[string][]byte {
+func (b *buildEnv) imageFiles(t testing.TB, ref string) map[string][]byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "fs.tar")
 	Run(t, b.env, b.crane, "export", "--insecure", b.a.Addr+"/"+ref, out)
@@ -102,7 +102,7 @@ func (b *buildEnv) imageFiles(t *testing.T, ref string) map[string][]byte {
 }
 
 // runID finds the run ID in a CLI log ("Queued a build with ID: ca1").
-func runID(t *testing.T, log string) string {
+func runID(t testing.TB, log string) string {
 	t.Helper()
 	for _, l := range strings.Split(log, "\n") {
 		if _, id, ok := strings.Cut(l, "with ID: "); ok {
@@ -115,7 +115,7 @@ func runID(t *testing.T, log string) string {
 
 // waitRun polls a run until its status is one of want (or fails the test
 // after a generous deadline) and returns the run's JSON view.
-func (b *buildEnv) waitRun(t *testing.T, id string, want ...string) string {
+func (b *buildEnv) waitRun(t testing.TB, id string, want ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Minute)
 	var out string

@@ -25,7 +25,7 @@ type dockerDaemon struct {
 }
 
 // findBin returns the first of paths that exists, else name on $PATH.
-func findBin(t *testing.T, name string, paths ...string) string {
+func findBin(t testing.TB, name string, paths ...string) string {
 	t.Helper()
 	for _, p := range paths {
 		if _, err := os.Stat(p); err == nil {
@@ -43,7 +43,7 @@ func findBin(t *testing.T, name string, paths ...string) string {
 // socket in a short temp directory, waits until it answers, and stops it
 // when the test ends. It fails the test with the daemon's log when the
 // daemon does not come up.
-func startDockerd(t *testing.T) *dockerDaemon {
+func startDockerd(t testing.TB) *dockerDaemon {
 	t.Helper()
 	dockerd := findBin(t, "dockerd", "/usr/sbin/dockerd")
 	docker := findBin(t, "docker", "/usr/bin/docker")
@@ -119,7 +119,7 @@ func startDockerd(t *testing.T) *dockerDaemon {
 }
 
 // unmountUnder detaches every mount at or below dir, deepest first.
-func unmountUnder(t *testing.T, dir string) {
+func unmountUnder(t testing.TB, dir string) {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -148,7 +148,7 @@ func unmountUnder(t *testing.T, dir string) {
 }
 
 // run runs the docker CLI against the daemon, failing the test on error.
-func (d *dockerDaemon) run(t *testing.T, args ...string) string {
+func (d *dockerDaemon) run(t testing.TB, args ...string) string {
 	t.Helper()
 	return Run(t, d.env, d.docker, args...)
 }

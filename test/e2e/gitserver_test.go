@@ -20,7 +20,7 @@ type gitServer struct {
 	env  []string // for git commands run by the test
 }
 
-func startGitServer(t *testing.T) *gitServer {
+func startGitServer(t testing.TB) *gitServer {
 	t.Helper()
 	backend := "/usr/lib/git-core/git-http-backend"
 	if _, err := os.Stat(backend); err != nil {
@@ -43,7 +43,7 @@ func startGitServer(t *testing.T) *gitServer {
 
 // repo creates a bare repository name.git and a working clone of it; it
 // returns the clone's directory.
-func (g *gitServer) repo(t *testing.T, name string) string {
+func (g *gitServer) repo(t testing.TB, name string) string {
 	t.Helper()
 	Run(t, g.env, "git", "init", "-q", "--bare", "-b", "main", filepath.Join(g.root, name+".git"))
 	Run(t, g.env, "git", "-C", filepath.Join(g.root, name+".git"), "config", "http.receivepack", "true")
@@ -54,7 +54,7 @@ func (g *gitServer) repo(t *testing.T, name string) string {
 }
 
 // commit writes files into the clone, commits and pushes; it returns the commit.
-func (g *gitServer) commit(t *testing.T, work string, files map[string]string) string {
+func (g *gitServer) commit(t testing.TB, work string, files map[string]string) string {
 	t.Helper()
 	writeFiles(t, work, files)
 	Run(t, g.env, "git", "-C", work, "add", "-A")
