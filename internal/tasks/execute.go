@@ -230,7 +230,7 @@ func (s *Service) login(ctx context.Context, e *runEnv, repos []string) error {
 	if err != nil {
 		return err
 	}
-	e.log.secrets = append(e.log.secrets, tok)
+	e.log.mask(tok)
 	e.docker = filepath.Join(e.dir, "docker")
 	if err := os.MkdirAll(e.docker, 0o700); err != nil {
 		return err

@@ -55,6 +55,13 @@ func newRunLog(m meta.Store, runID int64, spoolDir string, secrets []string) (*r
 	return l, nil
 }
 
+// mask adds a value to hide from the rest of the log.
+func (l *runLog) mask(secret string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.secrets = append(l.secrets, secret)
+}
+
 // Write implements io.Writer; lines are redacted whole.
 func (l *runLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
