@@ -20,10 +20,14 @@ type Tasks struct {
 	// network (which reaches acre's own listeners); off by default, RUN
 	// steps have no network.
 	AllowHostNetwork bool `yaml:"allow_host_network"`
+	// CommitPoll is how often tasks with a commit trigger look for a new
+	// head of their git context (git ls-remote), besides the push webhook
+	// (default 1m).
+	CommitPoll time.Duration `yaml:"commit_poll"`
 }
 
 func defaultTasks() Tasks {
-	return Tasks{Enabled: true, Concurrency: 2, History: 30 * 24 * time.Hour}
+	return Tasks{Enabled: true, Concurrency: 2, History: 30 * 24 * time.Hour, CommitPoll: time.Minute}
 }
 
 func (t Tasks) validate() error {
@@ -32,6 +36,9 @@ func (t Tasks) validate() error {
 	}
 	if t.History < time.Hour {
 		return errors.New("tasks.history: at least 1h")
+	}
+	if t.CommitPoll < time.Second {
+		return errors.New("tasks.commit_poll: at least 1s")
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 	return tasks.New(tasks.Options{Meta: s.meta, Blobs: blobs, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
 		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
 		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork,
-		OwnHost: s.ownHost})
+		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll})
 }
 
 func lookTool(configured, name string) string {

@@ -46,6 +46,8 @@ type Options struct {
 	// OwnHost reports whether host:port reaches this server; a run's
 	// context may not be fetched from it (its API is not a build source).
 	OwnHost func(hostport string) bool
+	// CommitPoll is how often commit triggers poll their git contexts (default 1m).
+	CommitPoll time.Duration
 }
 
 // Service queues, runs and reports runs.
@@ -68,6 +70,9 @@ func New(o Options) *Service {
 	}
 	if o.MaxContext <= 0 {
 		o.MaxContext = 2 << 30
+	}
+	if o.CommitPoll <= 0 {
+		o.CommitPoll = time.Minute
 	}
 	if o.Platform == "" {
 		o.Platform = "linux/amd64"
@@ -136,11 +141,15 @@ func (s *Service) Work(ctx context.Context) {
 	defer wg.Wait()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	lastExpiry := time.Time{}
+	lastExpiry, lastPoll := time.Time{}, time.Time{}
 	for {
 		s.reap(ctx)
 		s.fireTimers(ctx)
 		s.baseImageEvents(ctx)
+		if time.Since(lastPoll) >= s.o.CommitPoll {
+			lastPoll = time.Now()
+			s.pollCommits(ctx)
+		}
 		if time.Since(lastExpiry) > time.Hour {
 			lastExpiry = time.Now()
 			s.expire(ctx)

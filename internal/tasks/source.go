@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/acre-project/acre/internal/tasks/buildctx"
 	"github.com/opencontainers/go-digest"
@@ -147,4 +148,33 @@ func gitFetch(ctx context.Context, repo, ref, token, dir string) (string, error)
 		return "", err
 	}
 	return commit, os.RemoveAll(filepath.Join(dir, ".git"))
+}
+
+// gitHead returns the commit ref (a branch; "" for the default branch)
+// points at in repo, with git ls-remote; the token goes through git's
+// environment.
+func gitHead(ctx context.Context, repo, ref, token string) (string, error) {
+	if ref == "" {
+		ref = "HEAD"
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
+	if token != "" {
+		auth := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + token))
+		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: Basic "+auth)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "ls-remote", repo, ref)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && (f[1] == ref || f[1] == "refs/heads/"+ref) {
+			return f[0], nil
+		}
+	}
+	return "", nil
 }

@@ -326,6 +326,7 @@ type TriggersView struct {
 	WebhookURL string   `json:"sourceTriggerWebhook,omitempty"` // path of the push webhook (with its token)
 	BaseImage  bool     `json:"baseImageTriggerEnabled"`
 	NextTimer  string   `json:"nextTimer,omitempty"`
+	LastCommit string   `json:"lastCommit,omitempty"` // the head the commit trigger last saw
 }
 
 // ViewTask returns the API view of a task; with secrets, the commit
@@ -335,7 +336,8 @@ func (s *Service) ViewTask(reg *meta.Registry, t *Task, withSecrets bool) TaskVi
 	v := TaskView{Name: t.Name, Status: "Disabled", Context: sp.Context, File: sp.File, Cmd: sp.Cmd, Images: sp.Images,
 		Identity: sp.Identity, AuthMode: sp.AuthMode, Timeout: int(RunSpec{Timeout: sp.Timeout}.timeout().Seconds()),
 		BuildArgs: sp.BuildArgs, Values: sp.Values, CreationDate: t.CreatedAt,
-		Triggers: TriggersView{Timers: sp.Schedules, Commit: sp.CommitTrigger, BaseImage: sp.BaseImageTrigger}}
+		Triggers: TriggersView{Timers: sp.Schedules, Commit: sp.CommitTrigger, BaseImage: sp.BaseImageTrigger,
+			LastCommit: sp.LastCommit}}
 	if sp.Enabled {
 		v.Status = "Enabled"
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/acre-project/acre/internal/meta"
 )
@@ -40,7 +41,28 @@ func (s *Service) CommitWebhook(ctx context.Context, reg *meta.Registry, name, t
 	if !t.Spec.Enabled || !strings.HasPrefix(ev.Ref, "refs/heads/") || (branch != "" && ev.Ref != "refs/heads/"+branch) {
 		return nil, nil
 	}
-	return s.RunTask(ctx, reg, t, "Commit")
+	var run *meta.Run
+	err = s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+		// The polling trigger need not run this head again.
+		if ev.After != "" {
+			t.Spec.LastCommit = ev.After
+			b, err := json.Marshal(t.Spec)
+			if err != nil {
+				return err
+			}
+			t.Task.Spec, t.Task.UpdatedAt = b, time.Now().UTC()
+			if err := q.PutTask(ctx, &t.Task); err != nil {
+				return err
+			}
+		}
+		run, err = newRun(ctx, q, reg.ID, t.ID, t.Name, "Commit", t.Spec.runSpec())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Kick()
+	return run, nil
 }
 
 func webhookAuthentic(secret, token string, hdr http.Header, body []byte) bool {
@@ -59,4 +81,52 @@ func webhookAuthentic(secret, token string, hdr http.Header, body []byte) bool {
 		}
 	}
 	return false
+}
+
+// pollCommits looks (git ls-remote) for a new head of the git context of
+// each enabled task with a commit trigger, and queues a run when it moved.
+// The head seen is kept in the task, set by compare-and-set on the task's
+// update time, so with several nodes each new head runs once. The first
+// look only records the head.
+func (s *Service) pollCommits(ctx context.Context) {
+	mts, err := s.o.Meta.Read().ListTasks(ctx, 0)
+	if err != nil {
+		return
+	}
+	for i := range mts {
+		t, err := decodeTask(&mts[i])
+		if err != nil || !t.Spec.Enabled || !t.Spec.CommitTrigger || !IsGitURL(t.Spec.Context) {
+			continue
+		}
+		repo, ref, _ := SplitGitURL(t.Spec.Context)
+		head, err := gitHead(ctx, repo, ref, t.Spec.GitToken)
+		if err != nil || head == "" || head == t.Spec.LastCommit {
+			continue
+		}
+		queued := false
+		err = s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+			cur, err := q.GetTaskByID(ctx, t.ID)
+			if err != nil || !cur.UpdatedAt.Equal(t.UpdatedAt) {
+				return err // changed meanwhile: the next poll looks again
+			}
+			first := t.Spec.LastCommit == ""
+			t.Spec.LastCommit = head
+			if cur.Spec, err = json.Marshal(t.Spec); err != nil {
+				return err
+			}
+			cur.UpdatedAt = time.Now().UTC()
+			if err := q.PutTask(ctx, cur); err != nil || first {
+				return err
+			}
+			queued = true
+			_, err = newRun(ctx, q, cur.RegistryID, cur.ID, cur.Name, "Commit", t.Spec.runSpec())
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			s.o.Log.Warn("commit poll", "task", t.Name, "err", err)
+		}
+		if err == nil && queued {
+			s.Kick()
+		}
+	}
 }

@@ -221,3 +221,33 @@ func TestTaskTriggers(t *testing.T) {
 		t.Errorf("run without AcrPush:\n%s", v)
 	}
 }
+
+// TestTaskCommitPolling: a task with a commit trigger on a plain git URL
+// (no webhook) runs when the branch's head moves.
+func TestTaskCommitPolling(t *testing.T) {
+	cfg := t.TempDir() + "/acre.yaml"
+	writeFiles(t, "/", map[string]string{cfg: "tasks:\n  commit_poll: 1s\n"})
+	b := startBuilds(t, "", "--config", cfg)
+	b.pushBusybox(t, "base/busybox:1", nil)
+	g := startGitServer(t)
+	work := g.repo(t, "poll")
+	first := g.commit(t, work, map[string]string{"Dockerfile": "FROM " + b.a.Addr + "/base/busybox:1\nCOPY v /v\n", "v": "1\n"})
+	b.acre(t, "task", "create", "-r", "acre", "-n", "poll", "--context", g.URL+"/poll.git#main", "-t", "poll:{{.Run.ID}}",
+		"--commit-trigger-enabled")
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(b.acre(t, "task", "show", "-r", "acre", "-n", "poll"), first) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the commit trigger never saw %s", first)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if runs := b.runsOf(t, "poll"); len(runs) != 0 {
+		t.Errorf("the first look ran the task: %+v", runs)
+	}
+	second := g.commit(t, work, map[string]string{"v": "2\n"})
+	id := b.waitTrigger(t, "poll", "Commit", 2*time.Minute)
+	b.waitRun(t, id, "Succeeded")
+	if log := b.acre(t, "task", "logs", "-r", "acre", "--run-id", id, "--no-follow"); !strings.Contains(log, "git-head-revision: "+second) {
+		t.Errorf("polled run's log lacks %s:\n%s", second, log)
+	}
+}
