@@ -10,16 +10,7 @@ import (
 // bearer token through the whole handler: the blob read checks the link
 // and whether read locks hide the blob.
 func BenchmarkBlobHead(b *testing.B) {
-	s := newTestServer(b, nil)
-	owner := cred{user: "owner", pass: ownerPass}
-	img := newImage("v1", nil)
-	if st := s.push(owner, "bench/app", "v1", img); st != http.StatusCreated {
-		b.Fatalf("push: %d", st)
-	}
-	st, tok := s.tokenFor(owner, "acre.localhost", "repository:bench/app:pull")
-	if st != http.StatusOK || tok == "" {
-		b.Fatalf("token: %d", st)
-	}
+	s, img, tok := benchPushed(b)
 	var path string
 	for d := range img.blobs {
 		path = "http://127.0.0.1/v2/bench/app/blobs/" + d.String()

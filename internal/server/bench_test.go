@@ -21,16 +21,7 @@ import (
 // (go test -run '^$' -bench Manifest -cpuprofile cpu.prof ./internal/server)
 // shows where a request's time goes.
 func BenchmarkManifest(b *testing.B) {
-	s := newTestServer(b, nil)
-	owner := cred{user: "owner", pass: ownerPass}
-	img := newImage("v1", nil)
-	if st := s.push(owner, "bench/app", "v1", img); st != http.StatusCreated {
-		b.Fatalf("push: %d", st)
-	}
-	st, tok := s.tokenFor(owner, "acre.localhost", "repository:bench/app:pull")
-	if st != http.StatusOK || tok == "" {
-		b.Fatalf("token: %d", st)
-	}
+	s, img, tok := benchPushed(b)
 	h := s.srv.Handler()
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
 		b.Run(method, func(b *testing.B) {
@@ -133,4 +124,21 @@ func reportCPU(b *testing.B) func() {
 	return func() {
 		b.ReportMetric(float64((cpu()-start).Microseconds())/float64(b.N), "cpu-µs/op")
 	}
+}
+
+// benchPushed starts a test server, pushes one image as bench/app:v1 and
+// returns the server, the image and a bearer token that may pull it.
+func benchPushed(b *testing.B) (*testServer, image, string) {
+	b.Helper()
+	s := newTestServer(b, nil)
+	owner := cred{user: "owner", pass: ownerPass}
+	img := newImage("v1", nil)
+	if st := s.push(owner, "bench/app", "v1", img); st != http.StatusCreated {
+		b.Fatalf("push: %d", st)
+	}
+	st, tok := s.tokenFor(owner, "acre.localhost", "repository:bench/app:pull")
+	if st != http.StatusOK || tok == "" {
+		b.Fatalf("token: %d", st)
+	}
+	return s, img, tok
 }
