@@ -168,6 +168,24 @@ func (d *dataPlane) pages(ctx context.Context, path, scope, field string, top in
 	return nil
 }
 
+// collect gathers up to top items (0: all) of an /acr/v1/ listing,
+// decoded as T, following its pages.
+func collect[T any](ctx context.Context, d *dataPlane, path, scope, field string, top int) ([]T, error) {
+	out := []T{}
+	var bad error
+	err := d.pages(ctx, path, scope, field, top, func(m json.RawMessage) {
+		var item T
+		if err := json.Unmarshal(m, &item); err != nil && bad == nil {
+			bad = fmt.Errorf("%s: %w", field, err)
+		}
+		out = append(out, item)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, bad
+}
+
 // nextLink extracts the target of a Link: <...>; rel="next" header.
 func nextLink(h string) string {
 	i, j := strings.Index(h, "<"), strings.Index(h, ">")

@@ -148,13 +148,7 @@ func newManifestCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := []any{}
-			err = d.pages(cmd.Context(), "/acr/v1/"+url.PathEscape(repo)+"/_manifests?n=100&orderby="+o, "repository:"+repo+":metadata_read", "manifests", top,
-				func(m json.RawMessage) {
-					var item any
-					_ = json.Unmarshal(m, &item)
-					out = append(out, item)
-				})
+			out, err := collect[any](cmd.Context(), d, "/acr/v1/"+url.PathEscape(repo)+"/_manifests?n=100&orderby="+o, "repository:"+repo+":metadata_read", "manifests", top)
 			if err != nil {
 				return err
 			}

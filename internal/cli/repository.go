@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -39,12 +38,7 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names := []string{}
-			err = d.pages(cmd.Context(), "/acr/v1/_catalog?n=100", "registry:catalog:*", "repositories", top, func(m json.RawMessage) {
-				var s string
-				_ = json.Unmarshal(m, &s)
-				names = append(names, s)
-			})
+			names, err := collect[string](cmd.Context(), d, "/acr/v1/_catalog?n=100", "registry:catalog:*", "repositories", top)
 			if err != nil {
 				return err
 			}
@@ -63,17 +57,16 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		var out []any
 		path := "/acr/v1/" + url.PathEscape(repo) + "/_" + noun + "?n=100&orderby=" + o
-		err = d.pages(cmd.Context(), path, "repository:"+repo+":metadata_read", noun, top, func(m json.RawMessage) {
-			var item map[string]any
-			_ = json.Unmarshal(m, &item)
-			out = append(out, shape(item))
-		})
+		items, err := collect[map[string]any](cmd.Context(), d, path, "repository:"+repo+":metadata_read", noun, top)
 		if err != nil {
 			return err
 		}
-		return g.print(cmd, nonNil(out))
+		out := make([]any, 0, len(items))
+		for _, item := range items {
+			out = append(out, shape(item))
+		}
+		return g.print(cmd, out)
 	}
 	showTags := &cobra.Command{
 		Use:     "show-tags",
@@ -214,13 +207,6 @@ func newRepositoryCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(listCmd, showTags, showManifests, show, update, untag, deleteCmd)
 	return cmd
-}
-
-func nonNil(v []any) []any {
-	if v == nil {
-		return []any{}
-	}
-	return v
 }
 
 // attributes shows (patch nil) or changes the properties of a repository
