@@ -155,8 +155,11 @@ type RegistrySettings struct {
 	Throttling    bool // enforce the SKU's read and write operation rates
 }
 
-// Identities stores principals, their credentials and role assignments.
-type Identities interface {
+// Principals stores the identities that can authenticate: users, service
+// principals, managed identities, repository-scoped tokens and each
+// registry's admin user. Login names are unique per registry (0:
+// server-wide); IDs and UIDs are never reused.
+type Principals interface {
 	CreatePrincipal(ctx context.Context, p *Principal) error // ErrConflict when the name is taken
 	// PrincipalByName finds a login name: first among the registry's own
 	// principals (tokens, admin user), then among server-wide ones.
@@ -166,18 +169,28 @@ type Identities interface {
 	// PrincipalsNamed lists every principal with a login name, server-wide
 	// or of any registry.
 	PrincipalsNamed(ctx context.Context, name string) ([]Principal, error)
-	// RevokeTokens moves a principal's generation on (see Principal).
-	RevokeTokens(ctx context.Context, id int64, what Revocation) error
 	ListPrincipals(ctx context.Context, registryID int64, kind string) ([]Principal, error)
 	SetPrincipalEnabled(ctx context.Context, id int64, enabled bool) error
 	SetPrincipalScopeMap(ctx context.Context, id int64, scopeMap string) error
+	// DeletePrincipal removes a principal with its credentials and role assignments.
 	DeletePrincipal(ctx context.Context, id int64) error
 	CountPrincipals(ctx context.Context) (int, error)
+}
 
+// Credentials stores what a principal signs in with, hashed, and ends the
+// tokens issued to it.
+type Credentials interface {
 	PutCredential(ctx context.Context, c *Credential) error // creates or replaces
 	ListCredentials(ctx context.Context, principalID int64) ([]Credential, error)
 	DeleteCredential(ctx context.Context, principalID int64, name string) error
+	// RevokeTokens moves a principal's generation on (see Principal), which
+	// ends the tokens issued under the previous one.
+	RevokeTokens(ctx context.Context, id int64, what Revocation) error
+}
 
+// RoleAssignments stores the roles granted to principals at registry or
+// repository scope.
+type RoleAssignments interface {
 	CreateRoleAssignment(ctx context.Context, a *RoleAssignment) error
 	ListRoleAssignments(ctx context.Context, principalID int64) ([]RoleAssignment, error)
 	ListAllRoleAssignments(ctx context.Context) ([]RoleAssignment, error)

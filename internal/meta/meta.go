@@ -251,13 +251,20 @@ type Queries interface {
 	Details
 	Lifecycle
 	Webhooks
-	Identities
+	EventFeed
+	WebhookDeliveries
+	Principals
+	Credentials
+	RoleAssignments
 	ScopeMaps
 	SigningKeys
 	Audit
+	AppPlans
 	WebApps
 	Tasks
+	TaskTriggers
 	Runs
+	RunHistory
 	RunLogs
 	Vaults
 }

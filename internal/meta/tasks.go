@@ -63,14 +63,21 @@ func (r *Run) Finished() bool {
 	return r.State == RunSucceeded || r.State == RunFailed || r.State == RunCanceled
 }
 
-// Tasks stores task definitions and their trigger state.
+// Tasks stores task definitions. Names are unique per registry.
 type Tasks interface {
 	// PutTask creates (ID 0) or updates a task; ErrConflict when the name is taken.
 	PutTask(ctx context.Context, t *Task) error
 	GetTask(ctx context.Context, registryID int64, name string) (*Task, error)
 	GetTaskByID(ctx context.Context, id int64) (*Task, error)
 	ListTasks(ctx context.Context, registryID int64) ([]Task, error) // 0: every registry
+	// DeleteTask removes a task with its recorded bases.
 	DeleteTask(ctx context.Context, id int64) error
+}
+
+// TaskTriggers stores what the triggers of tasks need across nodes: timer
+// firings, the base images of each task's last run and named event
+// cursors. Every change is a compare-and-set, so one node acts on a firing.
+type TaskTriggers interface {
 	// SetTaskTimer moves the task's next timer firing from was to next;
 	// false when another node moved it first.
 	SetTaskTimer(ctx context.Context, id int64, was, next time.Time) (bool, error)
@@ -84,7 +91,8 @@ type Tasks interface {
 	SetTaskCursor(ctx context.Context, name string, was, now int64) (bool, error)
 }
 
-// Runs stores runs as a leased job queue.
+// Runs stores runs as a leased job queue: a node claims a queued run and
+// renews its lease while it works; a run whose lease lapsed is stale.
 type Runs interface {
 	CreateRun(ctx context.Context, r *Run) error
 	GetRun(ctx context.Context, id int64) (*Run, error)
@@ -103,6 +111,11 @@ type Runs interface {
 	StaleRuns(ctx context.Context, now time.Time) ([]Run, error)
 	// RequestCancel marks a run for cancellation; a queued one ends Canceled at once.
 	RequestCancel(ctx context.Context, id int64, reason string, at time.Time) error
+}
+
+// RunHistory expires finished runs and tells which blobs runs still use
+// (their uploaded sources and finished logs).
+type RunHistory interface {
 	// RunsFinishedBefore lists up to n runs that finished before t (for expiry).
 	RunsFinishedBefore(ctx context.Context, t time.Time, n int) ([]Run, error)
 	DeleteRun(ctx context.Context, id int64) error

@@ -28,15 +28,20 @@ type WebApp struct {
 	UpdatedAt   time.Time
 }
 
-// WebApps stores App Service plans and web apps.
-type WebApps interface {
+// AppPlans stores App Service plans. Names are unique; a plan is not
+// deleted while apps use it.
+type AppPlans interface {
 	CreatePlan(ctx context.Context, p *AppPlan) error // ErrConflict when the name is taken
 	GetPlan(ctx context.Context, name string) (*AppPlan, error)
 	GetPlanByID(ctx context.Context, id int64) (*AppPlan, error)
 	ListPlans(ctx context.Context) ([]AppPlan, error)
 	UpdatePlan(ctx context.Context, p *AppPlan) error // SKU, workers
 	DeletePlan(ctx context.Context, id int64) error   // ErrConflict while apps use it
+}
 
+// WebApps stores web apps: what the user configured and, apart, the
+// status the platform observed.
+type WebApps interface {
 	CreateWebApp(ctx context.Context, a *WebApp) error // ErrConflict when the name is taken
 	GetWebApp(ctx context.Context, name string) (*WebApp, error)
 	ListWebApps(ctx context.Context) ([]WebApp, error)

@@ -44,18 +44,30 @@ type Delivery struct {
 	UpdatedAt     time.Time
 }
 
-// Webhooks stores webhooks and their delivery queues.
+// Webhooks stores webhook definitions, each with the cursor of the last
+// outbox event its dispatcher considered.
 type Webhooks interface {
 	CreateWebhook(ctx context.Context, w *Webhook) error // ErrConflict when the name is taken
 	GetWebhook(ctx context.Context, registryID int64, name string) (*Webhook, error)
 	ListWebhooks(ctx context.Context, registryID int64) ([]Webhook, error) // 0: every registry
 	UpdateWebhook(ctx context.Context, w *Webhook) error
+	// DeleteWebhook removes a webhook with its deliveries.
 	DeleteWebhook(ctx context.Context, id int64) error
 	SetWebhookCursor(ctx context.Context, id, cursor int64) error
+}
+
+// EventFeed reads the outbox for consumers that keep their own cursor
+// (webhook dispatch, base-image triggers).
+type EventFeed interface {
+	// MaxEventID returns the newest event's ID (0 when there is none).
 	MaxEventID(ctx context.Context) (int64, error)
 	// EventsFor lists a registry's events after the cursor, oldest first.
 	EventsFor(ctx context.Context, registryID, after int64, n int) ([]Event, error)
+}
 
+// WebhookDeliveries stores each webhook's queue of deliveries, which one
+// node at a time works through under a lease.
+type WebhookDeliveries interface {
 	// AddDelivery queues a delivery; one already queued for the same
 	// webhook and event is left as it is (added reports which).
 	AddDelivery(ctx context.Context, d *Delivery) (added bool, err error)
