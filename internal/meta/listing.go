@@ -51,7 +51,4 @@ type Details interface {
 	TagsOf(ctx context.Context, manifestID int64) ([]Tag, error)
 	// ReferencedBy reports whether another manifest of the repository (an index) references d.
 	ReferencedBy(ctx context.Context, repositoryID int64, d digest.Digest) (bool, error)
-	// StorageUsed counts the bytes a registry holds: each blob once however
-	// many of its repositories link it, plus its manifests.
-	StorageUsed(ctx context.Context, registryID int64) (int64, error)
 }

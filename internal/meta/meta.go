@@ -13,11 +13,20 @@
 //	Event (the outbox: written in the same transaction as the change it describes)
 //
 // Implementations must make every method safe for concurrent use. Lists
-// that can grow with the content (repositories, tags, manifests, events, GC
-// work, uploads) are paged by key range (a Page, or after and n), never by
-// loading everything; lists bounded by configuration (principals and their
-// credentials and roles, scope maps, signing keys, webhooks, schedules,
-// tasks, vaults, plans and apps, a repository's links) are returned whole.
+// that grow with the content (repositories, tags, manifests, events, GC
+// work, stale uploads, untagged manifests) are paged by key range (a Page,
+// or after and n) or capped by n, never loaded whole. A few lists of
+// content are returned whole because one object bounds them and their
+// caller needs all of them in one transaction: a manifest's references
+// (RefsOf) and tags (TagsOf), a subject's referrers (Referrers) and a
+// repository's blob links (ListLinks, to delete the repository). Lists
+// bounded by configuration (principals and their credentials and roles,
+// scope maps, signing keys, webhooks, schedules, tasks, vaults, plans and
+// apps) are returned whole.
+//
+// A consumer does not take Queries, which holds every view: it takes a
+// View of an interface of its own composed of the per-aggregate views it
+// uses (see View and Narrow).
 package meta
 
 import (
@@ -169,6 +178,10 @@ type Repositories interface {
 	ListRepositories(ctx context.Context, registryID int64, p Page) ([]string, error)
 	// TouchRepository sets the repository's last update time.
 	TouchRepository(ctx context.Context, id int64, at time.Time) error
+	// RepositoryName returns a repository's name, or ErrNotFound.
+	RepositoryName(ctx context.Context, repositoryID int64) (string, error)
+	// RegistryOfRepository returns a repository's registry id, or ErrNotFound.
+	RegistryOfRepository(ctx context.Context, repositoryID int64) (int64, error)
 }
 
 // Blobs stores the global blob index and per-repository links.
@@ -188,6 +201,9 @@ type Blobs interface {
 	ReposLinkingBlob(ctx context.Context, registryID int64, d digest.Digest, n int) ([]string, error)
 	// UnlinkBlob removes the link; ErrNotFound when there was none.
 	UnlinkBlob(ctx context.Context, repositoryID int64, d digest.Digest) error
+	// ListLinks lists all of a repository's blob links, by digest (unpaged:
+	// it serves deleting the repository, in one transaction).
+	ListLinks(ctx context.Context, repositoryID int64) ([]digest.Digest, error)
 }
 
 // Manifests stores manifests and their references.
@@ -230,6 +246,8 @@ type Uploads interface {
 	// OpenUploads counts the sessions open in a registry and those opened
 	// by principal (0 when principal is "").
 	OpenUploads(ctx context.Context, registryID int64, principal string) (inRegistry, byPrincipal int, err error)
+	// StaleUploads lists up to n sessions opened before before, oldest first.
+	StaleUploads(ctx context.Context, before time.Time, n int) ([]Upload, error)
 }
 
 // Outbox stores events for at-least-once delivery.
@@ -249,7 +267,13 @@ type Queries interface {
 	Uploads
 	Outbox
 	Details
-	Lifecycle
+	GCQueue
+	BlobGC
+	Usage
+	UntaggedTimes
+	PullTimes
+	Retention
+	PurgeSchedules
 	Webhooks
 	EventFeed
 	WebhookDeliveries
