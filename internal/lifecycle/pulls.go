@@ -13,7 +13,7 @@ import (
 // so that a pull never waits for a write. The core reports each pull
 // (registry.Options.OnPull); Run writes them every few seconds.
 type Pulls struct {
-	meta      meta.Store
+	meta      meta.View[meta.PullTimes]
 	log       *slog.Logger
 	mu        sync.Mutex
 	manifests map[int64]time.Time
@@ -21,7 +21,7 @@ type Pulls struct {
 }
 
 // NewPulls returns a recorder that writes to m.
-func NewPulls(m meta.Store, log *slog.Logger) *Pulls {
+func NewPulls(m meta.View[meta.PullTimes], log *slog.Logger) *Pulls {
 	return &Pulls{meta: m, log: log, manifests: map[int64]time.Time{}, tags: map[meta.TagKey]time.Time{}}
 }
 
@@ -50,7 +50,7 @@ func (p *Pulls) Flush(ctx context.Context) error {
 	if len(m) == 0 && len(t) == 0 {
 		return nil
 	}
-	return p.meta.Tx(ctx, func(q meta.Queries) error { return q.RecordPulls(ctx, m, t) })
+	return p.meta.Tx(ctx, func(q meta.PullTimes) error { return q.RecordPulls(ctx, m, t) })
 }
 
 // Run flushes last-pull times every few seconds until ctx ends, and once

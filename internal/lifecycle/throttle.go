@@ -1,6 +1,3 @@
-// Package lifecycle holds what governs a registry's content over time
-// beside the core (internal/registry), using the core's answers and the
-// stores: today the per-registry throttling of reads and writes by SKU.
 package lifecycle
 
 import (

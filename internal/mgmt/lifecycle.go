@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/auth"
+	"github.com/acre-project/acre/internal/lifecycle"
 	"github.com/acre-project/acre/internal/meta"
-	"github.com/acre-project/acre/internal/registry"
 )
 
 // retentionView is the retention policy as `az acr config retention show`
@@ -21,7 +21,7 @@ type retentionView struct {
 	NotPulledDays   int       `json:"notPulledDays,omitempty"`
 }
 
-func viewRetention(p registry.RetentionPolicy) retentionView {
+func viewRetention(p lifecycle.RetentionPolicy) retentionView {
 	st := "disabled"
 	if p.Enabled {
 		st = "enabled"
@@ -35,7 +35,7 @@ func (h *Handler) showRetention(w http.ResponseWriter, r *http.Request, caller *
 	if err != nil {
 		return err
 	}
-	p, err := h.reg.Retention(r.Context(), reg)
+	p, err := h.life.Retention(r.Context(), reg)
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request, caller *m
 	if err != nil {
 		return err
 	}
-	p, err := h.reg.Retention(r.Context(), reg)
+	p, err := h.life.Retention(r.Context(), reg)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (h *Handler) putRetention(w http.ResponseWriter, r *http.Request, caller *m
 	if in.NotPulledDays != nil {
 		p.NotPulledDays = *in.NotPulledDays
 	}
-	p, err = h.reg.SetRetention(r.Context(), reg, p)
+	p, err = h.life.SetRetention(r.Context(), reg, p)
 	if err != nil {
 		return err
 	}
@@ -101,11 +101,11 @@ func (h *Handler) purge(w http.ResponseWriter, r *http.Request, caller *meta.Pri
 	if err != nil {
 		return err
 	}
-	var o registry.PurgeOptions
+	var o lifecycle.PurgeOptions
 	if err := decode(r, &o); err != nil {
 		return err
 	}
-	res, err := h.reg.Purge(r.Context(), reg, o)
+	res, err := h.life.Purge(r.Context(), reg, o)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (h *Handler) listPurgeSchedules(w http.ResponseWriter, r *http.Request, cal
 	if err != nil {
 		return err
 	}
-	ss, err := h.reg.PurgeSchedules(r.Context(), reg)
+	ss, err := h.life.PurgeSchedules(r.Context(), reg)
 	if err != nil {
 		return err
 	}
@@ -130,13 +130,13 @@ func (h *Handler) putPurgeSchedule(w http.ResponseWriter, r *http.Request, calle
 		return err
 	}
 	var in struct {
-		Schedule string                `json:"schedule"`
-		Options  registry.PurgeOptions `json:"options"`
+		Schedule string                 `json:"schedule"`
+		Options  lifecycle.PurgeOptions `json:"options"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	s, err := h.reg.PutPurgeSchedule(r.Context(), reg, r.PathValue("name"), in.Schedule, in.Options)
+	s, err := h.life.PutPurgeSchedule(r.Context(), reg, r.PathValue("name"), in.Schedule, in.Options)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (h *Handler) deletePurgeSchedule(w http.ResponseWriter, r *http.Request, ca
 	if err != nil {
 		return err
 	}
-	if err := h.reg.DeletePurgeSchedule(r.Context(), reg, r.PathValue("name")); err != nil {
+	if err := h.life.DeletePurgeSchedule(r.Context(), reg, r.PathValue("name")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -159,7 +159,7 @@ func (h *Handler) runGC(w http.ResponseWriter, r *http.Request, caller *meta.Pri
 	if err := h.require(r.Context(), caller, nil, auth.ManageWrite); err != nil {
 		return err
 	}
-	st, err := h.reg.CollectGarbage(r.Context())
+	st, err := h.life.CollectGarbage(r.Context())
 	if err != nil {
 		return err
 	}

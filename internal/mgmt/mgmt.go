@@ -17,6 +17,7 @@ import (
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/keyvault"
+	"github.com/acre-project/acre/internal/lifecycle"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
@@ -28,6 +29,7 @@ import (
 // Handler serves /api/v1/.
 type Handler struct {
 	reg   *registry.Service
+	life  *lifecycle.Service
 	auth  *auth.Service
 	hooks *webhook.Service
 	apps  *webapps.Service // nil: web apps are off
@@ -38,8 +40,8 @@ type Handler struct {
 }
 
 // New returns the management API.
-func New(reg *registry.Service, a *auth.Service, hooks *webhook.Service, log *slog.Logger) *Handler {
-	h := &Handler{reg: reg, auth: a, hooks: hooks, log: log, mux: http.NewServeMux()}
+func New(reg *registry.Service, life *lifecycle.Service, a *auth.Service, hooks *webhook.Service, log *slog.Logger) *Handler {
+	h := &Handler{reg: reg, life: life, auth: a, hooks: hooks, log: log, mux: http.NewServeMux()}
 	h.routes()
 	return h
 }

@@ -86,7 +86,7 @@ type policies struct {
 }
 
 func (h *Handler) viewRegistry(ctx context.Context, r *meta.Registry) registryView {
-	ret, err := h.reg.Retention(ctx, r)
+	ret, err := h.life.Retention(ctx, r)
 	if err != nil {
 		h.log.WarnContext(ctx, "registry view: retention", "registry", r.Name, "err", err)
 	}

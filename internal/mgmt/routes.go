@@ -278,7 +278,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, caller *meta.Pri
 		return err
 	}
 	ctx := r.Context()
-	used, err := h.reg.Usage(ctx, reg)
+	used, err := h.life.Usage(ctx, reg)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/acre-project/acre/internal/errcode"
 
 	"github.com/acre-project/acre/internal/blob/fs"
+	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/meta/sqlstore"
 	"github.com/acre-project/acre/internal/registry"
 	"github.com/opencontainers/go-digest"
@@ -43,7 +44,7 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(func() { m.Close() })
 	log := slog.New(slog.DiscardHandler)
-	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log, DefaultRegistry: "acre"})
+	svc := registry.New(registry.Options{Meta: meta.Narrow(m, func(q meta.Queries) registry.Store { return q }), Blobs: blobs, Uploads: blobs, Log: log, DefaultRegistry: "acre"})
 	for _, name := range []string{"acre", "other"} {
 		if _, err := svc.EnsureRegistry(ctx, name, name+".localhost", "Standard"); err != nil {
 			t.Fatal(err)

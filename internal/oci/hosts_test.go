@@ -11,6 +11,7 @@ import (
 	"github.com/acre-project/acre/internal/errcode"
 
 	"github.com/acre-project/acre/internal/blob/fs"
+	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/meta/sqlstore"
 	"github.com/acre-project/acre/internal/registry"
 	"github.com/opencontainers/go-digest"
@@ -70,7 +71,7 @@ func TestNoDefaultRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs})
+	svc := registry.New(registry.Options{Meta: meta.Narrow(m, func(q meta.Queries) registry.Store { return q }), Blobs: blobs, Uploads: blobs})
 	if _, err := svc.EnsureRegistry(t.Context(), "only", "only.localhost", "Standard"); err != nil {
 		t.Fatal(err)
 	}

@@ -70,15 +70,15 @@ func (s *Service) OpenBlob(ctx context.Context, r Repo, d digest.Digest, offset 
 // DeleteBlob unlinks a blob from the repository; the bytes stay while other
 // repositories link them (garbage collection frees the rest).
 func (s *Service) DeleteBlob(ctx context.Context, r Repo, d digest.Digest) error {
-	return s.meta.Tx(ctx, func(q meta.Queries) error {
+	return s.meta.Tx(ctx, func(q Store) error {
 		repo, err := s.repository(ctx, q, r, blobUnknown(d))
 		if err != nil {
 			return err
 		}
-		if err := checkDelete(repo, "repository "+repo.Name, repo.Attributes); err != nil {
+		if err := CheckDelete(repo, "repository "+repo.Name, repo.Attributes); err != nil {
 			return err
 		}
-		if err := s.unlink(ctx, q, r.Registry.ID, repo.ID, d); errors.Is(err, meta.ErrNotFound) {
+		if err := s.Unlink(ctx, q, r.Registry.ID, repo.ID, d); errors.Is(err, meta.ErrNotFound) {
 			return blobUnknown(d)
 		} else if err != nil {
 			return err
@@ -101,7 +101,7 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 		canRead = func(string) bool { return true }
 	}
 	mounted := false
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		sources := []string{from}
 		if from == "" {
 			var err error
@@ -171,7 +171,7 @@ func (s *Service) StartUpload(ctx context.Context, r Repo, owner string) (string
 	if err := s.uploads.Start(ctx, id); err != nil {
 		return "", err
 	}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		inRegistry, byOwner, err := q.OpenUploads(ctx, r.Registry.ID, owner)
 		if err != nil {
 			return err
@@ -268,7 +268,7 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 	case err != nil:
 		return 0, err
 	}
-	return size, s.meta.Tx(ctx, func(q meta.Queries) error {
+	return size, s.meta.Tx(ctx, func(q Store) error {
 		if err := s.linkNew(ctx, q, r, d, size); err != nil {
 			return err
 		}
@@ -279,7 +279,7 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 	})
 }
 
-func (s *Service) linkNew(ctx context.Context, q meta.Queries, r Repo, d digest.Digest, size int64) error {
+func (s *Service) linkNew(ctx context.Context, q Store, r Repo, d digest.Digest, size int64) error {
 	now := time.Now().UTC()
 	repo, err := q.EnsureRepository(ctx, r.Registry.ID, r.Name)
 	if err != nil {
@@ -334,7 +334,7 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	if err != nil {
 		return 0, err
 	}
-	return size, s.meta.Tx(ctx, func(q meta.Queries) error { return s.linkNew(ctx, q, r, d, size) })
+	return size, s.meta.Tx(ctx, func(q Store) error { return s.linkNew(ctx, q, r, d, size) })
 }
 
 // CancelUpload ends an upload session and discards its bytes.
@@ -342,7 +342,7 @@ func (s *Service) CancelUpload(ctx context.Context, r Repo, id string) error {
 	if err := s.upload(ctx, r, id); err != nil {
 		return err
 	}
-	if err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.DeleteUpload(ctx, id) }); err != nil && !errors.Is(err, meta.ErrNotFound) {
+	if err := s.meta.Tx(ctx, func(q Store) error { return q.DeleteUpload(ctx, id) }); err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return err
 	}
 	return s.uploads.Abort(ctx, id)

@@ -44,7 +44,7 @@ func (s *Service) RepositoryDetails(ctx context.Context, r Repo) (*meta.Reposito
 
 // UpdateRepository changes a repository's attributes.
 func (s *Service) UpdateRepository(ctx context.Context, r Repo, p AttributesPatch) (*meta.RepositoryDetails, error) {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		repo, err := s.repository(ctx, q, r, nameUnknown(r))
 		if err != nil {
 			return err
@@ -62,12 +62,12 @@ func (s *Service) UpdateRepository(ctx context.Context, r Repo, p AttributesPatc
 // It returns the digests and tags deleted.
 func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []digest.Digest, tags []string, err error) {
 	defer s.notify()
-	err = s.meta.Tx(ctx, func(q meta.Queries) error {
+	err = s.meta.Tx(ctx, func(q Store) error {
 		repo, err := s.repository(ctx, q, r, nameUnknown(r))
 		if err != nil {
 			return err
 		}
-		if err := checkDelete(repo, "repository "+repo.Name, repo.Attributes); err != nil {
+		if err := CheckDelete(repo, "repository "+repo.Name, repo.Attributes); err != nil {
 			return err
 		}
 		last := ""
@@ -102,7 +102,7 @@ func (s *Service) DeleteRepository(ctx context.Context, r Repo) (deleted []diges
 			return err
 		}
 		for _, d := range links {
-			if err := s.unlink(ctx, q, r.Registry.ID, repo.ID, d); err != nil {
+			if err := s.Unlink(ctx, q, r.Registry.ID, repo.ID, d); err != nil {
 				return err
 			}
 		}
@@ -140,7 +140,7 @@ func (s *Service) Tag(ctx context.Context, r Repo, name string) (*meta.Tag, erro
 
 // UpdateTag changes a tag's attributes.
 func (s *Service) UpdateTag(ctx context.Context, r Repo, name string, p AttributesPatch) (*meta.Tag, error) {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		repo, err := s.repository(ctx, q, r, nameUnknown(r))
 		if err != nil {
 			return err
@@ -164,7 +164,7 @@ func (s *Service) Untag(ctx context.Context, r Repo, name string) error {
 	if err := checkRef(name); err != nil {
 		return err
 	}
-	return s.meta.Tx(ctx, func(q meta.Queries) error {
+	return s.meta.Tx(ctx, func(q Store) error {
 		repo, err := s.repository(ctx, q, r, nameUnknown(r))
 		if err != nil {
 			return err
@@ -226,7 +226,7 @@ func (s *Service) ManifestProperties(ctx context.Context, r Repo, d digest.Diges
 	return &out, err
 }
 
-func (s *Service) details(ctx context.Context, q meta.Queries, m meta.Manifest, withRefs bool) (ManifestDetails, error) {
+func (s *Service) details(ctx context.Context, q Store, m meta.Manifest, withRefs bool) (ManifestDetails, error) {
 	out := ManifestDetails{Manifest: m, Tags: []string{}}
 	tags, err := q.TagsOf(ctx, m.ID)
 	if err != nil {
@@ -255,7 +255,7 @@ func (s *Service) details(ctx context.Context, q meta.Queries, m meta.Manifest, 
 
 // UpdateManifest changes a manifest's attributes.
 func (s *Service) UpdateManifest(ctx context.Context, r Repo, d digest.Digest, p AttributesPatch) (*ManifestDetails, error) {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		repo, err := s.repository(ctx, q, r, nameUnknown(r))
 		if err != nil {
 			return err

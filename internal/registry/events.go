@@ -60,7 +60,7 @@ type eventPayload struct {
 }
 
 // appendEvent writes one event to the outbox inside the caller's transaction.
-func appendEvent(ctx context.Context, q meta.Queries, regID int64, action, repo, tag string, d digest.Digest, mediaType string, size int64) error {
+func appendEvent(ctx context.Context, q Store, regID int64, action, repo, tag string, d digest.Digest, mediaType string, size int64) error {
 	now := time.Now().UTC()
 	ri := RequestInfoFrom(ctx)
 	p := eventPayload{ID: uuid.NewString(), Timestamp: now, Action: action,
@@ -87,7 +87,7 @@ type chart struct {
 
 // appendChartEvent writes ACR's chart_push or chart_delete event (which
 // carries no request object) for a Helm chart manifest.
-func appendChartEvent(ctx context.Context, q meta.Queries, regID int64, action, repo string, d digest.Digest, size int64, c chart) error {
+func appendChartEvent(ctx context.Context, q Store, regID int64, action, repo string, d digest.Digest, size int64, c chart) error {
 	now := time.Now().UTC()
 	tag := c.Name + "-" + c.Version + ".tgz"
 	p := eventPayload{ID: uuid.NewString(), Timestamp: now, Action: action, Target: eventTarget{

@@ -40,9 +40,11 @@ func checkRepoWrite(repo *meta.Repository) error {
 	return nil
 }
 
-// checkDelete refuses deleting something whose own or repository's
-// attributes say no.
-func checkDelete(repo *meta.Repository, what string, a meta.Attributes) error {
+// CheckDelete refuses (DENIED) deleting what (a tag or manifest, named in
+// the message) with attributes a in repo, when its own or the
+// repository's attributes say no. Lifecycle jobs use it to skip locked
+// content.
+func CheckDelete(repo *meta.Repository, what string, a meta.Attributes) error {
 	if err := checkRepoWrite(repo); err != nil {
 		return err
 	}
@@ -60,8 +62,8 @@ func checkDelete(repo *meta.Repository, what string, a meta.Attributes) error {
 
 // checkManifestDelete refuses deleting a manifest that, or any tag of
 // which, is locked against deletion.
-func checkManifestDelete(ctx context.Context, q meta.Queries, repo *meta.Repository, m *meta.Manifest) error {
-	if err := checkDelete(repo, fmt.Sprintf("manifest %s@%s", repo.Name, m.Digest), m.Attributes); err != nil {
+func checkManifestDelete(ctx context.Context, q Store, repo *meta.Repository, m *meta.Manifest) error {
+	if err := CheckDelete(repo, fmt.Sprintf("manifest %s@%s", repo.Name, m.Digest), m.Attributes); err != nil {
 		return err
 	}
 	tags, err := q.TagsOf(ctx, m.ID)
@@ -69,7 +71,7 @@ func checkManifestDelete(ctx context.Context, q meta.Queries, repo *meta.Reposit
 		return err
 	}
 	for _, t := range tags {
-		if err := checkDelete(repo, fmt.Sprintf("tag %s:%s", repo.Name, t.Name), t.Attributes); err != nil {
+		if err := CheckDelete(repo, fmt.Sprintf("tag %s:%s", repo.Name, t.Name), t.Attributes); err != nil {
 			return err
 		}
 	}
@@ -77,7 +79,7 @@ func checkManifestDelete(ctx context.Context, q meta.Queries, repo *meta.Reposit
 }
 
 // checkTagMove refuses pointing a write-locked tag at another manifest.
-func checkTagMove(ctx context.Context, q meta.Queries, repo *meta.Repository, tag string, to digest.Digest) error {
+func checkTagMove(ctx context.Context, q Store, repo *meta.Repository, tag string, to digest.Digest) error {
 	t, err := q.GetTag(ctx, repo.ID, tag)
 	if err != nil {
 		return nil // a new tag

@@ -112,7 +112,7 @@ func (s *Service) PutManifest(ctx context.Context, r Repo, ref, contentType stri
 	if !reference.IsDigest(ref) {
 		tags = append([]string{ref}, tags...)
 	}
-	err = s.meta.Tx(ctx, func(q meta.Queries) error {
+	err = s.meta.Tx(ctx, func(q Store) error {
 		repo, err := q.EnsureRepository(ctx, r.Registry.ID, r.Name)
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func (s *Service) readConfig(ctx context.Context, d digest.Digest, v any) bool {
 // linked in the repository or an index names a manifest the repository does
 // not hold (as the distribution registry answers), and with MANIFEST_INVALID
 // when a blob's size differs from its descriptor's.
-func (s *Service) checkRefs(ctx context.Context, q meta.Queries, repoID int64, p *ParsedManifest) error {
+func (s *Service) checkRefs(ctx context.Context, q Store, repoID int64, p *ParsedManifest) error {
 	for _, b := range p.Blobs {
 		d := digest.Digest(b.Digest)
 		size, err := q.LinkedBlob(ctx, repoID, d)
@@ -251,7 +251,7 @@ func (s *Service) DeleteManifest(ctx context.Context, r Repo, ref string) error 
 		return err
 	}
 	defer s.notify()
-	return s.meta.Tx(ctx, func(q meta.Queries) error {
+	return s.meta.Tx(ctx, func(q Store) error {
 		repo, err := s.repository(ctx, q, r, nameUnknown(r))
 		if err != nil {
 			return err
@@ -279,7 +279,7 @@ func (s *Service) DeleteManifest(ctx context.Context, r Repo, ref string) error 
 
 // removeManifest deletes a manifest with its tags, announces it, gives
 // back its bytes and queues its blob links for garbage collection.
-func (s *Service) removeManifest(ctx context.Context, q meta.Queries, r Repo, m *meta.Manifest) error {
+func (s *Service) removeManifest(ctx context.Context, q Store, r Repo, m *meta.Manifest) error {
 	// The events first: a chart's event reads the manifest being deleted.
 	if err := s.deleteEvents(ctx, q, r, m); err != nil {
 		return err
@@ -308,7 +308,7 @@ func (s *Service) removeManifest(ctx context.Context, q meta.Queries, r Repo, m 
 }
 
 // childID finds an index child's id (0 when absent).
-func childID(ctx context.Context, q meta.Queries, repoID int64, d digest.Digest) int64 {
+func childID(ctx context.Context, q Store, repoID int64, d digest.Digest) int64 {
 	c, err := q.GetManifest(ctx, repoID, d, false)
 	if err != nil {
 		return 0
@@ -317,7 +317,7 @@ func childID(ctx context.Context, q meta.Queries, repoID int64, d digest.Digest)
 }
 
 // deleteEvents announces a deleted manifest: delete, and chart_delete for a chart.
-func (s *Service) deleteEvents(ctx context.Context, q meta.Queries, r Repo, m *meta.Manifest) error {
+func (s *Service) deleteEvents(ctx context.Context, q Store, r Repo, m *meta.Manifest) error {
 	if m.ConfigMediaType == MediaTypeHelmConfig {
 		var full meta.Manifest
 		if mm, err := q.GetManifest(ctx, m.RepositoryID, m.Digest, true); err == nil {
@@ -368,7 +368,7 @@ func (s *Service) Referrers(ctx context.Context, r Repo, d digest.Digest, artifa
 // retag points tags at manifest id: the manifest is tagged again (never
 // collected by retention), and a manifest that loses its last tag by a
 // move starts its untagged time.
-func (s *Service) retag(ctx context.Context, q meta.Queries, repoID int64, tags []string, id int64, now time.Time) error {
+func (s *Service) retag(ctx context.Context, q Store, repoID int64, tags []string, id int64, now time.Time) error {
 	for _, t := range tags {
 		old, err := q.GetTag(ctx, repoID, t)
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
@@ -390,7 +390,7 @@ func (s *Service) retag(ctx context.Context, q meta.Queries, repoID int64, tags 
 }
 
 // markIfUntagged starts a manifest's untagged time when no tag is left.
-func markIfUntagged(ctx context.Context, q meta.Queries, manifestID int64, now time.Time) error {
+func markIfUntagged(ctx context.Context, q Store, manifestID int64, now time.Time) error {
 	if manifestID == 0 {
 		return nil
 	}
@@ -402,14 +402,14 @@ func markIfUntagged(ctx context.Context, q meta.Queries, manifestID int64, now t
 }
 
 // untag removes a tag (the manifest stays), unless it is locked.
-func untag(ctx context.Context, q meta.Queries, repo *meta.Repository, tag string) error {
+func untag(ctx context.Context, q Store, repo *meta.Repository, tag string) error {
 	t, err := q.GetTag(ctx, repo.ID, tag)
 	if errors.Is(err, meta.ErrNotFound) {
 		return manifestUnknown(tag)
 	} else if err != nil {
 		return err
 	}
-	if err := checkDelete(repo, "tag "+repo.Name+":"+tag, t.Attributes); err != nil {
+	if err := CheckDelete(repo, "tag "+repo.Name+":"+tag, t.Attributes); err != nil {
 		return err
 	}
 	if err := q.DeleteTag(ctx, repo.ID, tag); err != nil {

@@ -39,7 +39,7 @@ func (s *Service) CreateRegistry(ctx context.Context, name, sku string) (*meta.R
 	}
 	now := time.Now().UTC()
 	r := &meta.Registry{Name: name, LoginServer: HostName(name + "." + s.domain), SKU: sku, CreatedAt: now, UpdatedAt: now}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.CreateRegistry(ctx, r) })
+	err := s.meta.Tx(ctx, func(q Store) error { return q.CreateRegistry(ctx, r) })
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, errcode.Errorf(errcode.Conflict, "a registry named %q exists", name)
 	}
@@ -64,7 +64,7 @@ func (s *Service) ListRegistries(ctx context.Context, p meta.Page) ([]meta.Regis
 // UpdateRegistry applies change to a registry and saves it.
 func (s *Service) UpdateRegistry(ctx context.Context, name string, change func(r *meta.Registry) error) (*meta.Registry, error) {
 	var out *meta.Registry
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		r, err := q.GetRegistry(ctx, name)
 		if errors.Is(err, meta.ErrNotFound) {
 			return errcode.Errorf(errcode.NameUnknown, "no registry named %q", name)
@@ -88,7 +88,7 @@ func (s *Service) DeleteRegistry(ctx context.Context, name string) error {
 	if name == s.defaultRegistry {
 		return errcode.Errorf(errcode.Denied, "the default registry %q cannot be deleted", name)
 	}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		r, err := q.GetRegistry(ctx, name)
 		if errors.Is(err, meta.ErrNotFound) {
 			return errcode.Errorf(errcode.NameUnknown, "no registry named %q", name)
@@ -99,9 +99,4 @@ func (s *Service) DeleteRegistry(ctx context.Context, name string) error {
 	})
 	s.ForgetRegistries()
 	return err
-}
-
-// StorageUsed counts the bytes a registry holds (each blob once).
-func (s *Service) StorageUsed(ctx context.Context, reg *meta.Registry) (int64, error) {
-	return s.meta.Read().StorageUsed(ctx, reg.ID)
 }

@@ -1,7 +1,13 @@
-// Package registry is acre's transport-free core: blobs, uploads, manifests,
-// tags and referrers of the registries a server hosts, with the rules that
-// keep them consistent. Every change is one metadata transaction that also
-// writes its events to the outbox.
+// Package registry is acre's transport-free core: the registries a server
+// hosts and their blobs, uploads, manifests, tags and referrers, listings,
+// locks (changeable attributes) and events, with the rules that keep them
+// consistent. Every change is one metadata transaction that also writes
+// its events to the outbox. On the push and delete paths the core keeps
+// what lifecycle jobs go by: it queues garbage-collection work, keeps each
+// registry's usage exact (and refuses pushes past the SKU's quota) and
+// records when a manifest lost its last tag. Garbage collection,
+// retention, purge and schedules themselves are package lifecycle, which
+// uses this package; this package does not use it.
 package registry
 
 import (
@@ -29,9 +35,31 @@ const (
 	DefaultMaxUploadsPerIdentity = 1000
 )
 
+// Store is the metadata the core reads and changes: the content's
+// aggregates, with the GC queue, usage and untagged times that the push
+// and delete paths keep.
+type Store interface {
+	meta.Registries
+	meta.Repositories
+	meta.Blobs
+	meta.Manifests
+	meta.Tags
+	meta.Uploads
+	meta.Outbox
+	meta.Details
+	meta.GCQueue
+	meta.Usage
+	meta.UntaggedTimes
+}
+
+// DefaultGCGrace is how long a new blob link may wait for a manifest to
+// reference it, and an unlinked blob for a new link, before garbage
+// collection looks at it.
+const DefaultGCGrace = time.Hour
+
 // Options configure a Service.
 type Options struct {
-	Meta    meta.Store
+	Meta    meta.View[Store]
 	Blobs   blob.Store
 	Uploads blob.Uploads
 	Log     *slog.Logger
@@ -50,7 +78,7 @@ type Options struct {
 	// Limits returns a registry's SKU limits (default: ACR's).
 	Limits func(reg *meta.Registry) sku.Limits
 	// GCGrace is how long a blob link may wait for a manifest to reference
-	// it before garbage collection may drop it (default 1 hour).
+	// it before garbage collection may drop it (default DefaultGCGrace).
 	GCGrace time.Duration
 	// Redirect sends blob downloads to the store's own URLs when it has them.
 	Redirect bool
@@ -62,7 +90,7 @@ type Options struct {
 
 // Service implements the registry operations.
 type Service struct {
-	meta            meta.Store
+	meta            meta.View[Store]
 	blobs           blob.Store
 	uploads         blob.Uploads
 	log             *slog.Logger
@@ -98,7 +126,7 @@ func New(o Options) *Service {
 		o.Limits = func(reg *meta.Registry) sku.Limits { return sku.Of(reg.SKU) }
 	}
 	if o.GCGrace <= 0 {
-		o.GCGrace = time.Hour
+		o.GCGrace = DefaultGCGrace
 	}
 	o.Domain = HostName(o.Domain)
 	if o.MaxUploadsPerRegistry <= 0 {
@@ -133,7 +161,7 @@ func (s *Service) MaxManifestBytes() int64 { return s.maxManifest }
 // it exists. Host names are stored lower-case, as they are compared.
 func (s *Service) EnsureRegistry(ctx context.Context, name, loginServer, sku string) (*meta.Registry, error) {
 	var out *meta.Registry
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		r, err := q.GetRegistry(ctx, name)
 		if err == nil {
 			out = r
@@ -214,7 +242,7 @@ func validName(name string) error {
 
 // repository loads an existing repository or fails with notFound (or
 // returns nil, nil when notFound is nil).
-func (s *Service) repository(ctx context.Context, q meta.Queries, r Repo, notFound *errcode.Error) (*meta.Repository, error) {
+func (s *Service) repository(ctx context.Context, q Store, r Repo, notFound *errcode.Error) (*meta.Repository, error) {
 	if err := validName(r.Name); err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func newService(t *testing.T, defaultRegistry string) (*Service, meta.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return New(Options{Meta: m, Blobs: blobs, Uploads: blobs, DefaultRegistry: defaultRegistry}), m
+	return New(Options{Meta: meta.Narrow(m, func(q meta.Queries) Store { return q }), Blobs: blobs, Uploads: blobs, DefaultRegistry: defaultRegistry}), m
 }
 
 func ensure(t *testing.T, s *Service, name, login string) *meta.Registry {

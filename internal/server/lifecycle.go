@@ -29,7 +29,7 @@ func (s *Server) lifecycle(ctx context.Context) {
 		}
 		if time.Since(lastUploads) >= time.Hour {
 			lastUploads = time.Now()
-			if n, err := s.svc.CleanUploads(ctx, time.Now().Add(-lc.UploadTTL)); err != nil && ctx.Err() == nil {
+			if n, err := s.life.CleanUploads(ctx, time.Now().Add(-lc.UploadTTL)); err != nil && ctx.Err() == nil {
 				s.log.Warn("upload cleanup", "err", err)
 			} else if n > 0 {
 				s.log.Info("removed abandoned uploads", "count", n)
@@ -37,7 +37,7 @@ func (s *Server) lifecycle(ctx context.Context) {
 		}
 		if time.Now().After(nextSweep) {
 			nextSweep = time.Now().Add(lc.OrphanSweep)
-			if n, err := s.svc.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
+			if n, err := s.life.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("orphan sweep", "err", err)
 			} else if n > 0 {
 				s.log.Info("removed unrecorded blob files", "count", n)
@@ -54,17 +54,17 @@ func (s *Server) LifecyclePass(ctx context.Context, retention bool) {
 			s.log.Warn("retention", "err", err)
 		}
 		for i := range regs {
-			if d, err := s.svc.ApplyRetention(ctx, &regs[i]); err != nil && ctx.Err() == nil {
+			if d, err := s.life.ApplyRetention(ctx, &regs[i]); err != nil && ctx.Err() == nil {
 				s.log.Warn("retention", "registry", regs[i].Name, "err", err)
 			} else if len(d) > 0 {
 				s.log.Info("retention", "registry", regs[i].Name, "deleted", len(d))
 			}
 		}
 	}
-	if err := s.svc.RunDueSchedules(ctx); err != nil && ctx.Err() == nil {
+	if err := s.life.RunDueSchedules(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("scheduled purges", "err", err)
 	}
-	st, err := s.svc.CollectGarbage(ctx)
+	st, err := s.life.CollectGarbage(ctx)
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("garbage collection", "err", err)
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/config"
-	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/lifecycle"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -135,7 +135,7 @@ func TestGCStress(t *testing.T) {
 	go func() { // GC, continuously, and at least a few passes
 		defer others.Done()
 		for ctx.Err() == nil {
-			if _, err := s.srv.svc.CollectGarbage(context.Background()); err != nil {
+			if _, err := s.srv.life.CollectGarbage(context.Background()); err != nil {
 				t.Errorf("gc: %v", err)
 			}
 			passes++
@@ -154,11 +154,11 @@ func TestGCStress(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("the work did not finish: %d pushes acknowledged, %d deleted, %d GC passes", pushed.Load(), len(deleted), passes)
 	}
-	var st registry.GCStats
+	var st lifecycle.GCStats
 	for range 2 { // links go, then (after the grace period) their blobs
 		time.Sleep(100 * time.Millisecond)
 		var err error
-		if st, err = s.srv.svc.CollectGarbage(context.Background()); err != nil {
+		if st, err = s.srv.life.CollectGarbage(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -192,8 +192,8 @@ func TestGCStress(t *testing.T) {
 func checkUsage(t *testing.T, s *testServer) {
 	t.Helper()
 	reg, _ := s.srv.svc.GetRegistry(context.Background(), "acre")
-	kept, _ := s.srv.svc.Usage(context.Background(), reg)
-	counted, _ := s.srv.svc.StorageUsed(context.Background(), reg)
+	kept, _ := s.srv.life.Usage(context.Background(), reg)
+	counted, _ := s.srv.life.StorageUsed(context.Background(), reg)
 	if kept != counted {
 		t.Fatalf("usage drifted: kept %d, counted %d", kept, counted)
 	}
@@ -211,7 +211,7 @@ func TestGCInFlightPush(t *testing.T) {
 		}
 	}
 	for range 3 {
-		if _, err := s.srv.svc.CollectGarbage(context.Background()); err != nil {
+		if _, err := s.srv.life.CollectGarbage(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -228,9 +228,9 @@ func (s *testServer) retention(t *testing.T, p map[string]any) {
 	s.api(http.MethodPut, "/api/v1/registries/acre/retention", p, nil)
 }
 
-func (s *testServer) apply(t *testing.T) []registry.Deletion {
+func (s *testServer) apply(t *testing.T) []lifecycle.Deletion {
 	reg, _ := s.srv.svc.GetRegistry(context.Background(), "acre")
-	d, err := s.srv.svc.ApplyRetention(context.Background(), reg)
+	d, err := s.srv.life.ApplyRetention(context.Background(), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,8 +344,8 @@ func TestPurge(t *testing.T) {
 		s.do("PATCH", "/acr/v1/web/_tags/dev-0", owner, []byte(`{"deleteEnabled":false}`))
 		return s
 	}
-	purge := func(s *testServer, o map[string]any) registry.PurgeResult {
-		var res registry.PurgeResult
+	purge := func(s *testServer, o map[string]any) lifecycle.PurgeResult {
+		var res lifecycle.PurgeResult
 		s.api(http.MethodPost, "/api/v1/registries/acre/purge", o, &res)
 		return res
 	}
@@ -383,7 +383,7 @@ func TestPurge(t *testing.T) {
 		t.Fatalf("bad filter: %d %s", resp.StatusCode, b)
 	}
 	// Scheduled purges are kept by the server.
-	var sch registry.PurgeSchedule
+	var sch lifecycle.PurgeSchedule
 	s.api(http.MethodPut, "/api/v1/registries/acre/purgeSchedules/nightly", map[string]any{"schedule": "0 1 * * *",
 		"options": map[string]any{"filters": []string{".*:.*"}, "ago": "30d"}}, &sch)
 	if sch.NextRun.Hour() != 1 {

@@ -44,6 +44,7 @@ type Server struct {
 	log       *slog.Logger
 	meta      meta.Store
 	svc       *registry.Service
+	life      *lifecycle.Service
 	pulls     *lifecycle.Pulls
 	auth      *auth.Service // nil when authentication is off
 	hooks     *webhook.Service
@@ -92,12 +93,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	}
 	mx := metrics.New(m)
 	dispatch := webhook.NewDispatcher(m, log, guard.Client(10*time.Second), mx.Delivery)
-	pulls := lifecycle.NewPulls(m, log)
-	svc := registry.New(registry.Options{Meta: m, Blobs: blobs, Uploads: blobs, Log: log, OnPull: pulls.Record,
+	pulls := lifecycle.NewPulls(meta.Narrow(m, func(q meta.Queries) meta.PullTimes { return q }), log)
+	svc := registry.New(registry.Options{Meta: meta.Narrow(m, func(q meta.Queries) registry.Store { return q }), Blobs: blobs, Uploads: blobs, Log: log, OnPull: pulls.Record,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
 		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) },
 		Redirect: cfg.Storage.Blobs.Redirect, MaxUploadsPerRegistry: cfg.Limits.MaxUploadsPerRegistry,
 		MaxUploadsPerIdentity: cfg.Limits.MaxUploadsPerIdentity})
+	life := lifecycle.New(lifecycle.Options{Meta: meta.Narrow(m, func(q meta.Queries) lifecycle.Store { return q }), Core: svc,
+		Blobs: blobs, Uploads: blobs, Log: log, GCGrace: cfg.Lifecycle.GCGrace, Notify: dispatch.Kick})
 	regs := append([]config.Registry{{Name: cfg.DefaultRegistry}}, cfg.Registries...)
 	for _, r := range regs {
 		sku := r.SKU
@@ -114,7 +117,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		m.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, pulls: pulls, dispatch: dispatch, metrics: mx, audit: audit.New(m, log), proxies: proxies,
+	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, life: life, pulls: pulls, dispatch: dispatch, metrics: mx, audit: audit.New(m, log), proxies: proxies,
 		own: own}
 	s.hooks = webhook.NewService(m, s.ownHosts, dispatch.Kick, cfg.SKU)
 	if cfg.Auth.Enabled {
@@ -179,7 +182,7 @@ func (s *Server) Handler() http.Handler {
 	if s.auth != nil {
 		gate = auth.NewGate(s.auth)
 		tokens = acrapi.NewTokenHandler(s.svc, s.auth, s.log)
-		m := mgmt.New(s.svc, s.auth, s.hooks, s.log)
+		m := mgmt.New(s.svc, s.life, s.auth, s.hooks, s.log)
 		if s.apps != nil {
 			m.SetWebApps(s.apps)
 		}

@@ -77,7 +77,7 @@ func TestUploadSessionCaps(t *testing.T) {
 	want("a's session after a commit", st, 202)
 
 	// Abandoned sessions, once removed as idle, free theirs.
-	if _, err := s.srv.svc.CleanUploads(t.Context(), time.Now().Add(time.Minute)); err != nil {
+	if _, err := s.srv.life.CleanUploads(t.Context(), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	openN("a's sessions after the cleanup", a, 3)

@@ -1,4 +1,4 @@
-package registry
+package lifecycle
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/registry"
 )
 
 // RetentionPolicy is a registry's retention policy as users set it.
@@ -46,7 +47,7 @@ func (s *Service) SetRetention(ctx context.Context, reg *meta.Registry, p Retent
 	if _, err := regexp.Compile(p.KeepFilter); err != nil || p.KeepTags < 0 || p.NotPulledDays < 0 {
 		return p, errcode.Errorf(errcode.InvalidArgument, "keepTags and notPulledDays must not be negative, keepTagsFilter a regular expression")
 	}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		old, err := q.GetRetention(ctx, reg.ID)
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return err
@@ -122,7 +123,7 @@ func (s *Service) ApplyRetention(ctx context.Context, reg *meta.Registry) ([]Del
 // subject is still there. A manifest tagged again is never deleted.
 func (s *Service) retire(ctx context.Context, reg *meta.Registry, repoID int64, dg string, cutoff time.Time) (*Deletion, error) {
 	var out *Deletion
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		m, repo, err := s.manifestByID(ctx, q, reg, repoID, dg)
 		if err != nil || m == nil {
 			return err
@@ -130,21 +131,8 @@ func (s *Service) retire(ctx context.Context, reg *meta.Registry, repoID int64, 
 		if m.UntaggedAt.IsZero() || m.UntaggedAt.After(cutoff) {
 			return nil
 		}
-		if tags, err := q.TagsOf(ctx, m.ID); err != nil || len(tags) > 0 {
-			return err
-		}
-		if ref, err := q.ReferencedBy(ctx, repoID, m.Digest); err != nil || ref {
-			return err
-		}
-		if keep, err := subjectPresent(ctx, q, m); err != nil || keep {
-			return err // a referrer goes with its subject
-		}
-		refs, err := checkCascadeDelete(ctx, q, repo, m)
-		if err != nil {
-			return nil // locked (it or a referrer): retention skips it
-		}
-		r := Repo{Registry: reg, Name: repo.Name}
-		if err := s.removeWithReferrers(ctx, q, r, m, refs); err != nil {
+		deleted, err := s.core.DeleteUnreferenced(ctx, q, registry.Repo{Registry: reg, Name: repo.Name}, repo, m)
+		if err != nil || !deleted {
 			return err
 		}
 		why := fmt.Sprintf("retention: untagged since %s", m.UntaggedAt.Format(time.RFC3339))
@@ -159,7 +147,7 @@ func (s *Service) retire(ctx context.Context, reg *meta.Registry, repoID int64, 
 }
 
 // manifestByID loads a manifest and its repository inside q (nil when gone).
-func (s *Service) manifestByID(ctx context.Context, q meta.Queries, reg *meta.Registry, repoID int64, dg string) (*meta.Manifest, *meta.Repository, error) {
+func (s *Service) manifestByID(ctx context.Context, q Store, reg *meta.Registry, repoID int64, dg string) (*meta.Manifest, *meta.Repository, error) {
 	name, err := q.RepositoryName(ctx, repoID)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, nil, nil
@@ -175,11 +163,4 @@ func (s *Service) manifestByID(ctx context.Context, q meta.Queries, reg *meta.Re
 		return nil, nil, notFoundNil(err)
 	}
 	return m, repo, nil
-}
-
-func notFoundNil(err error) error {
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil
-	}
-	return err
 }

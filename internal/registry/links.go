@@ -14,12 +14,14 @@ import (
 
 // Links and usage. A registry's usage counts each blob once however many
 // of its repositories link it, plus its manifests; it changes in the same
-// transaction as the links, so it stays exact across deletes and GC.
+// transaction as the links, so it stays exact across deletes and GC. The
+// push path reads it to enforce the SKU's storage quota; package lifecycle
+// reports it.
 
 // link makes d readable in repo. A new link is queued for garbage
 // collection after the grace period (if by then no manifest of the
 // repository references the blob, the link goes).
-func (s *Service) link(ctx context.Context, q meta.Queries, regID int64, repo *meta.Repository, d digest.Digest, size int64) error {
+func (s *Service) link(ctx context.Context, q Store, regID int64, repo *meta.Repository, d digest.Digest, size int64) error {
 	if _, err := q.LinkedBlob(ctx, repo.ID, d); err == nil {
 		return nil
 	} else if !errors.Is(err, meta.ErrNotFound) {
@@ -41,10 +43,14 @@ func (s *Service) link(ctx context.Context, q meta.Queries, regID int64, repo *m
 	return q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCLink, RepositoryID: repo.ID, Digest: d, NotBefore: now.Add(s.gcGrace)})
 }
 
-// unlink removes repo's link to d and queues the blob for collection after
-// the grace period, so that content deleted and pushed again soon after
-// (clients and test suites do) is linked again before GC looks at it.
-func (s *Service) unlink(ctx context.Context, q meta.Queries, regID, repoID int64, d digest.Digest) error {
+// Unlink removes, inside q's transaction, repository repoID's link to d
+// (ErrNotFound when there is none), gives its bytes back to registry
+// regID's usage when no other repository of the registry links it, and
+// queues the blob for collection after the grace period, so that content
+// deleted and pushed again soon after (clients and test suites do) is
+// linked again before GC looks at it. Garbage collection calls it for a
+// link no manifest references.
+func (s *Service) Unlink(ctx context.Context, q Store, regID, repoID int64, d digest.Digest) error {
 	size, err := q.LinkedBlob(ctx, repoID, d)
 	if err != nil {
 		return err
@@ -69,7 +75,7 @@ func (s *Service) unlink(ctx context.Context, q meta.Queries, regID, repoID int6
 // blob in the transaction that deletes its record and deletes the bytes
 // after, so a link made after that transaction sees the tombstone or the
 // missing bytes and the client is asked to upload again.
-func (s *Service) ensureStored(ctx context.Context, q meta.Queries, d digest.Digest) error {
+func (s *Service) ensureStored(ctx context.Context, q Store, d digest.Digest) error {
 	if dead, err := q.Tombstoned(ctx, d); err != nil {
 		return err
 	} else if dead {
@@ -84,7 +90,7 @@ func (s *Service) ensureStored(ctx context.Context, q meta.Queries, d digest.Dig
 }
 
 // checkQuota refuses pushes into a registry at or past its storage limit.
-func (s *Service) checkQuota(ctx context.Context, q meta.Queries, reg *meta.Registry) error {
+func (s *Service) checkQuota(ctx context.Context, q Store, reg *meta.Registry) error {
 	limit := s.limits(reg).StorageLimit
 	if limit <= 0 {
 		return nil
@@ -111,9 +117,4 @@ func bytesText(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// Usage returns a registry's exact usage in bytes.
-func (s *Service) Usage(ctx context.Context, reg *meta.Registry) (int64, error) {
-	return s.meta.Read().Usage(ctx, reg.ID)
 }

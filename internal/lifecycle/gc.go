@@ -1,4 +1,4 @@
-package registry
+package lifecycle
 
 import (
 	"context"
@@ -52,7 +52,7 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
 		var batch GCStats
 		var doomed []digest.Digest
 		began := time.Now()
-		if err := s.meta.Tx(ctx, func(q meta.Queries) error {
+		if err := s.meta.Tx(ctx, func(q Store) error {
 			batch, doomed = GCStats{}, nil // the transaction may run again
 			for _, it := range items {
 				d, err := s.collect(ctx, q, it, &batch)
@@ -91,7 +91,7 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
 // refuse while the tombstone stands); its bytes go after the commit, and
 // then the tombstone, so a rolled-back transaction never leaves a record
 // without bytes. It returns the digest whose bytes are to go.
-func (s *Service) collect(ctx context.Context, q meta.Queries, it meta.GCItem, st *GCStats) (digest.Digest, error) {
+func (s *Service) collect(ctx context.Context, q Store, it meta.GCItem, st *GCStats) (digest.Digest, error) {
 	var doomed digest.Digest
 	switch it.Kind {
 	case meta.GCLink:
@@ -100,9 +100,9 @@ func (s *Service) collect(ctx context.Context, q meta.Queries, it meta.GCItem, s
 			return "", err
 		}
 		if !ref {
-			regID, err := s.registryOfRepo(ctx, q, it.RepositoryID)
+			regID, err := q.RegistryOfRepository(ctx, it.RepositoryID)
 			if err == nil {
-				switch err := s.unlink(ctx, q, regID, it.RepositoryID, it.Digest); {
+				switch err := s.core.Unlink(ctx, q, regID, it.RepositoryID, it.Digest); {
 				case err == nil:
 					st.LinksDropped++
 				case !errors.Is(err, meta.ErrNotFound):
@@ -154,13 +154,9 @@ func (s *Service) buryBlob(ctx context.Context, d digest.Digest) error {
 	if err := s.blobs.Delete(ctx, d); err != nil {
 		return err
 	}
-	return s.meta.Tx(ctx, func(q meta.Queries) error {
+	return s.meta.Tx(ctx, func(q Store) error {
 		return q.DoneGC(ctx, meta.GCItem{Kind: meta.GCTombstone, Digest: d, NotBefore: time.Now().UTC().Add(time.Hour)})
 	})
-}
-
-func (s *Service) registryOfRepo(ctx context.Context, q meta.Queries, repoID int64) (int64, error) {
-	return q.RegistryOfRepository(ctx, repoID)
 }
 
 // CleanUploads removes upload sessions started before cutoff (abandoned)
@@ -174,7 +170,7 @@ func (s *Service) CleanUploads(ctx context.Context, cutoff time.Time) (int, erro
 			break
 		}
 		for _, u := range stale {
-			if err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.DeleteUpload(ctx, u.ID) }); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			if err := s.meta.Tx(ctx, func(q Store) error { return q.DeleteUpload(ctx, u.ID) }); err != nil && !errors.Is(err, meta.ErrNotFound) {
 				return n, err
 			}
 			if err := s.uploads.Abort(ctx, u.ID); err != nil {
@@ -221,7 +217,7 @@ func (s *Service) SweepOrphans(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, d := range orphans {
-		err := s.meta.Tx(ctx, func(q meta.Queries) error {
+		err := s.meta.Tx(ctx, func(q Store) error {
 			if _, _, err := q.GetBlob(ctx, d); !errors.Is(err, meta.ErrNotFound) {
 				return err // recorded meanwhile: keep
 			}
@@ -236,13 +232,4 @@ func (s *Service) SweepOrphans(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// recordLifecycle writes a lifecycle deletion to the audit log: what, why, when.
-func (s *Service) recordLifecycle(ctx context.Context, q meta.Queries, regID int64, repo, tag string, d digest.Digest, op, who, why string) {
-	e := &meta.AuditEntry{At: time.Now().UTC(), RegistryID: regID, Category: "lifecycle", Operation: op, Identity: who,
-		Repository: repo, Tag: tag, Digest: d.String(), Result: why}
-	if err := q.AppendAudit(ctx, e); err != nil {
-		s.log.Warn("lifecycle record", "err", err)
-	}
 }

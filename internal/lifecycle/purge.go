@@ -1,4 +1,4 @@
-package registry
+package lifecycle
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 
 	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/registry"
 	"github.com/dlclark/regexp2"
-	"github.com/opencontainers/go-digest"
 )
 
 // PurgeOptions are acr purge's options.
@@ -104,7 +104,7 @@ func (s *Service) Purge(ctx context.Context, reg *meta.Registry, o PurgeOptions)
 	var repos []repoTags
 	last := ""
 	for {
-		page, err := s.Catalog(mctx, reg, meta.Page{Last: last, N: 1000})
+		page, err := s.core.Catalog(mctx, reg, meta.Page{Last: last, N: 1000})
 		if err != nil {
 			if mctx.Err() != nil {
 				return nil, badPurge("the filters took longer than %s: narrow them", timeout)
@@ -137,7 +137,7 @@ func (s *Service) Purge(ctx context.Context, reg *meta.Registry, o PurgeOptions)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			tags, mans, err := s.purgeRepo(ctx, Repo{Registry: reg, Name: name}, tagRes, o, now.Add(-ago), now.Add(-notPulled), notPulled > 0)
+			tags, mans, err := s.purgeRepo(ctx, registry.Repo{Registry: reg, Name: name}, tagRes, o, now.Add(-ago), now.Add(-notPulled), notPulled > 0)
 			mu.Lock()
 			defer mu.Unlock()
 			res.Tags = append(res.Tags, tags...)
@@ -152,7 +152,7 @@ func (s *Service) Purge(ctx context.Context, reg *meta.Registry, o PurgeOptions)
 }
 
 // purgeRepo plans one repository's purge and, unless dry, carries it out.
-func (s *Service) purgeRepo(ctx context.Context, r Repo, tagRes []*regexp2.Regexp, o PurgeOptions, before, pulledBefore time.Time, byPull bool) ([]Deletion, []Deletion, error) {
+func (s *Service) purgeRepo(ctx context.Context, r registry.Repo, tagRes []*regexp2.Regexp, o PurgeOptions, before, pulledBefore time.Time, byPull bool) ([]Deletion, []Deletion, error) {
 	q := s.meta.Read()
 	repo, err := q.GetRepository(ctx, r.Registry.ID, r.Name)
 	if err != nil {
@@ -196,7 +196,7 @@ func (s *Service) purgeRepo(ctx context.Context, r Repo, tagRes []*regexp2.Regex
 	var delTags []Deletion
 	gone := map[string]bool{}
 	for _, t := range doomed {
-		if !o.IncludeLocked && checkDelete(repo, "tag", t.Attributes) != nil {
+		if !o.IncludeLocked && registry.CheckDelete(repo, "tag", t.Attributes) != nil {
 			continue
 		}
 		gone[t.Name] = true
@@ -233,13 +233,13 @@ func (s *Service) purgeRepo(ctx context.Context, r Repo, tagRes []*regexp2.Regex
 					continue
 				}
 				// A referrer goes with its subject (deleting which deletes it), never before.
-				if keep, err := subjectPresent(ctx, q, m); err != nil || keep {
+				if keep, err := registry.SubjectPresent(ctx, q, m); err != nil || keep {
 					if err != nil {
 						return nil, nil, err
 					}
 					continue
 				}
-				if !o.IncludeLocked && checkDelete(repo, "manifest", m.Attributes) != nil {
+				if !o.IncludeLocked && registry.CheckDelete(repo, "manifest", m.Attributes) != nil {
 					continue
 				}
 				delMans = append(delMans, Deletion{Repository: r.Name, Digest: m.Digest.String(), Reason: "purge: untagged"})
@@ -264,32 +264,32 @@ func lastUse(pulled, created time.Time) time.Time {
 }
 
 // applyPurge deletes what a plan lists, unlocking first when asked.
-func (s *Service) applyPurge(ctx context.Context, r Repo, tags, mans []Deletion, unlock bool) error {
+func (s *Service) applyPurge(ctx context.Context, r registry.Repo, tags, mans []Deletion, unlock bool) error {
 	yes := true
-	open := AttributesPatch{DeleteEnabled: &yes, WriteEnabled: &yes}
+	open := registry.AttributesPatch{DeleteEnabled: &yes, WriteEnabled: &yes}
 	if unlock && (len(tags) > 0 || len(mans) > 0) {
-		if _, err := s.UpdateRepository(ctx, r, open); err != nil {
+		if _, err := s.core.UpdateRepository(ctx, r, open); err != nil {
 			return err
 		}
 	}
 	for _, t := range tags {
 		if unlock {
-			if _, err := s.UpdateTag(ctx, r, t.Tag, open); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
+			if _, err := s.core.UpdateTag(ctx, r, t.Tag, open); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
 				return err
 			}
 		}
-		if err := s.Untag(ctx, r, t.Tag); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
+		if err := s.core.Untag(ctx, r, t.Tag); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
 			return err
 		}
 		s.recordDeletion(ctx, r, t, "Untag", "purge")
 	}
 	for _, m := range mans {
 		if unlock {
-			if _, err := s.UpdateManifest(ctx, r, digestOf(m.Digest), open); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
+			if _, err := s.core.UpdateManifest(ctx, r, digestOf(m.Digest), open); err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
 				return err
 			}
 		}
-		if err := s.DeleteManifest(ctx, r, m.Digest); errcode.CodeOf(err) == errcode.Denied {
+		if err := s.core.DeleteManifest(ctx, r, m.Digest); errcode.CodeOf(err) == errcode.Denied {
 			continue // a referrer of it is locked: purge skips locked content
 		} else if err != nil && errcode.CodeOf(err) != errcode.ManifestUnknown {
 			return err
@@ -299,8 +299,8 @@ func (s *Service) applyPurge(ctx context.Context, r Repo, tags, mans []Deletion,
 	return nil
 }
 
-func (s *Service) recordDeletion(ctx context.Context, r Repo, d Deletion, op, who string) {
-	_ = s.meta.Tx(context.WithoutCancel(ctx), func(q meta.Queries) error {
+func (s *Service) recordDeletion(ctx context.Context, r registry.Repo, d Deletion, op, who string) {
+	_ = s.meta.Tx(context.WithoutCancel(ctx), func(q Store) error {
 		s.recordLifecycle(ctx, q, r.Registry.ID, d.Repository, d.Tag, digestOf(d.Digest), op, who, d.Reason)
 		return nil
 	})
@@ -332,5 +332,3 @@ func (s *Service) purgeNotPulled(ctx context.Context, reg *meta.Registry, d time
 	}
 	return append(res.Tags, res.Manifests...), nil
 }
-
-func digestOf(s string) digest.Digest { return digest.Digest(s) }

@@ -1,4 +1,4 @@
-package registry
+package lifecycle
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/acre-project/acre/internal/cron"
 	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/registry"
 )
 
 // PurgeSchedule is a purge the server runs on a cron schedule.
@@ -30,7 +31,7 @@ func viewSchedule(m meta.PurgeSchedule) PurgeSchedule {
 
 // PutPurgeSchedule creates or replaces a scheduled purge.
 func (s *Service) PutPurgeSchedule(ctx context.Context, reg *meta.Registry, name, spec string, o PurgeOptions) (PurgeSchedule, error) {
-	if !ValidRegistryName(name) && !tokenLike(name) {
+	if !registry.ValidRegistryName(name) && !tokenLike(name) {
 		return PurgeSchedule{}, badPurge("schedule name %q: letters, digits and dashes", name)
 	}
 	sch, err := cron.Parse(spec)
@@ -50,7 +51,7 @@ func (s *Service) PutPurgeSchedule(ctx context.Context, reg *meta.Registry, name
 	args, _ := json.Marshal(o)
 	now := time.Now().UTC()
 	m := meta.PurgeSchedule{RegistryID: reg.ID, Name: name, Schedule: spec, Args: args, NextRunAt: sch.Next(now), CreatedAt: now}
-	if err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.PutPurgeSchedule(ctx, &m) }); err != nil {
+	if err := s.meta.Tx(ctx, func(q Store) error { return q.PutPurgeSchedule(ctx, &m) }); err != nil {
 		return PurgeSchedule{}, err
 	}
 	return viewSchedule(m), nil
@@ -80,7 +81,7 @@ func (s *Service) PurgeSchedules(ctx context.Context, reg *meta.Registry) ([]Pur
 
 // DeletePurgeSchedule removes a scheduled purge.
 func (s *Service) DeletePurgeSchedule(ctx context.Context, reg *meta.Registry, name string) error {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.DeletePurgeSchedule(ctx, reg.ID, name) })
+	err := s.meta.Tx(ctx, func(q Store) error { return q.DeletePurgeSchedule(ctx, reg.ID, name) })
 	if errors.Is(err, meta.ErrNotFound) {
 		return errcode.Errorf(errcode.NameUnknown, "no purge schedule named %q", name)
 	}
@@ -101,7 +102,7 @@ func (s *Service) RunDueSchedules(ctx context.Context) error {
 			continue
 		}
 		var ok bool
-		if err := s.meta.Tx(ctx, func(q meta.Queries) (err error) {
+		if err := s.meta.Tx(ctx, func(q Store) (err error) {
 			ok, err = q.LeasePurgeSchedule(ctx, m.ID, now, now.Add(time.Hour))
 			return err
 		}); err != nil || !ok {
@@ -123,7 +124,7 @@ func (s *Service) RunDueSchedules(ctx context.Context) error {
 		if sch, err := cron.Parse(m.Schedule); err == nil {
 			next = sch.Next(now)
 		}
-		if err := s.meta.Tx(context.WithoutCancel(ctx), func(q meta.Queries) error {
+		if err := s.meta.Tx(context.WithoutCancel(ctx), func(q Store) error {
 			return q.FinishPurgeSchedule(ctx, m.ID, now, next, result)
 		}); err != nil {
 			return err
@@ -131,17 +132,4 @@ func (s *Service) RunDueSchedules(ctx context.Context) error {
 		s.log.Info("scheduled purge", "registry", m.RegistryID, "name", m.Name, "result", result)
 	}
 	return nil
-}
-
-func (s *Service) registryByID(ctx context.Context, id int64) (*meta.Registry, error) {
-	regs, err := s.meta.Read().ListRegistries(ctx, meta.Page{N: 1 << 20})
-	if err != nil {
-		return nil, err
-	}
-	for i := range regs {
-		if regs[i].ID == id {
-			return &regs[i], nil
-		}
-	}
-	return nil, meta.ErrNotFound
 }
