@@ -13,9 +13,14 @@ import (
 	"github.com/acre-project/acre/internal/meta"
 )
 
+// Store is the part of the metadata store the writer uses.
+type Store interface {
+	meta.Audit
+}
+
 // Writer batches audit entries into the metadata store.
 type Writer struct {
-	meta meta.Store
+	meta meta.View[Store]
 	log  *slog.Logger
 	ch   chan meta.AuditEntry
 }
@@ -25,7 +30,7 @@ type Writer struct {
 const queueSize = 10000
 
 // New returns a Writer; call Run to write.
-func New(m meta.Store, log *slog.Logger) *Writer {
+func New(m meta.View[Store], log *slog.Logger) *Writer {
 	return &Writer{meta: m, log: log, ch: make(chan meta.AuditEntry, queueSize)}
 }
 
@@ -49,7 +54,7 @@ func (w *Writer) Run(ctx context.Context) {
 		if len(batch) == 0 {
 			return
 		}
-		err := w.meta.Tx(wctx, func(q meta.Queries) error { return q.AppendAuditBatch(wctx, batch) })
+		err := w.meta.Tx(wctx, func(q Store) error { return q.AppendAuditBatch(wctx, batch) })
 		if err != nil {
 			w.log.Warn("audit write", "entries", len(batch), "err", err)
 		}

@@ -59,7 +59,7 @@ func (s *Service) CreateIdentity(ctx context.Context, kind, name, password strin
 	}
 	now := time.Now().UTC()
 	p := &meta.Principal{Kind: kind, Name: name, Enabled: true, CreatedAt: now}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		if err := nameFree(ctx, q, name, 0); err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func (s *Service) ResetSecret(ctx context.Context, name, password string) (Secre
 	} else if len(password) < minPassword {
 		return Secret{}, invalid("a password needs at least %d characters", minPassword)
 	}
-	err = s.meta.Tx(ctx, func(q meta.Queries) error {
+	err = s.meta.Tx(ctx, func(q Store) error {
 		if err := q.PutCredential(ctx, &meta.Credential{PrincipalID: p.ID, Name: credName, Hash: HashSecret(password), CreatedAt: time.Now().UTC()}); err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func (s *Service) ResetSecret(ctx context.Context, name, password string) (Secre
 
 // DeleteIdentity removes a server-wide identity with its credentials and roles.
 func (s *Service) DeleteIdentity(ctx context.Context, name string) error {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		p, err := q.PrincipalByName(ctx, 0, name)
 		if err != nil {
 			return err
@@ -178,7 +178,7 @@ func (s *Service) Assign(ctx context.Context, assignee, role string, scope RoleS
 		return nil, invalid("unknown role; use one of %s", strings.Join(Roles(), ", "))
 	}
 	var out *Assignment
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		p, err := q.PrincipalByName(ctx, 0, assignee)
 		if errors.Is(err, meta.ErrNotFound) || (err == nil && p.RegistryID != 0) {
 			return invalid("no identity named %q", assignee)
@@ -240,7 +240,7 @@ func (s *Service) Assignments(ctx context.Context, assignee string) ([]Assignmen
 // Unassign deletes a role assignment; the access tokens its principal
 // holds end (refresh tokens and sessions read the roles anew on each use).
 func (s *Service) Unassign(ctx context.Context, id int64) error {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		all, err := q.ListAllRoleAssignments(ctx)
 		if err != nil {
 			return err
@@ -263,12 +263,19 @@ func (s *Service) Unassign(ctx context.Context, id int64) error {
 // ends the user name in Basic credentials), no '/' or spaces.
 var identityNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
 
+// namespace is where login names live: principals, and registries (each
+// the name of its admin user).
+type namespace interface {
+	meta.Principals
+	meta.Registries
+}
+
 // nameFree checks that no other principal would share a login name with
 // one about to be created in registryID (0: server-wide): a registry's
 // token or admin user would shadow a server-wide identity of that name in
 // the registry, and lock it out there. A registry's name is its admin
 // user's name, so it counts as taken too.
-func nameFree(ctx context.Context, q meta.Queries, name string, registryID int64) error {
+func nameFree(ctx context.Context, q namespace, name string, registryID int64) error {
 	ps, err := q.PrincipalsNamed(ctx, name)
 	if err != nil {
 		return err

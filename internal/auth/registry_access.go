@@ -27,7 +27,7 @@ type AdminCredentials struct {
 const hashedNote = "acre stores admin passwords hashed, so their values are shown only when generated: " +
 	"by enabling the admin user (acre update --admin-enabled true) or by acre credential renew"
 
-func (s *Service) adminPrincipal(ctx context.Context, q meta.Queries, reg *meta.Registry) (*meta.Principal, error) {
+func (s *Service) adminPrincipal(ctx context.Context, q namespace, reg *meta.Registry) (*meta.Principal, error) {
 	p, err := q.PrincipalByName(ctx, reg.ID, reg.Name)
 	if err == nil && p.Kind == meta.KindAdmin {
 		return p, nil
@@ -73,7 +73,7 @@ func (s *Service) AdminRenew(ctx context.Context, reg *meta.Registry, name strin
 		names = []string{name}
 	}
 	out := AdminCredentials{Enabled: reg.Settings.AdminEnabled, Username: reg.Name}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		p, err := s.adminPrincipal(ctx, q, reg)
 		if err != nil {
 			return err
@@ -145,7 +145,7 @@ func (s *Service) PutScopeMap(ctx context.Context, reg *meta.Registry, name, des
 		}
 	}
 	m := &meta.ScopeMap{RegistryID: reg.ID, Name: name, Description: description, Actions: actions, CreatedAt: time.Now().UTC()}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		ms, err := q.ListScopeMaps(ctx, reg.ID)
 		if err != nil {
 			return err
@@ -176,7 +176,7 @@ func (s *Service) PutScopeMap(ctx context.Context, reg *meta.Registry, name, des
 
 // DeleteScopeMap deletes a user-defined scope map no token uses.
 func (s *Service) DeleteScopeMap(ctx context.Context, reg *meta.Registry, name string) error {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		toks, err := q.ListPrincipals(ctx, reg.ID, meta.KindToken)
 		if err != nil {
 			return err

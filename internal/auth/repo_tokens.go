@@ -101,7 +101,7 @@ func (s *Service) CreateToken(ctx context.Context, reg *meta.Registry, spec Toke
 		return TokenView{}, invalid("status must be enabled or disabled")
 	}
 	var view TokenView
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		if _, ok := systemScopeMaps[scopeMap]; !ok {
 			if _, err := q.GetScopeMap(ctx, reg.ID, scopeMap); errors.Is(err, meta.ErrNotFound) {
 				return invalid("no scope map named %q", scopeMap)
@@ -153,7 +153,7 @@ func scopeMapName(s string) string {
 
 // UpdateToken changes a token's scope map and/or status ("" keeps them).
 func (s *Service) UpdateToken(ctx context.Context, reg *meta.Registry, name, scopeMap, status string) (TokenView, error) {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		p, err := tokenPrincipal(ctx, q, reg, name)
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (s *Service) GenerateTokenPassword(ctx context.Context, reg *meta.Registry,
 		return Secret{}, invalid("password name must be password1 or password2")
 	}
 	sec := Secret{Name: which, Value: NewSecret(24), CreatedAt: time.Now().UTC(), ExpiresAt: expiry}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		p, err := tokenPrincipal(ctx, q, reg, name)
 		if err != nil {
 			return err
@@ -221,7 +221,7 @@ func (s *Service) DeleteTokenPassword(ctx context.Context, reg *meta.Registry, n
 	if which != "password1" && which != "password2" {
 		return invalid("password name must be password1 or password2")
 	}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		p, err := tokenPrincipal(ctx, q, reg, name)
 		if err != nil {
 			return err
@@ -237,7 +237,7 @@ func (s *Service) DeleteTokenPassword(ctx context.Context, reg *meta.Registry, n
 
 // DeleteToken deletes a token.
 func (s *Service) DeleteToken(ctx context.Context, reg *meta.Registry, name string) error {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		p, err := tokenPrincipal(ctx, q, reg, name)
 		if err != nil {
 			return err
@@ -249,7 +249,7 @@ func (s *Service) DeleteToken(ctx context.Context, reg *meta.Registry, name stri
 }
 
 // tokenPrincipal loads the token named name (ErrNotFound for another kind).
-func tokenPrincipal(ctx context.Context, q meta.Queries, reg *meta.Registry, name string) (*meta.Principal, error) {
+func tokenPrincipal(ctx context.Context, q meta.Principals, reg *meta.Registry, name string) (*meta.Principal, error) {
 	p, err := q.PrincipalByName(ctx, reg.ID, name)
 	if err == nil && p.Kind != meta.KindToken {
 		err = meta.ErrNotFound

@@ -12,9 +12,22 @@ import (
 	"github.com/acre-project/acre/internal/sku"
 )
 
+// Store is the part of the metadata store auth uses: identities with their
+// credentials and roles, scope maps, token signing keys, the audit log of
+// sign-ins and the registries that scope names and roles.
+type Store interface {
+	meta.Registries
+	meta.Principals
+	meta.Credentials
+	meta.RoleAssignments
+	meta.ScopeMaps
+	meta.SigningKeys
+	meta.Audit
+}
+
 // Options configure the Service.
 type Options struct {
-	Meta meta.Store
+	Meta meta.View[Store]
 	Log  *slog.Logger
 	// AccessTTL is the lifetime of access tokens (default 75 minutes, as ACR's).
 	AccessTTL time.Duration
@@ -39,7 +52,7 @@ type Options struct {
 
 // Service authenticates identities, computes what they may do and issues tokens.
 type Service struct {
-	meta meta.Store
+	meta meta.View[Store]
 	log  *slog.Logger
 	keys *KeyRing
 	opts Options
@@ -126,7 +139,7 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) LoadKeys(ctx context.Context) error {
 	now := time.Now().UTC()
 	var keys []meta.SigningKey
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		var err error
 		if keys, err = q.ListSigningKeys(ctx); err != nil {
 			return err
@@ -153,7 +166,7 @@ func (s *Service) LoadKeys(ctx context.Context) error {
 
 // RotateKeys makes a new signing key now; tokens signed before stay valid.
 func (s *Service) RotateKeys(ctx context.Context) error {
-	err := s.meta.Tx(ctx, func(q meta.Queries) error { return s.rotate(ctx, q, time.Now().UTC()) })
+	err := s.meta.Tx(ctx, func(q Store) error { return s.rotate(ctx, q, time.Now().UTC()) })
 	if err != nil {
 		return err
 	}
@@ -164,7 +177,7 @@ func (s *Service) RotateKeys(ctx context.Context) error {
 	return s.useKeys(keys)
 }
 
-func (s *Service) rotate(ctx context.Context, q meta.Queries, now time.Time) error {
+func (s *Service) rotate(ctx context.Context, q meta.SigningKeys, now time.Time) error {
 	if err := q.RetireSigningKeys(ctx, now.Add(time.Nanosecond), now); err != nil {
 		return err
 	}
@@ -206,7 +219,7 @@ func (s *Service) Bootstrap(ctx context.Context, user, password string) (Bootstr
 	if user == "" {
 		user = "owner"
 	}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		n, err := q.CountPrincipals(ctx)
 		if err != nil || n > 0 {
 			return err

@@ -156,7 +156,7 @@ func (s *Service) audit(ctx context.Context, r *http.Request, reg *meta.Registry
 
 func (s *Service) writeAudit(ctx context.Context, e *meta.AuditEntry) {
 	ctx = context.WithoutCancel(ctx)
-	if werr := s.meta.Tx(ctx, func(q meta.Queries) error { return q.AppendAudit(ctx, e) }); werr != nil {
+	if werr := s.meta.Tx(ctx, func(q Store) error { return q.AppendAudit(ctx, e) }); werr != nil {
 		s.log.WarnContext(ctx, "audit login", "err", werr)
 	}
 }

@@ -29,14 +29,21 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
+// Store is the part of the metadata store the vaults use: the vaults
+// themselves and the principals that references are resolved for.
+type Store interface {
+	meta.Vaults
+	meta.Principals
+}
+
 // Service manages vaults.
 type Service struct {
-	meta   meta.Store
+	meta   meta.View[Store]
 	domain string
 }
 
 // New returns a Service; vaults' URIs are https://<vault>.vault.<domain>.
-func New(m meta.Store, domain string) *Service { return &Service{meta: m, domain: domain} }
+func New(m meta.View[Store], domain string) *Service { return &Service{meta: m, domain: domain} }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
 var secretRE = regexp.MustCompile(`^[a-zA-Z0-9-]{1,127}$`)
@@ -76,7 +83,7 @@ func (s *Service) CreateVault(ctx context.Context, name string) (VaultView, erro
 		return VaultView{}, invalid("vault name %q: 3-24 letters, digits and hyphens, starting with a letter", name)
 	}
 	v := &meta.Vault{Name: strings.ToLower(name), CreatedAt: time.Now().UTC()}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error { return q.CreateVault(ctx, v) })
+	err := s.meta.Tx(ctx, func(q Store) error { return q.CreateVault(ctx, v) })
 	if errors.Is(err, meta.ErrConflict) {
 		return VaultView{}, invalid("a vault named %q exists", name)
 	}
@@ -104,7 +111,7 @@ func (s *Service) Vaults(ctx context.Context) ([]VaultView, error) {
 
 // DeleteVault deletes a vault with its secrets and role assignments.
 func (s *Service) DeleteVault(ctx context.Context, name string) error {
-	return s.meta.Tx(ctx, func(q meta.Queries) error {
+	return s.meta.Tx(ctx, func(q Store) error {
 		v, err := q.GetVault(ctx, strings.ToLower(name))
 		if err != nil {
 			return err
@@ -126,7 +133,7 @@ func (s *Service) SetSecret(ctx context.Context, vault, name, value string) (Sec
 		return SecretView{}, err
 	}
 	x := &meta.VaultSecret{Name: name, Version: hex.EncodeToString(b), Value: value, CreatedAt: time.Now().UTC()}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		v, err := q.GetVault(ctx, strings.ToLower(vault))
 		if err != nil {
 			return err
@@ -178,7 +185,7 @@ func (s *Service) Assign(ctx context.Context, assignee, scope string) (map[strin
 	}
 	r := &meta.VaultRole{Role: RoleSecretsUser, CreatedAt: time.Now().UTC()}
 	var p *meta.Principal
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		var err error
 		p, err = q.PrincipalByName(ctx, 0, assignee)
 		if errors.Is(err, meta.ErrNotFound) || (err == nil && p.RegistryID != 0) {

@@ -25,9 +25,22 @@ type Metrics struct {
 	gc         *prometheus.CounterVec
 }
 
+// Store is the part of the metadata store the gauges read.
+type Store interface {
+	meta.Registries
+	meta.Uploads
+	meta.Details
+}
+
+// CommitStatser is a metadata store that counts its group commits.
+type CommitStatser interface {
+	CommitStats() (transactions, commits int64, ok bool)
+}
+
 // New builds the metrics; store feeds the gauges read at scrape time
-// (storage per registry, uploads in progress).
-func New(store meta.Store) *Metrics {
+// (storage per registry, uploads in progress) and commits, when not nil,
+// the counts of the store's group commits.
+func New(store meta.View[Store], commits CommitStatser) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -49,7 +62,7 @@ func New(store meta.Store) *Metrics {
 	m.gc = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "acre_gc_total", Help: "Garbage collection work: queue items, links dropped, blobs deleted, bytes freed."}, []string{"what"})
 	m.reg.MustRegister(m.requests, m.bytesIn, m.bytesOut, m.deliveries, m.tokens, m.logins, m.gc,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &storeCollector{store: store})
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &storeCollector{store: store, commits: commits})
 	return m
 }
 
@@ -102,7 +115,8 @@ func statusText(s int) string {
 
 // storeCollector reads gauges from the metadata at scrape time.
 type storeCollector struct {
-	store meta.Store
+	store   meta.View[Store]
+	commits CommitStatser
 }
 
 var (
@@ -111,11 +125,6 @@ var (
 	txDesc      = prometheus.NewDesc("acre_meta_transactions_total", "Metadata write transactions committed (embedded store).", nil, nil)
 	commitsDesc = prometheus.NewDesc("acre_meta_commits_total", "Metadata commits made; fewer than transactions when concurrent ones shared a commit (embedded store).", nil, nil)
 )
-
-// commitStatser is a metadata store that counts its group commits.
-type commitStatser interface {
-	CommitStats() (transactions, commits int64, ok bool)
-}
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- storageDesc
@@ -127,8 +136,8 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if cs, ok := c.store.(commitStatser); ok {
-		if txs, commits, ok := cs.CommitStats(); ok {
+	if c.commits != nil {
+		if txs, commits, ok := c.commits.CommitStats(); ok {
 			ch <- prometheus.MustNewConstMetric(txDesc, prometheus.CounterValue, float64(txs))
 			ch <- prometheus.MustNewConstMetric(commitsDesc, prometheus.CounterValue, float64(commits))
 		}

@@ -43,6 +43,7 @@ type Server struct {
 	cfg       config.Config
 	log       *slog.Logger
 	meta      meta.Store
+	views     views // the narrow view of meta each component takes
 	svc       *registry.Service
 	life      *lifecycle.Service
 	pulls     *lifecycle.Pulls
@@ -91,8 +92,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	if err != nil {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
-	mx := metrics.New(m)
-	dispatch := webhook.NewDispatcher(m, log, guard.Client(10*time.Second), mx.Delivery)
+	views := narrowViews(m)
+	mx := newMetrics(m, views)
+	dispatch := webhook.NewDispatcher(views.webhook, log, guard.Client(10*time.Second), mx.Delivery)
 	pulls := lifecycle.NewPulls(meta.Narrow(m, func(q meta.Queries) meta.PullTimes { return q }), log)
 	svc := registry.New(registry.Options{Meta: meta.Narrow(m, func(q meta.Queries) registry.Store { return q }), Blobs: blobs, Uploads: blobs, Log: log, OnPull: pulls.Record,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
@@ -117,11 +119,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		m.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, meta: m, svc: svc, life: life, pulls: pulls, dispatch: dispatch, metrics: mx, audit: audit.New(m, log), proxies: proxies,
-		own: own}
-	s.hooks = webhook.NewService(m, s.ownHosts, dispatch.Kick, cfg.SKU)
+	s := &Server{cfg: cfg, log: log, meta: m, views: views, svc: svc, life: life, pulls: pulls, dispatch: dispatch, metrics: mx,
+		audit: audit.New(views.audit, log), proxies: proxies, own: own}
+	s.hooks = webhook.NewService(views.webhook, s.ownHosts, dispatch.Kick, cfg.SKU)
 	if cfg.Auth.Enabled {
-		s.auth = auth.New(auth.Options{Meta: m, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,
+		s.auth = auth.New(auth.Options{Meta: views.auth, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,
 			RefreshTTL: cfg.Auth.RefreshTokenTTL, SessionTTL: cfg.Auth.SessionTTL, KeyRotation: cfg.Auth.KeyRotation,
 			OnToken: mx.Token, OnLogin: mx.Login, Limits: cfg.SKU})
 		if err := s.auth.Start(ctx); err != nil {

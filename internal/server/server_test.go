@@ -42,7 +42,7 @@ func TestWithRequest(t *testing.T) {
 				r.Header.Set("X-Request-Id", tt.id)
 			}
 			rec := httptest.NewRecorder()
-			withRequest(log, metrics.New(nil), nil, ok).ServeHTTP(rec, r)
+			withRequest(log, metrics.New(nil, nil), nil, ok).ServeHTTP(rec, r)
 			id := rec.Header().Get("X-Request-Id")
 			if !tt.wantID(id) {
 				t.Fatalf("X-Request-Id = %q", id)
@@ -67,7 +67,7 @@ func TestWithRequestPanic(t *testing.T) {
 	boom := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("kaboom") })
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
 		rec := httptest.NewRecorder()
-		withRequest(log, metrics.New(nil), nil, boom).ServeHTTP(rec, httptest.NewRequest(method, "/v2/", nil))
+		withRequest(log, metrics.New(nil, nil), nil, boom).ServeHTTP(rec, httptest.NewRequest(method, "/v2/", nil))
 		if rec.Code != http.StatusInternalServerError {
 			t.Fatalf("%s: status = %d, want 500", method, rec.Code)
 		}
@@ -87,7 +87,7 @@ func TestWithRequestPanic(t *testing.T) {
 		panic("late")
 	})
 	rec := httptest.NewRecorder()
-	withRequest(log, metrics.New(nil), nil, late).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	withRequest(log, metrics.New(nil, nil), nil, late).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if rec.Code != http.StatusOK || rec.Body.Len() != 0 {
 		t.Fatalf("late panic = %d %q", rec.Code, rec.Body.String())
 	}
@@ -99,7 +99,7 @@ func TestWithRequestPanic(t *testing.T) {
 			}
 		}()
 		abort := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
-		withRequest(log, metrics.New(nil), nil, abort).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		withRequest(log, metrics.New(nil, nil), nil, abort).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	}()
 }
 

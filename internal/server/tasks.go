@@ -32,7 +32,7 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 	if s.auth != nil {
 		creds = s.auth
 	}
-	return tasks.New(tasks.Options{Meta: s.meta, Blobs: blobs, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
+	return tasks.New(tasks.Options{Meta: s.views.tasks, Blobs: blobs, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
 		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
 		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork,
 		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll})

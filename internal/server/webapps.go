@@ -119,7 +119,7 @@ func (h *appsHost) PullCredentials(ctx context.Context, id int64, host string) (
 
 // newWebApps builds the web app service when the configuration turns it on.
 func (s *Server) newWebApps() {
-	s.vault = keyvault.New(s.meta, s.cfg.Domain)
+	s.vault = keyvault.New(s.views.keyvault, s.cfg.Domain)
 	w := s.cfg.WebApps
 	if w.Addr == "" {
 		return
@@ -130,7 +130,7 @@ func (s *Server) newWebApps() {
 	if domain == "" {
 		domain = s.cfg.Domain
 	}
-	o := webapps.Options{Meta: s.meta, Dir: dir, Domain: domain, Log: s.log, Probe: w.Probe, StartTimeout: w.StartTimeout,
+	o := webapps.Options{Meta: s.views.webapps, Dir: dir, Domain: domain, Log: s.log, Probe: w.Probe, StartTimeout: w.StartTimeout,
 		MaxBackoff: w.MaxBackoff, IdleTimeout: w.IdleTimeout, URL: func() string { _, door := h.get(); return door },
 		Runtime: &webapps.Runc{Binary: w.Runtime, Root: filepath.Join(dir, "runc"), Dir: filepath.Join(dir, "bundles"), Grace: w.StopGrace},
 		Puller: &webapps.Puller{Cache: filepath.Join(dir, "images"), Scheme: h.scheme,

@@ -108,7 +108,7 @@ func (s *Service) renew(ctx context.Context, id int64, cancel context.CancelCaus
 		case <-t.C:
 		}
 		var stop bool
-		err := s.o.Meta.Tx(ctx, func(q meta.Queries) (err error) {
+		err := s.o.Meta.Tx(ctx, func(q Store) (err error) {
 			stop, err = q.RenewRun(ctx, id, s.node, time.Now().UTC().Add(leaseFor))
 			return err
 		})
@@ -142,7 +142,7 @@ func (s *Service) finish(ctx context.Context, r *meta.Run, l *runLog, out RunOut
 		s.o.Log.Warn("run log blob: the log stays in the store", "run", RunName(r.ID), "err", err)
 	}
 	r.FinishedAt = time.Now().UTC()
-	err = s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err = s.o.Meta.Tx(ctx, func(q Store) error {
 		if err := q.FinishRun(ctx, r); err != nil {
 			return err
 		}

@@ -27,7 +27,7 @@ func (s *Service) fireTimers(ctx context.Context) {
 			continue
 		}
 		fired := false
-		err = s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+		err = s.o.Meta.Tx(ctx, func(q Store) error {
 			ok, err := q.SetTaskTimer(ctx, mt.ID, mt.NextTimerAt, t.Spec.nextTimer(now))
 			if err != nil || !ok {
 				return err
@@ -56,7 +56,7 @@ func (s *Service) baseImageEvents(ctx context.Context) {
 	cur, err := s.o.Meta.Read().TaskCursor(ctx, baseCursor)
 	if errors.Is(err, meta.ErrNotFound) {
 		// First start: triggers follow pushes from now on.
-		_ = s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+		_ = s.o.Meta.Tx(ctx, func(q Store) error {
 			max, err := q.MaxEventID(ctx)
 			if err != nil {
 				return err
@@ -75,7 +75,7 @@ func (s *Service) baseImageEvents(ctx context.Context) {
 	}
 	regs := map[int64]*meta.Registry{}
 	queued := 0
-	err = s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err = s.o.Meta.Tx(ctx, func(q Store) error {
 		queued = 0
 		for _, e := range events {
 			if e.Action != "push" || e.Tag == "" {

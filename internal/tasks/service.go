@@ -24,9 +24,25 @@ type Credentials interface {
 	RunToken(ctx context.Context, reg *meta.Registry, identity string, repos []string, ttl time.Duration) (string, error)
 }
 
+// Store is the part of the metadata store tasks use: task definitions and
+// their triggers, the run queue with its logs and history, the outbox that
+// base-image triggers follow, and the blobs and registries runs touch.
+type Store interface {
+	meta.Registries
+	meta.Blobs
+	meta.Outbox
+	meta.EventFeed
+	meta.Lifecycle
+	meta.Tasks
+	meta.TaskTriggers
+	meta.Runs
+	meta.RunHistory
+	meta.RunLogs
+}
+
 // Options configure a Service.
 type Options struct {
-	Meta    meta.Store
+	Meta    meta.View[Store]
 	Blobs   blob.Store
 	Uploads blob.Uploads
 	Builder Builder // nil: runs fail with a message saying builds are not configured
@@ -98,7 +114,7 @@ func (s *Service) Kick() {
 // Submit queues a run.
 func (s *Service) Submit(ctx context.Context, reg *meta.Registry, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
 	var r *meta.Run
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) (err error) {
+	err := s.o.Meta.Tx(ctx, func(q Store) (err error) {
 		r, err = newRun(ctx, q, reg.ID, taskID, taskName, trigger, spec)
 		return err
 	})
@@ -110,7 +126,7 @@ func (s *Service) Submit(ctx context.Context, reg *meta.Registry, taskID int64, 
 }
 
 // newRun queues a run inside a transaction.
-func newRun(ctx context.Context, q meta.Queries, registryID, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
+func newRun(ctx context.Context, q Store, registryID, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -123,7 +139,7 @@ func newRun(ctx context.Context, q meta.Queries, registryID, taskID int64, taskN
 // Cancel asks for a run to stop: a queued run ends Canceled at once, a
 // running one within a lease renewal (on whichever node runs it).
 func (s *Service) Cancel(ctx context.Context, id int64) error {
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.o.Meta.Tx(ctx, func(q Store) error {
 		return q.RequestCancel(ctx, id, "canceled by the user", time.Now().UTC())
 	})
 	s.mu.Lock()
@@ -156,7 +172,7 @@ func (s *Service) Work(ctx context.Context) {
 		}
 		for s.busy() < s.o.Concurrency && ctx.Err() == nil {
 			var r *meta.Run
-			err := s.o.Meta.Tx(ctx, func(q meta.Queries) (err error) {
+			err := s.o.Meta.Tx(ctx, func(q Store) (err error) {
 				now := time.Now().UTC()
 				r, err = q.ClaimRun(ctx, s.node, now, now.Add(leaseFor))
 				return err
@@ -210,7 +226,7 @@ func (s *Service) reap(ctx context.Context) {
 		r.State, r.FinishedAt = meta.RunFailed, now
 		r.Reason = "the node running it stopped before the run ended (its lease expired)"
 		line := fmt.Sprintf("%s Run ID: %s failed: %s\n", now.Format("2006/01/02 15:04:05"), RunName(r.ID), r.Reason)
-		err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+		err := s.o.Meta.Tx(ctx, func(q Store) error {
 			cur, err := q.GetRun(ctx, r.ID)
 			if err != nil || cur.State != meta.RunRunning || cur.LeaseUntil.After(now) {
 				return err // finished or renewed meanwhile
@@ -237,7 +253,7 @@ func (s *Service) expire(ctx context.Context) {
 			return
 		}
 		for _, r := range old {
-			err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+			err := s.o.Meta.Tx(ctx, func(q Store) error {
 				if err := q.DeleteRun(ctx, r.ID); err != nil {
 					return err
 				}
@@ -289,7 +305,7 @@ func (s *Service) storeBlob(ctx context.Context, id string, d digest.Digest, n i
 		_ = s.o.Uploads.Abort(ctx, id)
 		return "", 0, err
 	}
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error { return q.PutBlob(ctx, d, n, time.Now().UTC()) })
+	err := s.o.Meta.Tx(ctx, func(q Store) error { return q.PutBlob(ctx, d, n, time.Now().UTC()) })
 	return d, n, err
 }
 

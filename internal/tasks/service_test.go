@@ -54,7 +54,7 @@ func newTestService(t *testing.T, b Builder) (*Service, meta.Store, *meta.Regist
 	if err := m.Tx(t.Context(), func(q meta.Queries) error { return q.CreateRegistry(t.Context(), reg) }); err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Meta: m, Blobs: blobs, Uploads: blobs, Builder: b, Creds: allowAll{}, Log: slog.New(slog.DiscardHandler),
+	s := New(Options{Meta: storeView(m), Blobs: blobs, Uploads: blobs, Builder: b, Creds: allowAll{}, Log: slog.New(slog.DiscardHandler),
 		WorkDir: filepath.Join(dir, "work"), RegistryHost: func(*meta.Registry) string { return "127.0.0.1:1" }})
 	return s, m, reg
 }

@@ -192,7 +192,7 @@ func (s *Service) CreateTask(ctx context.Context, reg *meta.Registry, creator st
 	if t.Spec, err = json.Marshal(sp); err != nil {
 		return nil, err
 	}
-	err = s.o.Meta.Tx(ctx, func(q meta.Queries) error { return q.PutTask(ctx, t) })
+	err = s.o.Meta.Tx(ctx, func(q Store) error { return q.PutTask(ctx, t) })
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, invalid("a task named %q exists", in.Name)
 	}
@@ -231,7 +231,7 @@ func newSecret() string {
 // UpdateTask changes a task.
 func (s *Service) UpdateTask(ctx context.Context, reg *meta.Registry, name string, in TaskInput) (*Task, error) {
 	var out *Task
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.o.Meta.Tx(ctx, func(q Store) error {
 		mt, err := q.GetTask(ctx, reg.ID, name)
 		if err != nil {
 			return err
@@ -285,7 +285,7 @@ func (s *Service) ListTasks(ctx context.Context, reg *meta.Registry) ([]Task, er
 
 // DeleteTask deletes a task (its runs stay in the history).
 func (s *Service) DeleteTask(ctx context.Context, reg *meta.Registry, name string) error {
-	return s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	return s.o.Meta.Tx(ctx, func(q Store) error {
 		t, err := q.GetTask(ctx, reg.ID, name)
 		if err != nil {
 			return err

@@ -42,7 +42,7 @@ func (s *Service) CommitWebhook(ctx context.Context, reg *meta.Registry, name, t
 		return nil, nil
 	}
 	var run *meta.Run
-	err = s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err = s.o.Meta.Tx(ctx, func(q Store) error {
 		// The polling trigger need not run this head again.
 		if ev.After != "" {
 			t.Spec.LastCommit = ev.After
@@ -104,7 +104,7 @@ func (s *Service) pollCommits(ctx context.Context) {
 			continue
 		}
 		queued := false
-		err = s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+		err = s.o.Meta.Tx(ctx, func(q Store) error {
 			cur, err := q.GetTaskByID(ctx, t.ID)
 			if err != nil || !cur.UpdatedAt.Equal(t.UpdatedAt) {
 				return err // changed meanwhile: the next poll looks again

@@ -94,7 +94,7 @@ func (s *Service) CreateApp(ctx context.Context, name, plan string, cfg Config) 
 	}
 	now := time.Now().UTC()
 	a := &meta.WebApp{Name: name, Config: marshal(cfg), Status: marshal(Status{State: "Starting"}), CreatedAt: now, UpdatedAt: now}
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.o.Meta.Tx(ctx, func(q Store) error {
 		p, err := q.GetPlan(ctx, plan)
 		if errors.Is(err, meta.ErrNotFound) {
 			return invalid("no plan named %q: create it with acre appservice plan create", plan)
@@ -183,7 +183,7 @@ func (s *Service) Apps(ctx context.Context) ([]AppView, error) {
 // start and pass their checks before the old ones stop).
 func (s *Service) Configure(ctx context.Context, name string, change func(c *Config) error) (AppView, error) {
 	var a *meta.WebApp
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.o.Meta.Tx(ctx, func(q Store) error {
 		var err error
 		if a, err = q.GetWebApp(ctx, name); err != nil {
 			return err
@@ -211,7 +211,7 @@ func (s *Service) Configure(ctx context.Context, name string, change func(c *Con
 // DeleteApp stops and deletes an app and its managed identity.
 func (s *Service) DeleteApp(ctx context.Context, name string) error {
 	var a *meta.WebApp
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.o.Meta.Tx(ctx, func(q Store) error {
 		var err error
 		if a, err = q.GetWebApp(ctx, name); err != nil {
 			return err
@@ -253,7 +253,7 @@ func (s *Service) AssignIdentity(ctx context.Context, name string) (IdentityView
 	if err != nil {
 		return IdentityView{}, err
 	}
-	err = s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err = s.o.Meta.Tx(ctx, func(q Store) error {
 		cur, err := q.GetWebApp(ctx, name)
 		if err != nil {
 			return err

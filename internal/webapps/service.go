@@ -46,9 +46,17 @@ type Secrets interface {
 	ResolveSetting(ctx context.Context, principalID int64, value string) (resolved, status string, isRef bool)
 }
 
+// Store is the part of the metadata store web apps use: plans, apps and
+// the audit log of SSH sessions.
+type Store interface {
+	meta.AppPlans
+	meta.WebApps
+	meta.Audit
+}
+
 // Options configure a Service.
 type Options struct {
-	Meta       meta.Store
+	Meta       meta.View[Store]
 	Runtime    Runtime
 	Puller     ImagePuller
 	Identities Identities // nil: authentication is off (apps pull anonymously)
@@ -217,7 +225,7 @@ func (s *Service) CreatePlan(ctx context.Context, name, skuName string, workers 
 		return PlanView{}, invalid("a plan runs at most 10 workers here")
 	}
 	p := &meta.AppPlan{Name: name, SKU: sku.Name, Workers: workers, CreatedAt: time.Now().UTC()}
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error { return q.CreatePlan(ctx, p) })
+	err := s.o.Meta.Tx(ctx, func(q Store) error { return q.CreatePlan(ctx, p) })
 	if errors.Is(err, meta.ErrConflict) {
 		return PlanView{}, invalid("a plan named %q exists", name)
 	}
@@ -253,7 +261,7 @@ func (s *Service) Plans(ctx context.Context) ([]PlanView, error) {
 // its apps are redeployed with the new size.
 func (s *Service) UpdatePlan(ctx context.Context, name, skuName string, workers int) (PlanView, error) {
 	var p *meta.AppPlan
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.o.Meta.Tx(ctx, func(q Store) error {
 		var err error
 		if p, err = q.GetPlan(ctx, name); err != nil {
 			return err
@@ -291,7 +299,7 @@ func (s *Service) wakePlan(ctx context.Context, planID int64) {
 
 // DeletePlan deletes a plan that no app uses.
 func (s *Service) DeletePlan(ctx context.Context, name string) error {
-	err := s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.o.Meta.Tx(ctx, func(q Store) error {
 		p, err := q.GetPlan(ctx, name)
 		if err != nil {
 			return err

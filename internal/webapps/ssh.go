@@ -40,7 +40,7 @@ func (s *Service) Shell(ctx context.Context, name, who, clientIP string) (func(c
 	}
 	e := &meta.AuditEntry{At: time.Now().UTC(), Category: "webapp", Operation: "ssh", Identity: who, Repository: name,
 		Tag: in.ID(), CallerIP: clientIP, UserAgent: "acre webapp ssh", Result: "Success"}
-	if err := s.o.Meta.Tx(ctx, func(q meta.Queries) error { return q.AppendAudit(ctx, e) }); err != nil {
+	if err := s.o.Meta.Tx(ctx, func(q Store) error { return q.AppendAudit(ctx, e) }); err != nil {
 		return nil, err
 	}
 	c.logs.platform("%s opened a shell in %s", who, in.ID())

@@ -300,7 +300,7 @@ func (c *controller) setStatus(ctx context.Context, id int64, st Status) {
 	}
 	st.Restarts = c.restarts
 	b := marshal(st)
-	err := c.s.o.Meta.Tx(ctx, func(q meta.Queries) error {
+	err := c.s.o.Meta.Tx(ctx, func(q Store) error {
 		a, err := q.GetWebApp(ctx, c.name)
 		if err != nil || a.ID != id {
 			return err

@@ -92,7 +92,7 @@ func newTestService(t *testing.T, rt Runtime, p ImagePuller) (*Service, *httptes
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	s := New(Options{Meta: m, Runtime: rt, Puller: p, Dir: dir, Domain: "localhost", Log: slog.New(slog.DiscardHandler),
+	s := New(Options{Meta: storeView(m), Runtime: rt, Puller: p, Dir: dir, Domain: "localhost", Log: slog.New(slog.DiscardHandler),
 		Probe: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, StartTimeout: 30 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -34,11 +34,20 @@ const SignatureHeader = "X-Acre-Signature"
 // Observer is told about each delivery attempt (for metrics); may be nil.
 type Observer func(action string, status int, err error)
 
+// Store is the part of the metadata store webhooks use: their definitions
+// with cursors, the outbox they follow and their delivery queues (the
+// Dispatcher and the Service both use all three).
+type Store interface {
+	meta.Webhooks
+	meta.EventFeed
+	meta.WebhookDeliveries
+}
+
 // Dispatcher moves events from the outbox to each webhook's queue and
 // delivers each queue in order, one worker per webhook, so that a slow or
 // dead receiver holds up only itself.
 type Dispatcher struct {
-	meta    meta.Store
+	meta    meta.View[Store]
 	log     *slog.Logger
 	hc      *http.Client
 	observe Observer
@@ -50,7 +59,7 @@ type Dispatcher struct {
 }
 
 // NewDispatcher returns a Dispatcher; call Run to start it.
-func NewDispatcher(m meta.Store, log *slog.Logger, hc *http.Client, observe Observer) *Dispatcher {
+func NewDispatcher(m meta.View[Store], log *slog.Logger, hc *http.Client, observe Observer) *Dispatcher {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -129,7 +138,7 @@ func (d *Dispatcher) fanout(ctx context.Context) error {
 				break
 			}
 			queued := false
-			err = d.meta.Tx(ctx, func(q meta.Queries) error {
+			err = d.meta.Tx(ctx, func(q Store) error {
 				now := time.Now().UTC()
 				cursor, settled := w.Cursor, true
 				for _, e := range events {
@@ -175,7 +184,7 @@ const leaseFor = 10 * time.Second
 func (d *Dispatcher) work(ctx context.Context, webhookID int64) {
 	for ctx.Err() == nil {
 		var ok bool
-		err := d.meta.Tx(ctx, func(q meta.Queries) (err error) {
+		err := d.meta.Tx(ctx, func(q Store) (err error) {
 			now := time.Now().UTC()
 			ok, err = q.LeaseWebhook(ctx, webhookID, d.node, now, now.Add(leaseFor))
 			return err
@@ -204,7 +213,7 @@ func (d *Dispatcher) work(ctx context.Context, webhookID int64) {
 		}
 		d.attempt(ctx, w, next)
 		next.UpdatedAt = time.Now().UTC()
-		if err := d.meta.Tx(context.WithoutCancel(ctx), func(q meta.Queries) error { return q.UpdateDelivery(ctx, next) }); err != nil {
+		if err := d.meta.Tx(context.WithoutCancel(ctx), func(q Store) error { return q.UpdateDelivery(ctx, next) }); err != nil {
 			d.log.Warn("webhook delivery state", "err", err)
 			return
 		}

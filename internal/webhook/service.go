@@ -37,7 +37,7 @@ type Spec struct {
 
 // Service manages webhooks; the Dispatcher delivers them.
 type Service struct {
-	meta meta.Store
+	meta meta.View[Store]
 	// OwnHosts are host names (with or without port) that reach this server;
 	// a webhook may not call this server's own APIs through them.
 	OwnHosts func() []string
@@ -47,7 +47,7 @@ type Service struct {
 
 // NewService returns a Service; kick (may be nil) wakes the dispatcher;
 // limits (may be nil: ACR's) gives each SKU's webhook count.
-func NewService(m meta.Store, ownHosts func() []string, kick func(), limits func(string) sku.Limits) *Service {
+func NewService(m meta.View[Store], ownHosts func() []string, kick func(), limits func(string) sku.Limits) *Service {
 	if limits == nil {
 		limits = sku.Of
 	}
@@ -121,7 +121,7 @@ func (s *Service) Create(ctx context.Context, reg *meta.Registry, name string, s
 	}
 	w := &meta.Webhook{RegistryID: reg.ID, Name: name, URI: sp.URI, Actions: sp.Actions, Scope: sp.Scope, Headers: sp.Headers,
 		Enabled: sp.Enabled, Secret: sp.Secret, CreatedAt: time.Now().UTC()}
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		all, err := q.ListWebhooks(ctx, reg.ID)
 		if err != nil {
 			return err
@@ -156,7 +156,7 @@ func (s *Service) List(ctx context.Context, reg *meta.Registry) ([]meta.Webhook,
 // saved when change or the validation fails.
 func (s *Service) Update(ctx context.Context, reg *meta.Registry, name string, change func(sp *Spec) error) (*meta.Webhook, error) {
 	var out *meta.Webhook
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		w, err := q.GetWebhook(ctx, reg.ID, name)
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func (s *Service) Update(ctx context.Context, reg *meta.Registry, name string, c
 
 // Delete removes a webhook and its queue.
 func (s *Service) Delete(ctx context.Context, reg *meta.Registry, name string) error {
-	return s.meta.Tx(ctx, func(q meta.Queries) error {
+	return s.meta.Tx(ctx, func(q Store) error {
 		w, err := q.GetWebhook(ctx, reg.ID, name)
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func (s *Service) Delete(ctx context.Context, reg *meta.Registry, name string) e
 func (s *Service) Ping(ctx context.Context, reg *meta.Registry, name string) (string, error) {
 	id := uuid.NewString()
 	body, _ := json.Marshal(map[string]any{"id": id, "timestamp": time.Now().UTC(), "action": "ping"})
-	err := s.meta.Tx(ctx, func(q meta.Queries) error {
+	err := s.meta.Tx(ctx, func(q Store) error {
 		w, err := q.GetWebhook(ctx, reg.ID, name)
 		if err != nil {
 			return err
