@@ -29,7 +29,7 @@ type Metrics struct {
 type Store interface {
 	meta.Registries
 	meta.Uploads
-	meta.Details
+	meta.Usage
 }
 
 // CommitStatser is a metadata store that counts its group commits.

@@ -32,7 +32,7 @@ type Store interface {
 	meta.Blobs
 	meta.Outbox
 	meta.EventFeed
-	meta.Lifecycle
+	meta.GCQueue
 	meta.Tasks
 	meta.TaskTriggers
 	meta.Runs
