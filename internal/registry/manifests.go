@@ -335,36 +335,6 @@ func (s *Service) deleteEvents(ctx context.Context, q Store, r Repo, m *meta.Man
 	return appendEvent(ctx, q, r.Registry.ID, "delete", r.Name, "", m.Digest, m.MediaType, 0)
 }
 
-// ListTags lists tag names in lexical order after last, at most n.
-func (s *Service) ListTags(ctx context.Context, r Repo, p meta.Page) ([]string, error) {
-	q := s.meta.Read()
-	repo, err := s.repository(ctx, q, r, nameUnknown(r))
-	if err != nil {
-		return nil, err
-	}
-	return q.ListTags(ctx, repo.ID, p)
-}
-
-// Catalog lists repository names in lexical order after last, at most n.
-func (s *Service) Catalog(ctx context.Context, reg *meta.Registry, p meta.Page) ([]string, error) {
-	return s.meta.Read().ListRepositories(ctx, reg.ID, p)
-}
-
-// Referrers lists the manifests whose subject is d, optionally filtered by
-// artifact type, leaving out those with listEnabled=false (as every
-// listing does). An unknown repository or subject has no referrers.
-func (s *Service) Referrers(ctx context.Context, r Repo, d digest.Digest, artifactType string) ([]meta.Manifest, error) {
-	q := s.meta.Read()
-	repo, err := s.repository(ctx, q, r, nil)
-	if err != nil {
-		return nil, err
-	}
-	if repo == nil {
-		return nil, nil
-	}
-	return q.Referrers(ctx, repo.ID, d, artifactType, false)
-}
-
 // retag points tags at manifest id: the manifest is tagged again (never
 // collected by retention), and a manifest that loses its last tag by a
 // move starts its untagged time.

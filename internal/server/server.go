@@ -96,7 +96,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	mx := newMetrics(m, views)
 	dispatch := webhook.NewDispatcher(views.webhook, log, guard.Client(10*time.Second), mx.Delivery)
 	pulls := lifecycle.NewPulls(meta.Narrow(m, func(q meta.Queries) meta.PullTimes { return q }), log)
-	svc := registry.New(registry.Options{Meta: meta.Narrow(m, func(q meta.Queries) registry.Store { return q }), Blobs: blobs, Uploads: blobs, Log: log, OnPull: pulls.Record,
+	svc := registry.New(registry.Options{Meta: meta.Narrow(m, func(q meta.Queries) registry.Store { return q }),
+		Blobs: blobs, Uploads: blobs, Log: log, OnPull: pulls.Record,
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
 		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) },
 		Redirect: cfg.Storage.Blobs.Redirect, MaxUploadsPerRegistry: cfg.Limits.MaxUploadsPerRegistry,
