@@ -126,7 +126,7 @@ func (s *Service) Submit(ctx context.Context, reg *meta.Registry, taskID int64, 
 }
 
 // newRun queues a run inside a transaction.
-func newRun(ctx context.Context, q Store, registryID, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
+func newRun(ctx context.Context, q meta.Runs, registryID, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
