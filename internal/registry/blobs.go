@@ -171,7 +171,10 @@ func (s *Service) StartUpload(ctx context.Context, r Repo, owner string) (string
 	if err := s.uploads.Start(ctx, id); err != nil {
 		return "", err
 	}
-	err := s.meta.Tx(ctx, func(q Store) error {
+	// The session's record is a relaxed commit: losing it to a power loss
+	// loses only the session (the client starts over; garbage collection
+	// removes its file), and the commit that links the blob is durable.
+	err := s.meta.Tx(meta.Relaxed(ctx), func(q Store) error {
 		inRegistry, byOwner, err := q.OpenUploads(ctx, r.Registry.ID, owner)
 		if err != nil {
 			return err

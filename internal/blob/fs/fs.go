@@ -8,8 +8,9 @@
 // Append hashes while it writes and starts the write-back of what it wrote
 // as the upload streams (see writebehind_linux.go), keeping the sha256
 // state in memory between appends (after a restart Commit reads the data
-// again). Commit syncs the data, renames it into place and syncs the
-// directory, so a blob the metadata knows about is always whole on disk.
+// again). Commit renames the data into place and syncs it and the
+// directory before it returns (see place), so a blob the metadata knows
+// about is always whole on disk.
 // An upload directory of the earlier layout (uploads/<id>/data) is an
 // unknown session that Abort and ListUploads still handle.
 package fs
@@ -30,10 +31,11 @@ import (
 
 // Store is the filesystem Store and Uploads.
 type Store struct {
-	root   string
-	locks  sync.Map  // upload id -> *sync.Mutex
-	hashes sync.Map  // upload id -> *hashState, under the upload's lock
-	bufs   sync.Pool // *[copyBuf]byte
+	root    string
+	locks   sync.Map  // upload id -> *sync.Mutex
+	hashes  sync.Map  // upload id -> *hashState, under the upload's lock
+	digests keyLock   // serializes the commits of one digest
+	bufs    sync.Pool // *[copyBuf]byte
 }
 
 var (

@@ -326,6 +326,30 @@ func TestBugUploadLockLeak(t *testing.T) {
 			if len(left) != 0 {
 				t.Errorf("upload locks left after the session ended: %v", left)
 			}
+			if n := s.digests.held(); n != 0 {
+				t.Errorf("%d digest locks left after the session ended", n)
+			}
+		})
+	}
+}
+
+// TestCommitReplacesLeftover covers a crash between a commit's rename and
+// its syncs: the file at the blob's path may be partial and no metadata
+// refers to it. The next upload of that digest must replace it, not trust it.
+func TestCommitReplacesLeftover(t *testing.T) {
+	for _, leftover := range []string{"", "partial", "same size!"} {
+		t.Run(fmt.Sprintf("%q", leftover), func(t *testing.T) {
+			s := newStore(t)
+			const content = "whole blob"
+			d := digest.FromString(content)
+			p, err := s.blobPath(d)
+			must(t, err)
+			must(t, os.MkdirAll(filepath.Dir(p), 0o700))
+			write(t, p, []byte(leftover))
+			uploadAndCommit(t, s, content)
+			if b, err := os.ReadFile(p); err != nil || string(b) != content {
+				t.Fatalf("blob after commit = %q, %v; want %q", b, err, content)
+			}
 		})
 	}
 }

@@ -171,21 +171,44 @@ func (s *Store) Commit(ctx context.Context, id string, want digest.Digest) (int6
 	if got != want {
 		return 0, blob.ErrDigestMismatch
 	}
-	if err := datasync(f); err != nil {
-		return 0, err
-	}
+	return size, s.place(f, want, dst)
+}
+
+// place moves the verified upload f into the store at dst, durably. A new
+// blob is renamed into place first and then synced (file, then directory):
+// on ext4 and similar file systems the file's sync commits the rename with
+// it, so the directory's sync finds little left to do, and the commits of
+// concurrent uploads share the file system's journal commits. Until both
+// syncs return, a crash may leave a partial file at dst that no metadata
+// refers to: the caller records the blob only after place returns, so a
+// later upload of the same digest finds dst present but not trusted and
+// replaces it the safe way (sync, then rename over it), and garbage
+// collection removes it otherwise. Commits of one digest are serialized,
+// so a rename-first commit never has its file replaced by an unsynced one.
+func (s *Store) place(f *os.File, d digest.Digest, dst string) error {
+	defer s.digests.lock(d)()
 	src := f.Name()
-	if _, err := os.Stat(dst); err == nil {
-		// Already stored: identical content by construction.
-		return size, os.Remove(src)
+	dir := filepath.Dir(dst)
+	if _, err := os.Lstat(dst); err == nil {
+		// Present, perhaps left partial by a crash: sync before replacing it.
+		if err := datasync(f); err != nil {
+			return err
+		}
+		if err := os.Rename(src, dst); err != nil {
+			return err
+		}
+		return syncDir(dir)
 	}
-	if err := s.ensureDir(filepath.Dir(dst)); err != nil {
-		return 0, err
+	if err := s.ensureDir(dir); err != nil {
+		return err
 	}
 	if err := os.Rename(src, dst); err != nil {
-		return 0, err
+		return err
 	}
-	return size, syncDir(filepath.Dir(dst))
+	if err := datasync(f); err != nil {
+		return err
+	}
+	return syncDir(dir)
 }
 
 // ensureDir creates a blob directory that is missing and syncs its parent,

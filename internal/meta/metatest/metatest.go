@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"TxIsolation", testTxIsolation},
 		{"ReadRefusesWrites", testReadRefusesWrites},
 		{"ConcurrentTx", testConcurrentTx},
+		{"RelaxedTx", testRelaxedTx},
 		{"IDsNeverReused", testIDsNeverReused},
 		{"AuditBounded", testAuditBounded},
 		{"RunQueue", testRunQueue},

@@ -343,6 +343,46 @@ func absentErr(err error) error {
 	return err
 }
 
+// testRelaxedTx runs relaxed transactions (meta.Relaxed) beside durable
+// ones: each commits or rolls back as a plain Tx does and reads see it.
+func testRelaxedTx(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	reg := mkRegistry(t, s, "alpha")
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			c := ctx
+			if i%2 == 0 {
+				c = meta.Relaxed(ctx)
+			}
+			errs[i] = s.Tx(c, func(q meta.Queries) error {
+				if err := q.CreateUpload(c, &meta.Upload{ID: fmt.Sprint("u", i), RegistryID: reg.ID, Repository: "r", CreatedAt: at(i)}); err != nil {
+					return err
+				}
+				if i%4 == 2 {
+					return errBoom
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		_, err := s.Read().GetUpload(ctx, fmt.Sprint("u", i))
+		if i%4 == 2 {
+			if !errors.Is(errs[i], errBoom) || !errors.Is(err, meta.ErrNotFound) {
+				t.Errorf("tx %d: Tx = %v, upload read = %v; want refused and not found", i, errs[i], err)
+			}
+			continue
+		}
+		if errs[i] != nil || err != nil {
+			t.Errorf("tx %d (relaxed %v): Tx = %v, upload read = %v", i, i%2 == 0, errs[i], err)
+		}
+	}
+}
+
 func testConcurrentTx(t *testing.T, s meta.Store) {
 	ctx := t.Context()
 	reg := mkRegistry(t, s, "alpha")

@@ -18,6 +18,7 @@ const maxBatch = 64
 type txReq struct {
 	ctx      context.Context
 	fn       func(q meta.Queries) error
+	relaxed  bool // meta.Relaxed: may be answered before the commit is durable
 	done     chan error
 	panicked any // what fn panicked with, raised again in the caller
 }
@@ -42,10 +43,14 @@ func (r *txReq) call(q meta.Queries) (err error) {
 // one commit (with synchronous=FULL, one WAL fsync) instead of queueing
 // for one each. A transaction whose fn fails is rolled back to its
 // savepoint alone; its neighbours commit. Each caller is answered only
-// after the commit that carries its writes is durable.
+// after the commit that carries its writes is durable, except callers of
+// relaxed transactions (meta.Relaxed): those of a batch commit first, on
+// their own, without the WAL sync, which the next durable commit does.
 type groupWriter struct {
 	db    *sql.DB
 	cache *resolveCache
+	full  bool // the store's synchronous level is FULL: relaxed commits lower it
+	lower bool // the writer connection is at synchronous=NORMAL now
 	reqs  chan *txReq
 	quit  chan struct{}
 	done  chan struct{}
@@ -55,8 +60,8 @@ type groupWriter struct {
 	txs     atomic.Int64 // transactions committed
 }
 
-func newGroupWriter(db *sql.DB, cache *resolveCache) *groupWriter {
-	g := &groupWriter{db: db, cache: cache, reqs: make(chan *txReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+func newGroupWriter(db *sql.DB, cache *resolveCache, full bool) *groupWriter {
+	g := &groupWriter{db: db, cache: cache, full: full, reqs: make(chan *txReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
 	go g.run()
 	return g
 }
@@ -65,7 +70,7 @@ var errClosed = errors.New("sqlite: store closed")
 
 // tx queues fn and waits for the commit that carries it.
 func (g *groupWriter) tx(ctx context.Context, fn func(q meta.Queries) error) error {
-	r := &txReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	r := &txReq{ctx: ctx, fn: fn, relaxed: meta.IsRelaxed(ctx), done: make(chan error, 1)}
 	select {
 	case <-g.quit:
 		return errClosed
@@ -106,6 +111,7 @@ func (g *groupWriter) close() {
 func (g *groupWriter) run() {
 	defer close(g.done)
 	batch := make([]*txReq, 0, maxBatch)
+	durable := make([]*txReq, 0, maxBatch)
 	for {
 		select {
 		case r := <-g.reqs:
@@ -122,9 +128,44 @@ func (g *groupWriter) run() {
 				break drain
 			}
 		}
-		g.commit(batch)
-		clear(batch)
+		// Relaxed transactions go first, so that they never wait for a sync.
+		relaxed := batch[:0]
+		for _, r := range batch {
+			if r.relaxed && g.full {
+				relaxed = append(relaxed, r)
+			} else {
+				durable = append(durable, r)
+			}
+		}
+		g.commitAt(relaxed, true)
+		g.commitAt(durable, false)
+		clear(batch[:cap(batch)])
+		clear(durable)
+		durable = durable[:0]
 	}
+}
+
+// commitAt commits batch at the synchronous level it needs: NORMAL for
+// relaxed transactions (no WAL sync), the store's own otherwise. Should
+// the level not change, the batch fails rather than commit at the wrong one.
+func (g *groupWriter) commitAt(batch []*txReq, relaxed bool) {
+	if len(batch) == 0 {
+		return
+	}
+	if g.full && g.lower != relaxed {
+		level := "FULL"
+		if relaxed {
+			level = "NORMAL"
+		}
+		if _, err := g.db.Exec("PRAGMA synchronous = " + level); err != nil {
+			for _, r := range batch {
+				r.done <- fmt.Errorf("sqlite: synchronous=%s: %w", level, err)
+			}
+			return
+		}
+		g.lower = relaxed
+	}
+	g.commit(batch)
 }
 
 // commit runs batch in one transaction, each fn in a savepoint. Should the

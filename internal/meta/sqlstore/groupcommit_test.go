@@ -127,3 +127,63 @@ func TestGroupCommitCancelled(t *testing.T) {
 		t.Fatal("Tx after Close succeeded")
 	}
 }
+
+// TestGroupCommitRelaxed queues relaxed and durable transactions while the
+// writer is busy: the relaxed ones share a commit of their own, the durable
+// ones another, and the writer's connection is back at synchronous=FULL.
+func TestGroupCommitRelaxed(t *testing.T) {
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "meta.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	release := holdWriter(t, s)
+	defer release()
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c := ctx
+			if i%2 == 0 {
+				c = meta.Relaxed(ctx)
+			}
+			errs[i] = s.Tx(c, func(q meta.Queries) error { return createRegistry(c, q, fmt.Sprintf("r%d", i)) })
+		})
+	}
+	for deadline := time.Now().Add(time.Minute); len(s.gw.reqs) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d transactions queued", len(s.gw.reqs), n)
+		}
+	}
+	before := s.gw.commits.Load()
+	release()
+	wg.Wait()
+	if got := s.gw.commits.Load() - before; got != 3 {
+		t.Errorf("%d commits for the busy transaction, relaxed and durable ones; want 3", got)
+	}
+	for i := range n {
+		if _, err := s.Read().GetRegistry(ctx, fmt.Sprintf("r%d", i)); errs[i] != nil || err != nil {
+			t.Errorf("r%d: Tx = %v, read = %v", i, errs[i], err)
+		}
+	}
+	var level int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil || level != 2 {
+		t.Errorf("writer synchronous = %d, %v; want 2 (FULL)", level, err)
+	}
+}
+
+// holdWriter keeps s's writer busy with a transaction until the returned
+// release is called (more calls are no-ops); release waits for it to end.
+func holdWriter(t *testing.T, s *Store) (release func()) {
+	t.Helper()
+	ch, started := make(chan struct{}), make(chan struct{})
+	var busy sync.WaitGroup
+	busy.Go(func() {
+		_ = s.Tx(t.Context(), func(meta.Queries) error { close(started); <-ch; return nil })
+	})
+	<-started
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }); busy.Wait() }
+}

@@ -139,6 +139,12 @@ func (s *Store) pgTxOnce(ctx context.Context, fn func(q meta.Queries) error, alo
 			return fmt.Errorf("postgres: begin: %w", err)
 		}
 	}
+	if meta.IsRelaxed(ctx) {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("postgres: begin: %w", err)
+		}
+	}
 	if err := fn(&queries{db: pgExecer{tx}, d: dialectPostgres}); err != nil {
 		_ = tx.Rollback()
 		return err

@@ -83,7 +83,7 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 	st := newStmtCache(r)
 	cache := newResolveCache()
-	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st, cache: cache, gw: newGroupWriter(w, cache)}, nil
+	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st, cache: cache, gw: newGroupWriter(w, cache, sync == "full")}, nil
 }
 
 // ownerOnly creates the database file at path with mode 0600 when it is
