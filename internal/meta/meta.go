@@ -26,7 +26,10 @@
 //
 // A consumer does not take Queries, which holds every view: it takes a
 // View of an interface of its own composed of the per-aggregate views it
-// uses (see View and Narrow).
+// uses (see View and Narrow). Only the stores, their conformance suite
+// (metatest) and the wiring in package server name Queries or Store, and
+// every other interface here has at most ten methods, embedded ones
+// counted (internal/importrules_test.go checks both).
 package meta
 
 import (
