@@ -17,82 +17,56 @@ type identityView struct {
 	Created time.Time `json:"createdTime"`
 }
 
-func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	if err := h.require(r.Context(), caller, nil, auth.ManageRead); err != nil {
-		return err
-	}
-	ps, err := h.auth.Identities(r.Context(), r.URL.Query().Get("kind"))
+func (h *Handler) listIdentities(q *req, _ none) ([]identityView, error) {
+	ps, err := h.auth.Identities(q.Context(), q.URL.Query().Get("kind"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := []identityView{}
 	for _, p := range ps {
 		out = append(out, identityView{Name: p.Name, Kind: p.Kind, Enabled: p.Enabled, Created: p.CreatedAt})
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
-func (h *Handler) createIdentity(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	if err := h.require(r.Context(), caller, nil, auth.ManageAccess); err != nil {
-		return err
-	}
-	var in struct {
-		Name     string `json:"name"`
-		Kind     string `json:"principalType"`
-		Password string `json:"password"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (h *Handler) createIdentity(q *req, in struct {
+	Name     string `json:"name"`
+	Kind     string `json:"principalType"`
+	Password string `json:"password"`
+}) (map[string]any, error) {
 	if in.Kind == "" {
 		in.Kind = meta.KindUser
 	}
-	p, sec, err := h.auth.CreateIdentity(r.Context(), in.Kind, in.Name, in.Password)
+	p, sec, err := h.auth.CreateIdentity(q.Context(), in.Kind, in.Name, in.Password)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := map[string]any{"name": p.Name, "principalType": p.Kind, "enabled": true, "createdTime": p.CreatedAt}
 	if in.Password == "" {
 		out[sec.Name] = sec.Value
 	}
-	return writeJSON(w, http.StatusCreated, out)
+	return out, nil
 }
 
-func (h *Handler) deleteIdentity(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	if err := h.require(r.Context(), caller, nil, auth.ManageAccess); err != nil {
-		return err
-	}
-	if r.PathValue("name") == caller.Name {
+func (h *Handler) deleteIdentity(q *req, _ none) error {
+	if q.name() == q.caller.Name {
 		return errorf(http.StatusBadRequest, "BadRequest", "you cannot delete yourself")
 	}
-	if err := h.auth.DeleteIdentity(r.Context(), r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return h.auth.DeleteIdentity(q.Context(), q.name())
 }
 
-func (h *Handler) resetIdentity(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	if r.PathValue("name") != caller.Name {
-		if err := h.require(r.Context(), caller, nil, auth.ManageAccess); err != nil {
-			return err
-		}
-	}
-	var in struct {
-		Password string `json:"password"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	sec, err := h.auth.ResetSecret(r.Context(), r.PathValue("name"), in.Password)
+func (h *Handler) resetIdentity(q *req, in struct {
+	Password string `json:"password"`
+}) (map[string]any, error) {
+	sec, err := h.auth.ResetSecret(q.Context(), q.name(), in.Password)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := map[string]any{"name": r.PathValue("name")}
+	out := map[string]any{"name": q.name()}
 	if in.Password == "" {
 		out[sec.Name] = sec.Value
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // scopeRegistry loads the registry a role scope names (nil for "/").
@@ -103,56 +77,51 @@ func (h *Handler) scopeRegistry(r *http.Request, sc auth.RoleScope) (*meta.Regis
 	return h.reg.GetRegistry(r.Context(), sc.Registry)
 }
 
-func (h *Handler) listAssignments(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	assignee := r.URL.Query().Get("assignee")
-	if assignee != caller.Name {
-		if err := h.require(r.Context(), caller, nil, auth.ManageRead); err != nil {
-			return err
+func (h *Handler) listAssignments(q *req, _ none) ([]auth.Assignment, error) {
+	assignee := q.URL.Query().Get("assignee")
+	if assignee != q.caller.Name {
+		if err := h.require(q.Context(), q.caller, nil, auth.ManageRead); err != nil {
+			return nil, err
 		}
 	}
-	as, err := h.auth.Assignments(r.Context(), assignee)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, as)
+	return h.auth.Assignments(q.Context(), assignee)
 }
 
-func (h *Handler) createAssignment(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	var in struct {
-		Assignee string `json:"assignee"`
-		Role     string `json:"role"`
-		Scope    string `json:"scope"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+// createAssignment grants a role; the caller needs the access permission
+// where the role applies (the scope of the body).
+func (h *Handler) createAssignment(q *req, in struct {
+	Assignee string `json:"assignee"`
+	Role     string `json:"role"`
+	Scope    string `json:"scope"`
+}) (any, error) {
 	if keyvault.IsRole(in.Role) {
-		return h.assignVaultRole(w, r, caller, in.Assignee, in.Scope)
+		return h.assignVaultRole(q, in.Assignee, in.Scope)
 	}
 	sc, err := auth.ParseRoleScope(in.Scope)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	reg, err := h.scopeRegistry(r, sc)
-	if err != nil {
-		return err
+	if err := h.requireIn(q, sc, auth.ManageAccess); err != nil {
+		return nil, err
 	}
-	if err := h.require(r.Context(), caller, reg, auth.ManageAccess); err != nil {
-		return err
-	}
-	a, err := h.auth.Assign(r.Context(), in.Assignee, in.Role, sc)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, a)
+	return h.auth.Assign(q.Context(), in.Assignee, in.Role, sc)
 }
 
-func (h *Handler) deleteAssignment(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+// requireIn checks that q's caller holds need where sc applies.
+func (h *Handler) requireIn(q *req, sc auth.RoleScope, need auth.Management) error {
+	reg, err := h.scopeRegistry(q.Request, sc)
+	if err != nil {
+		return err
+	}
+	return h.require(q.Context(), q.caller, reg, need)
+}
+
+func (h *Handler) deleteAssignment(q *req, _ none) error {
+	id, err := strconv.ParseInt(q.PathValue("id"), 10, 64)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "BadRequest", "assignment id must be a number")
 	}
-	as, err := h.auth.Assignments(r.Context(), "")
+	as, err := h.auth.Assignments(q.Context(), "")
 	if err != nil {
 		return err
 	}
@@ -161,18 +130,10 @@ func (h *Handler) deleteAssignment(w http.ResponseWriter, r *http.Request, calle
 			continue
 		}
 		sc, _ := auth.ParseRoleScope(a.Scope)
-		reg, err := h.scopeRegistry(r, sc)
-		if err != nil {
+		if err := h.requireIn(q, sc, auth.ManageAccess); err != nil {
 			return err
 		}
-		if err := h.require(r.Context(), caller, reg, auth.ManageAccess); err != nil {
-			return err
-		}
-		if err := h.auth.Unassign(r.Context(), id); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return h.auth.Unassign(q.Context(), id)
 	}
 	return meta.ErrNotFound
 }

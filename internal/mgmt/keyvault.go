@@ -1,117 +1,50 @@
 package mgmt
 
 import (
-	"errors"
-	"net/http"
-
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/keyvault"
-	"github.com/acre-project/acre/internal/meta"
 )
 
 // SetKeyVault serves the Key Vault endpoints with v.
 func (h *Handler) SetKeyVault(v *keyvault.Service) { h.vault = v }
 
-// vaultOp wraps a Key Vault endpoint: the caller needs need at server scope.
-func (h *Handler) vaultOp(need auth.Management, fn func(w http.ResponseWriter, r *http.Request) error) handler {
-	return func(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-		if h.vault == nil {
-			return errorf(http.StatusNotFound, "NotFound", "Key Vault is off on this server")
-		}
-		if err := h.require(r.Context(), caller, nil, need); err != nil {
-			return err
-		}
-		return vaultError(fn(w, r))
-	}
-}
-
-func vaultError(err error) error {
-	if errors.Is(err, keyvault.ErrInvalid) {
-		return errorf(http.StatusBadRequest, "BadRequest", "%v", err)
-	}
-	return err
-}
-
 // assignVaultRole grants Key Vault Secrets User (scope / or /vaults/<name>);
 // it needs the access permission at server scope (Owner).
-func (h *Handler) assignVaultRole(w http.ResponseWriter, r *http.Request, caller *meta.Principal, assignee, scope string) error {
-	if h.vault == nil {
-		return errorf(http.StatusNotFound, "NotFound", "Key Vault is off on this server")
+func (h *Handler) assignVaultRole(q *req, assignee, scope string) (map[string]any, error) {
+	if err := h.authorize(q, vault(auth.ManageAccess)); err != nil {
+		return nil, err
 	}
-	if err := h.require(r.Context(), caller, nil, auth.ManageAccess); err != nil {
-		return err
-	}
-	a, err := h.vault.Assign(r.Context(), assignee, scope)
-	if err != nil {
-		return vaultError(err)
-	}
-	return writeJSON(w, http.StatusCreated, a)
+	return h.vault.Assign(q.Context(), assignee, scope)
 }
 
-func (h *Handler) listVaults(w http.ResponseWriter, r *http.Request) error {
-	vs, err := h.vault.Vaults(r.Context())
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, vs)
+func (h *Handler) listVaults(q *req, _ none) ([]keyvault.VaultView, error) {
+	return h.vault.Vaults(q.Context())
 }
 
-func (h *Handler) createVault(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Name string `json:"name"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	v, err := h.vault.CreateVault(r.Context(), in.Name)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, v)
+func (h *Handler) createVault(q *req, in struct {
+	Name string `json:"name"`
+}) (keyvault.VaultView, error) {
+	return h.vault.CreateVault(q.Context(), in.Name)
 }
 
-func (h *Handler) showVault(w http.ResponseWriter, r *http.Request) error {
-	v, err := h.vault.Vault(r.Context(), r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, v)
+func (h *Handler) showVault(q *req, _ none) (keyvault.VaultView, error) {
+	return h.vault.Vault(q.Context(), q.name())
 }
 
-func (h *Handler) deleteVault(w http.ResponseWriter, r *http.Request) error {
-	if err := h.vault.DeleteVault(r.Context(), r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (h *Handler) deleteVault(q *req, _ none) error {
+	return h.vault.DeleteVault(q.Context(), q.name())
 }
 
-func (h *Handler) listSecrets(w http.ResponseWriter, r *http.Request) error {
-	xs, err := h.vault.Secrets(r.Context(), r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, xs)
+func (h *Handler) listSecrets(q *req, _ none) ([]keyvault.SecretView, error) {
+	return h.vault.Secrets(q.Context(), q.name())
 }
 
-func (h *Handler) setSecret(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Value string `json:"value"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	x, err := h.vault.SetSecret(r.Context(), r.PathValue("name"), r.PathValue("secret"), in.Value)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, x)
+func (h *Handler) setSecret(q *req, in struct {
+	Value string `json:"value"`
+}) (keyvault.SecretView, error) {
+	return h.vault.SetSecret(q.Context(), q.name(), q.PathValue("secret"), in.Value)
 }
 
-func (h *Handler) showSecret(w http.ResponseWriter, r *http.Request) error {
-	x, err := h.vault.Secret(r.Context(), r.PathValue("name"), r.PathValue("secret"), r.URL.Query().Get("version"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, x)
+func (h *Handler) showSecret(q *req, _ none) (keyvault.SecretView, error) {
+	return h.vault.Secret(q.Context(), q.name(), q.PathValue("secret"), q.URL.Query().Get("version"))
 }

@@ -37,12 +37,15 @@ type Handler struct {
 	vault *keyvault.Service
 	log   *slog.Logger
 	mux   *http.ServeMux
+	// routes are the "METHOD /path" patterns registered, for the test
+	// that keeps docs/openapi.yaml in step.
+	routes []string
 }
 
 // New returns the management API.
 func New(reg *registry.Service, life *lifecycle.Service, a *auth.Service, hooks *webhook.Service, log *slog.Logger) *Handler {
 	h := &Handler{reg: reg, life: life, auth: a, hooks: hooks, log: log, mux: http.NewServeMux()}
-	h.routes()
+	h.register()
 	return h
 }
 
@@ -68,12 +71,21 @@ type handler func(w http.ResponseWriter, r *http.Request, caller *meta.Principal
 
 // handle registers an authenticated endpoint.
 func (h *Handler) handle(pattern string, fn handler) {
-	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	h.public(pattern, func(w http.ResponseWriter, r *http.Request) error {
 		caller, err := h.authenticate(r)
-		if err == nil {
-			err = fn(w, r, caller)
-		}
 		if err != nil {
+			return err
+		}
+		return fn(w, r, caller)
+	})
+}
+
+// public registers an endpoint that authenticates its caller itself
+// (signing in, a push webhook's token), with its errors mapped by writeError.
+func (h *Handler) public(pattern string, fn func(w http.ResponseWriter, r *http.Request) error) {
+	h.routes = append(h.routes, pattern)
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
 			h.writeError(w, r, err)
 		}
 	})
@@ -92,7 +104,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		ae = errorf(http.StatusTooManyRequests, "TooManyRequests", "%v", err)
 	case errors.As(err, &de):
 		ae = errorf(http.StatusUnauthorized, "Unauthorized", "%s", de.Reason)
-	case errors.Is(err, auth.ErrInvalid), errors.Is(err, webhook.ErrInvalid), errors.Is(err, tasks.ErrInvalid):
+	case errors.Is(err, auth.ErrInvalid), errors.Is(err, webhook.ErrInvalid), errors.Is(err, tasks.ErrInvalid),
+		errors.Is(err, webapps.ErrInvalid), errors.Is(err, keyvault.ErrInvalid):
 		ae = errorf(http.StatusBadRequest, "BadRequest", "%v", err)
 	case errors.Is(err, tasks.ErrDenied):
 		ae = errorf(http.StatusUnauthorized, "Unauthorized", "wrong or missing webhook token or signature")

@@ -22,12 +22,7 @@ import (
 // isDefault, and adminUserCredentials once, when enabling the admin user
 // generated its passwords).
 type registryView struct {
-	ID                       string                 `json:"id"`
-	Name                     string                 `json:"name"`
-	Type                     string                 `json:"type"`
-	Location                 string                 `json:"location"`
-	ResourceGroup            string                 `json:"resourceGroup"`
-	Tags                     map[string]any         `json:"tags"`
+	resource
 	SKU                      skuView                `json:"sku"`
 	LoginServer              string                 `json:"loginServer"`
 	AdminUserEnabled         bool                   `json:"adminUserEnabled"`
@@ -90,8 +85,7 @@ func (h *Handler) viewRegistry(ctx context.Context, r *meta.Registry) registryVi
 	if err != nil {
 		h.log.WarnContext(ctx, "registry view: retention", "registry", r.Name, "err", err)
 	}
-	return registryView{ID: armid.Registry(r.Name), Name: r.Name, Type: armid.RegistryType, Location: "local",
-		ResourceGroup: armid.ResourceGroup, Tags: map[string]any{}, SKU: skuView{r.SKU, r.SKU}, LoginServer: r.LoginServer,
+	return registryView{resource: armResource(armid.Registry(r.Name), r.Name, armid.RegistryType), SKU: skuView{r.SKU, r.SKU}, LoginServer: r.LoginServer,
 		AdminUserEnabled: r.Settings.AdminEnabled, AnonymousPullEnabled: r.Settings.AnonymousPull, CreationDate: r.CreatedAt,
 		ProvisioningState: "Succeeded", PublicNetworkAccess: "Enabled", NetworkRuleBypassOptions: "AzureServices",
 		ZoneRedundancy: "Disabled", DataEndpointHostNames: []string{}, Encryption: map[string]any{"status": "disabled"},
@@ -131,8 +125,7 @@ type registryChange struct {
 // changeRegistry applies in to reg. Enabling the admin user when it has
 // no passwords generates both, as ACR has them once enabled; since acre
 // keeps only their hashes, this answer is the one place they are shown.
-func (h *Handler) changeRegistry(r *http.Request, reg *meta.Registry, in registryChange) (registryView, error) {
-	ctx := r.Context()
+func (h *Handler) changeRegistry(ctx context.Context, reg *meta.Registry, in registryChange) (registryView, error) {
 	reg, err := h.reg.UpdateRegistry(ctx, reg.Name, func(m *meta.Registry) error {
 		if in.SKU != nil {
 			sku, ok := skus.Canonical(string(*in.SKU))
@@ -178,20 +171,16 @@ func (h *Handler) changeRegistry(r *http.Request, reg *meta.Registry, in registr
 
 // checkName answers like ARM's checkNameAvailability: whether a new
 // registry could take the name. Any signed-in identity may ask.
-func (h *Handler) checkName(w http.ResponseWriter, r *http.Request, _ *meta.Principal) error {
-	var in struct {
-		Name string `json:"name"`
-		Type string `json:"type"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (h *Handler) checkName(q *req, in struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}) (map[string]any, error) {
 	if in.Type != "" && !strings.EqualFold(in.Type, armid.RegistryType) {
-		return errorf(http.StatusBadRequest, "BadRequest", "type must be %s", armid.RegistryType)
+		return nil, errorf(http.StatusBadRequest, "BadRequest", "type must be %s", armid.RegistryType)
 	}
 	out := map[string]any{"nameAvailable": true, "reason": nil, "message": nil}
 	in.Name = strings.ToLower(in.Name)
-	switch _, err := h.reg.GetRegistry(r.Context(), in.Name); {
+	switch _, err := h.reg.GetRegistry(q.Context(), in.Name); {
 	case !validNewRegistryName(in.Name):
 		out = map[string]any{"nameAvailable": false, "reason": "Invalid",
 			"message": "The specified resource name is invalid: use 5-50 lower-case letters and digits."}
@@ -199,13 +188,78 @@ func (h *Handler) checkName(w http.ResponseWriter, r *http.Request, _ *meta.Prin
 		out = map[string]any{"nameAvailable": false, "reason": "AlreadyExists",
 			"message": fmt.Sprintf("The registry %s is already in use.", in.Name)}
 	case !errors.Is(err, meta.ErrNotFound) && !isNameUnknown(err):
-		return err
+		return nil, err
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // isNameUnknown recognizes the core's "no such registry".
 func isNameUnknown(err error) bool {
 	var re *errcode.Error
 	return errors.As(err, &re) && re.Code == errcode.NameUnknown
+}
+
+func (h *Handler) listRegistries(q *req, _ none) ([]registryView, error) {
+	regs, err := h.reg.ListRegistries(q.Context(), meta.Page{N: 1 << 30})
+	if err != nil {
+		return nil, err
+	}
+	out := []registryView{}
+	for i := range regs {
+		if m, err := h.auth.Management(q.Context(), q.caller, &regs[i]); err == nil && m&auth.ManageRead != 0 {
+			out = append(out, h.viewRegistry(q.Context(), &regs[i]))
+		}
+	}
+	return out, nil
+}
+
+func (h *Handler) createRegistry(q *req, in struct {
+	Name                 string  `json:"name"`
+	SKU                  skuName `json:"sku"`
+	AdminUserEnabled     bool    `json:"adminUserEnabled"`
+	AnonymousPullEnabled bool    `json:"anonymousPullEnabled"`
+}) (registryView, error) {
+	in.Name = strings.ToLower(in.Name) // case-insensitive, as ACR's
+	if !validNewRegistryName(in.Name) {
+		return registryView{}, errorf(http.StatusBadRequest, "InvalidRegistryName", "registry name %q: use 5-50 lower-case letters and digits", in.Name)
+	}
+	if in.AnonymousPullEnabled {
+		if err := h.anonymousAllowed(string(in.SKU)); err != nil {
+			return registryView{}, err
+		}
+	}
+	reg, err := h.reg.CreateRegistry(q.Context(), in.Name, string(in.SKU))
+	if err != nil {
+		return registryView{}, err
+	}
+	if in.AdminUserEnabled || in.AnonymousPullEnabled {
+		return h.changeRegistry(q.Context(), reg, registryChange{AdminUserEnabled: &in.AdminUserEnabled, AnonymousPullEnabled: &in.AnonymousPullEnabled})
+	}
+	return h.viewRegistry(q.Context(), reg), nil
+}
+
+func (h *Handler) showRegistry(q *req, _ none) (registryView, error) {
+	return h.viewRegistry(q.Context(), q.reg), nil
+}
+
+func (h *Handler) updateRegistry(q *req, in registryChange) (registryView, error) {
+	return h.changeRegistry(q.Context(), q.reg, in)
+}
+
+func (h *Handler) deleteRegistry(q *req, _ none) error {
+	if err := h.reg.DeleteRegistry(q.Context(), q.reg.Name); err != nil {
+		return err
+	}
+	h.auth.Forget()
+	return nil
+}
+
+func (h *Handler) showCredentials(q *req, _ none) (auth.AdminCredentials, error) {
+	return h.auth.AdminShow(q.Context(), q.reg)
+}
+
+func (h *Handler) renewCredentials(q *req, in struct {
+	Name string `json:"name"`
+}) (auth.AdminCredentials, error) {
+	return h.auth.AdminRenew(q.Context(), q.reg, in.Name)
 }

@@ -1,190 +1,93 @@
 package mgmt
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/acre-project/acre/internal/auth"
 	"github.com/acre-project/acre/internal/meta"
 )
 
-func (h *Handler) listScopeMaps(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageRead)
-	if err != nil {
-		return err
-	}
-	ms, err := h.auth.ScopeMaps(r.Context(), reg)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, ms)
+func (h *Handler) listScopeMaps(q *req, _ none) ([]auth.ScopeMapView, error) {
+	return h.auth.ScopeMaps(q.Context(), q.reg)
 }
 
-func (h *Handler) showScopeMap(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageRead)
+func (h *Handler) showScopeMap(q *req, _ none) (auth.ScopeMapView, error) {
+	ms, err := h.auth.ScopeMaps(q.Context(), q.reg)
 	if err != nil {
-		return err
-	}
-	ms, err := h.auth.ScopeMaps(r.Context(), reg)
-	if err != nil {
-		return err
+		return auth.ScopeMapView{}, err
 	}
 	for _, m := range ms {
-		if m.Name == r.PathValue("name") {
-			return writeJSON(w, http.StatusOK, m)
+		if m.Name == q.name() {
+			return m, nil
 		}
 	}
-	return meta.ErrNotFound
+	return auth.ScopeMapView{}, meta.ErrNotFound
 }
 
-func (h *Handler) putScopeMap(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageAccess)
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Description string   `json:"description"`
-		Actions     []string `json:"actions"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	m, err := h.auth.PutScopeMap(r.Context(), reg, r.PathValue("name"), in.Description, in.Actions)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, m)
+func (h *Handler) putScopeMap(q *req, in struct {
+	Description string   `json:"description"`
+	Actions     []string `json:"actions"`
+}) (auth.ScopeMapView, error) {
+	return h.auth.PutScopeMap(q.Context(), q.reg, q.name(), in.Description, in.Actions)
 }
 
-func (h *Handler) deleteScopeMap(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageAccess)
-	if err != nil {
-		return err
-	}
-	if err := h.auth.DeleteScopeMap(r.Context(), reg, r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (h *Handler) deleteScopeMap(q *req, _ none) error {
+	return h.auth.DeleteScopeMap(q.Context(), q.reg, q.name())
 }
 
-func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageRead)
-	if err != nil {
-		return err
-	}
-	ts, err := h.auth.Tokens(r.Context(), reg)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, ts)
+func (h *Handler) listTokens(q *req, _ none) ([]auth.TokenView, error) {
+	return h.auth.Tokens(q.Context(), q.reg)
 }
 
-func (h *Handler) showToken(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageRead)
-	if err != nil {
-		return err
-	}
-	t, err := h.auth.Token(r.Context(), reg, r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, t)
+func (h *Handler) showToken(q *req, _ none) (auth.TokenView, error) {
+	return h.auth.Token(q.Context(), q.reg, q.name())
 }
 
-func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageAccess)
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Name        string    `json:"name"`
-		ScopeMap    string    `json:"scopeMap"`
-		ScopeMapID  string    `json:"scopeMapId"` // as ACR: a scope map's id
-		Status      string    `json:"status"`
-		Expiry      time.Time `json:"expiry"`
-		NoPasswords bool      `json:"noPasswords"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (h *Handler) createToken(q *req, in struct {
+	Name        string    `json:"name"`
+	ScopeMap    string    `json:"scopeMap"`
+	ScopeMapID  string    `json:"scopeMapId"` // as ACR: a scope map's id
+	Status      string    `json:"status"`
+	Expiry      time.Time `json:"expiry"`
+	NoPasswords bool      `json:"noPasswords"`
+}) (auth.TokenView, error) {
 	if in.ScopeMap == "" {
 		in.ScopeMap = in.ScopeMapID
 	}
-	t, err := h.auth.CreateToken(r.Context(), reg, auth.TokenSpec{Name: in.Name, ScopeMap: in.ScopeMap, Status: in.Status,
+	return h.auth.CreateToken(q.Context(), q.reg, auth.TokenSpec{Name: in.Name, ScopeMap: in.ScopeMap, Status: in.Status,
 		Expiry: in.Expiry, NoPasswords: in.NoPasswords})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, t)
 }
 
-func (h *Handler) updateToken(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageAccess)
-	if err != nil {
-		return err
-	}
-	var in struct {
-		ScopeMap string `json:"scopeMap"`
-		Status   string `json:"status"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	t, err := h.auth.UpdateToken(r.Context(), reg, r.PathValue("name"), in.ScopeMap, in.Status)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, t)
+func (h *Handler) updateToken(q *req, in struct {
+	ScopeMap string `json:"scopeMap"`
+	Status   string `json:"status"`
+}) (auth.TokenView, error) {
+	return h.auth.UpdateToken(q.Context(), q.reg, q.name(), in.ScopeMap, in.Status)
 }
 
-func (h *Handler) deleteToken(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageAccess)
-	if err != nil {
-		return err
-	}
-	if err := h.auth.DeleteToken(r.Context(), reg, r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (h *Handler) deleteToken(q *req, _ none) error {
+	return h.auth.DeleteToken(q.Context(), q.reg, q.name())
 }
 
-func (h *Handler) generateTokenPassword(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageAccess)
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Name   string    `json:"name"`
-		Expiry time.Time `json:"expiry"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (h *Handler) generateTokenPassword(q *req, in struct {
+	Name   string    `json:"name"`
+	Expiry time.Time `json:"expiry"`
+}) (map[string]any, error) {
 	names := []string{in.Name}
 	if in.Name == "" {
 		names = []string{"password1", "password2"} // as ACR: no name generates both
 	}
 	secs := []auth.Secret{}
 	for _, n := range names {
-		sec, err := h.auth.GenerateTokenPassword(r.Context(), reg, r.PathValue("name"), n, in.Expiry)
+		sec, err := h.auth.GenerateTokenPassword(q.Context(), q.reg, q.name(), n, in.Expiry)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		secs = append(secs, sec)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"username": r.PathValue("name"), "passwords": secs})
+	return map[string]any{"username": q.name(), "passwords": secs}, nil
 }
 
-func (h *Handler) deleteTokenPassword(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	reg, err := h.registry(r, caller, auth.ManageAccess)
-	if err != nil {
-		return err
-	}
-	if err := h.auth.DeleteTokenPassword(r.Context(), reg, r.PathValue("name"), r.PathValue("password")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (h *Handler) deleteTokenPassword(q *req, _ none) error {
+	return h.auth.DeleteTokenPassword(q.Context(), q.reg, q.name(), q.PathValue("password"))
 }

@@ -18,13 +18,11 @@ import (
 // the connection carries the shell's input one way and its output the
 // other, until the shell exits. It needs the write permission at server
 // scope and is written to the audit log (category webapp).
-func (h *Handler) appSSH(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
-	if h.apps == nil {
-		return errorf(http.StatusNotFound, "NotFound", "web apps are off on this server (webapps.addr in the configuration)")
-	}
-	if err := h.require(r.Context(), caller, nil, auth.ManageWrite); err != nil {
-		return err
-	}
+func (h *Handler) appSSH(q *req, _ none) (written, error) {
+	return written{}, h.shell(q.w, q.Request, q.caller)
+}
+
+func (h *Handler) shell(w http.ResponseWriter, r *http.Request, caller *meta.Principal) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "acre-exec") {
 		return errorf(http.StatusBadRequest, "BadRequest", "use acre webapp ssh (a request with Upgrade: acre-exec)")
 	}
