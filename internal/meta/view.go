@@ -35,3 +35,24 @@ func (v view[V]) Tx(ctx context.Context, fn func(q V) error) error {
 }
 
 func (v view[V]) Ping(ctx context.Context) error { return v.s.Ping(ctx) }
+
+// Within returns v seen through W, an interface narrower than V: a
+// component hands one of its parts only what that part uses (a run's log
+// writer gets RunLogs out of the task service's view). narrow is normally
+// the identity, `func(q V) W { return q }`.
+func Within[V, W any](v View[V], narrow func(V) W) View[W] {
+	return within[V, W]{v: v, narrow: narrow}
+}
+
+type within[V, W any] struct {
+	v      View[V]
+	narrow func(V) W
+}
+
+func (w within[V, W]) Read() W { return w.narrow(w.v.Read()) }
+
+func (w within[V, W]) Tx(ctx context.Context, fn func(q W) error) error {
+	return w.v.Tx(ctx, func(q V) error { return fn(w.narrow(q)) })
+}
+
+func (w within[V, W]) Ping(ctx context.Context) error { return w.v.Ping(ctx) }

@@ -58,7 +58,7 @@ func (s *Service) execute(ctx context.Context, r *meta.Run) {
 	lerr := os.MkdirAll(s.o.WorkDir, 0o700)
 	var l *runLog
 	if lerr == nil {
-		l, lerr = newRunLog(s.o.Meta, r.ID, s.o.WorkDir, secrets)
+		l, lerr = newRunLog(meta.Within(s.o.Meta, func(q Store) meta.RunLogs { return q }), r.ID, s.o.WorkDir, secrets)
 	}
 	if lerr != nil {
 		s.o.Log.Error("run log", "run", RunName(r.ID), "err", lerr)

@@ -25,7 +25,7 @@ const logFlush = 250 * time.Millisecond
 // replaced by *****, go to the store in chunks (so any node can follow
 // it) and to a spool file that becomes the log blob at the end.
 type runLog struct {
-	m       meta.View[Store]
+	m       meta.View[meta.RunLogs]
 	runID   int64
 	secrets []string
 
@@ -40,7 +40,7 @@ type runLog struct {
 	done    chan struct{}
 }
 
-func newRunLog(m meta.View[Store], runID int64, spoolDir string, secrets []string) (*runLog, error) {
+func newRunLog(m meta.View[meta.RunLogs], runID int64, spoolDir string, secrets []string) (*runLog, error) {
 	f, err := os.CreateTemp(spoolDir, "log-*")
 	if err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func (l *runLog) flush(ctx context.Context) error {
 	l.seq++
 	seq := l.seq
 	l.mu.Unlock()
-	return l.m.Tx(ctx, func(q Store) error { return q.AppendRunLog(ctx, l.runID, seq, data) })
+	return l.m.Tx(ctx, func(q meta.RunLogs) error { return q.AppendRunLog(ctx, l.runID, seq, data) })
 }
 
 // finish stops flushing, writes what is left and returns the spool (the
