@@ -46,6 +46,8 @@ var importRules = []struct {
 	{"./blob/...", storesForbidden, "stores import no domain package"},
 	{"./reference", []string{"net/http", module + "internal/"},
 		"the reference grammar depends on nothing of acre"},
+	{"./seal", []string{"net/http", module + "internal/"},
+		"sealing secrets at rest depends on nothing of acre"},
 	{"./oci", []string{module + "internal/cli", module + "internal/server"},
 		"the HTTP layer does not reach up to the command line or the composition root"},
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,6 +25,11 @@ type Config struct {
 	Addr string `yaml:"addr"`
 	// Data is the directory holding blobs and metadata (default ./acre-data).
 	Data string `yaml:"data"`
+	// SecretKeyFile is the key that seals secrets at rest (Key Vault
+	// values, secret build arguments, git tokens): 32 bytes, mode 0600,
+	// created on first start (default <data>/secret.key). Every node of a
+	// cluster must use the same file.
+	SecretKeyFile string `yaml:"secret_key_file"`
 	// Domain: each registry's login server is <name>.<domain> (default localhost).
 	Domain string `yaml:"domain"`
 	// DefaultRegistry is created on a fresh data directory and served on
@@ -205,6 +211,14 @@ func Default() Config {
 		Limits:  Limits{MaxManifestBytes: 4 << 20, MaxUploadsPerRegistry: 10000, MaxUploadsPerIdentity: 1000},
 		Tasks:   defaultTasks(),
 	}
+}
+
+// KeyFile is the secret key file's path (SecretKeyFile, or its default).
+func (c Config) KeyFile() string {
+	if c.SecretKeyFile != "" {
+		return c.SecretKeyFile
+	}
+	return filepath.Join(c.Data, "secret.key")
 }
 
 // Load reads a YAML file over the defaults. Unknown keys are errors.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/seal"
 )
 
 // RoleSecretsUser may read secrets' values.
@@ -33,17 +34,71 @@ func invalid(format string, args ...any) error {
 // themselves and the principals that references are resolved for.
 type Store interface {
 	meta.Vaults
+	meta.VaultSealing
 	meta.Principals
 }
 
-// Service manages vaults.
+// Service manages vaults. Secret values are sealed at rest with box.
 type Service struct {
 	meta   meta.View[Store]
 	domain string
+	box    *seal.Box
 }
 
-// New returns a Service; vaults' URIs are https://<vault>.vault.<domain>.
-func New(m meta.View[Store], domain string) *Service { return &Service{meta: m, domain: domain} }
+// New returns a Service; vaults' URIs are https://<vault>.vault.<domain>;
+// box seals secret values at rest.
+func New(m meta.View[Store], domain string, box *seal.Box) *Service {
+	return &Service{meta: m, domain: domain, box: box}
+}
+
+// sealLabel binds a sealed value to its place.
+func sealLabel(vault string, x *meta.VaultSecret) string {
+	return "keyvault:" + vault + "/" + x.Name + "/" + x.Version
+}
+
+// value opens a stored secret's value.
+func (s *Service) value(vault string, x *meta.VaultSecret) (string, error) {
+	if !x.Sealed {
+		return x.Value, nil
+	}
+	v, err := s.box.Open(x.Value, sealLabel(vault, x))
+	if err != nil {
+		return "", fmt.Errorf("secret %s of vault %s: %w", x.Name, vault, err)
+	}
+	return v, nil
+}
+
+// SealPlain seals the secret values stored in plain text before acre
+// sealed them (it runs on start; safe on several nodes at once).
+func (s *Service) SealPlain(ctx context.Context) (int, error) {
+	vaults, err := s.meta.Read().ListVaults(ctx)
+	if err != nil {
+		return 0, err
+	}
+	names := map[int64]string{}
+	for _, v := range vaults {
+		names[v.ID] = v.Name
+	}
+	sealed := 0
+	for {
+		plain, err := s.meta.Read().PlainVaultSecrets(ctx, 100)
+		if err != nil || len(plain) == 0 {
+			return sealed, err
+		}
+		for i := range plain {
+			x := &plain[i]
+			v, err := s.box.Seal(x.Value, sealLabel(names[x.VaultID], x))
+			if err != nil {
+				return sealed, err
+			}
+			err = s.meta.Tx(ctx, func(q Store) error { return q.SealVaultSecret(ctx, x.VaultID, x.Name, x.Version, v) })
+			if err != nil && !errors.Is(err, meta.ErrNotFound) { // gone, or sealed by another node
+				return sealed, err
+			}
+			sealed++
+		}
+	}
+}
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
 var secretRE = regexp.MustCompile(`^[a-zA-Z0-9-]{1,127}$`)
@@ -68,13 +123,9 @@ type SecretView struct {
 	CreatedAt time.Time `json:"created"`
 }
 
-func (s *Service) secretView(vault string, x *meta.VaultSecret, withValue bool) SecretView {
-	v := SecretView{ID: "https://" + vault + ".vault." + s.domain + "/secrets/" + x.Name + "/" + x.Version, Name: x.Name,
+func (s *Service) secretView(vault string, x *meta.VaultSecret) SecretView {
+	return SecretView{ID: "https://" + vault + ".vault." + s.domain + "/secrets/" + x.Name + "/" + x.Version, Name: x.Name,
 		Version: x.Version, CreatedAt: x.CreatedAt}
-	if withValue {
-		v.Value = x.Value
-	}
-	return v
 }
 
 // CreateVault creates a vault.
@@ -132,8 +183,13 @@ func (s *Service) SetSecret(ctx context.Context, vault, name, value string) (Sec
 	if _, err := rand.Read(b); err != nil {
 		return SecretView{}, err
 	}
-	x := &meta.VaultSecret{Name: name, Version: hex.EncodeToString(b), Value: value, CreatedAt: time.Now().UTC()}
-	err := s.meta.Tx(ctx, func(q Store) error {
+	x := &meta.VaultSecret{Name: name, Version: hex.EncodeToString(b), Sealed: true, CreatedAt: time.Now().UTC()}
+	sealed, err := s.box.Seal(value, sealLabel(strings.ToLower(vault), x))
+	if err != nil {
+		return SecretView{}, err
+	}
+	x.Value = sealed
+	err = s.meta.Tx(ctx, func(q Store) error {
 		v, err := q.GetVault(ctx, strings.ToLower(vault))
 		if err != nil {
 			return err
@@ -141,7 +197,7 @@ func (s *Service) SetSecret(ctx context.Context, vault, name, value string) (Sec
 		x.VaultID = v.ID
 		return q.PutVaultSecret(ctx, x)
 	})
-	return s.secretView(strings.ToLower(vault), x, false), err
+	return s.secretView(strings.ToLower(vault), x), err
 }
 
 // Secret shows a secret with its value (the latest version when version is "").
@@ -155,7 +211,9 @@ func (s *Service) Secret(ctx context.Context, vault, name, version string) (Secr
 	if err != nil {
 		return SecretView{}, err
 	}
-	return s.secretView(v.Name, x, true), nil
+	view := s.secretView(v.Name, x)
+	view.Value, err = s.value(v.Name, x)
+	return view, err
 }
 
 // Secrets lists a vault's secrets (latest versions, without values).
@@ -168,7 +226,7 @@ func (s *Service) Secrets(ctx context.Context, vault string) ([]SecretView, erro
 	xs, err := q.ListVaultSecrets(ctx, v.ID)
 	out := []SecretView{}
 	for i := range xs {
-		out = append(out, s.secretView(v.Name, &xs[i], false))
+		out = append(out, s.secretView(v.Name, &xs[i]))
 	}
 	return out, err
 }

@@ -34,19 +34,11 @@ func ParseReference(s string) (ref Reference, ok bool, err error) {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
 		switch strings.ToLower(k) {
 		case "secreturi":
-			u, err := url.Parse(v)
-			if err != nil || u.Host == "" {
-				return Reference{}, true, fmt.Errorf("SecretUri %q is not a URL", v)
+			u, err := parseSecretURL(v)
+			if err != nil {
+				return Reference{}, true, fmt.Errorf("SecretUri: %w", err)
 			}
-			ref.Vault, _, _ = strings.Cut(u.Hostname(), ".")
-			segs := strings.Split(strings.Trim(u.Path, "/"), "/")
-			if len(segs) < 2 || len(segs) > 3 || segs[0] != "secrets" {
-				return Reference{}, true, fmt.Errorf("SecretUri %q: want https://<vault>.vault.../secrets/<name>[/<version>]", v)
-			}
-			ref.Secret = segs[1]
-			if len(segs) == 3 {
-				ref.Version = segs[2]
-			}
+			ref.Vault, ref.Secret, ref.Version = u.vault, u.Secret, u.Version
 		case "vaultname":
 			ref.Vault = v
 		case "secretname":
@@ -63,6 +55,46 @@ func ParseReference(s string) (ref Reference, ok bool, err error) {
 	}
 	ref.Vault = strings.ToLower(ref.Vault)
 	return ref, true, nil
+}
+
+// secretURL is a parsed https://<vault>.vault.<domain>/secrets/<name>[/<version>].
+type secretURL struct {
+	Reference
+	vault, host string // the vault as written; the host without its port
+}
+
+func parseSecretURL(v string) (secretURL, error) {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return secretURL{}, fmt.Errorf("%q is not a URL", v)
+	}
+	var ref secretURL
+	ref.host = strings.ToLower(u.Hostname())
+	ref.vault, _, _ = strings.Cut(u.Hostname(), ".")
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(segs) < 2 || len(segs) > 3 || segs[0] != "secrets" || segs[1] == "" {
+		return secretURL{}, fmt.Errorf("%q: want https://<vault>.vault.<domain>/secrets/<name>[/<version>]", v)
+	}
+	ref.Vault, ref.Secret = strings.ToLower(ref.vault), segs[1]
+	if len(segs) == 3 {
+		ref.Version = segs[2]
+	}
+	return ref, nil
+}
+
+// ParseSecretURL parses a secret identifier of this server's vaults,
+// https://<vault>.vault.<domain>/secrets/<name>[/<version>] (what task
+// YAML's secrets name as keyvault); a URL of another host is an error.
+func (s *Service) ParseSecretURL(v string) (Reference, error) {
+	u, err := parseSecretURL(v)
+	if err != nil {
+		return Reference{}, err
+	}
+	if u.host != strings.ToLower(u.vault)+".vault."+strings.ToLower(s.domain) {
+		return Reference{}, fmt.Errorf("%q is not a vault of this server: acre reads secrets only from its own vaults, "+
+			"https://<vault>.vault.%s/secrets/<name>", v, s.domain)
+	}
+	return u.Reference, nil
 }
 
 // Resolve returns the secret a reference names if principalID (0: none)
@@ -95,7 +127,7 @@ func (s *Service) Resolve(ctx context.Context, principalID int64, ref Reference)
 	} else if err != nil {
 		return "", err
 	}
-	return x.Value, nil
+	return s.value(v.Name, x)
 }
 
 // ResolveSetting resolves an app setting's value for an identity: a

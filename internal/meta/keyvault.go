@@ -14,10 +14,13 @@ type Vault struct {
 
 // VaultSecret is one version of a secret.
 type VaultSecret struct {
-	VaultID   int64
-	Name      string
-	Version   string
+	VaultID int64
+	Name    string
+	Version string
+	// Value is as package keyvault wrote it: sealed (encrypted) when
+	// Sealed, plain text in rows written before values were sealed.
 	Value     string
+	Sealed    bool
 	CreatedAt time.Time
 }
 
@@ -46,4 +49,14 @@ type Vaults interface {
 	CreateVaultRole(ctx context.Context, r *VaultRole) error // ErrConflict when it exists
 	// VaultRolesOf lists a principal's roles on a vault and on every vault.
 	VaultRolesOf(ctx context.Context, principalID, vaultID int64) ([]VaultRole, error)
+}
+
+// VaultSealing finds secret values stored in plain text (written before
+// acre sealed them) and replaces them with their sealed form.
+type VaultSealing interface {
+	// PlainVaultSecrets lists up to n secret versions stored unsealed.
+	PlainVaultSecrets(ctx context.Context, n int) ([]VaultSecret, error)
+	// SealVaultSecret replaces an unsealed version's value with sealed;
+	// ErrNotFound when the version is gone or already sealed.
+	SealVaultSecret(ctx context.Context, vaultID int64, name, version, sealed string) error
 }

@@ -294,6 +294,7 @@ type Queries interface {
 	RunHistory
 	RunLogs
 	Vaults
+	VaultSealing
 }
 
 // Store gives access to the metadata.

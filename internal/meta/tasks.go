@@ -105,7 +105,8 @@ type Runs interface {
 	// RenewRun extends owner's lease; it reports whether cancellation was
 	// requested, and ErrNotFound when owner no longer holds the run.
 	RenewRun(ctx context.Context, id int64, owner string, until time.Time) (cancel bool, err error)
-	// FinishRun records a run's end (state, reason, output, log digest).
+	// FinishRun records a run's end (state, reason, output, log digest)
+	// and its spec (which the caller has wiped of secret values).
 	FinishRun(ctx context.Context, r *Run) error
 	// StaleRuns lists running runs whose lease expired before now.
 	StaleRuns(ctx context.Context, now time.Time) ([]Run, error)

@@ -31,6 +31,7 @@ import (
 	"github.com/acre-project/acre/internal/mgmt"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/seal"
 	"github.com/acre-project/acre/internal/sku"
 	skus "github.com/acre-project/acre/internal/sku"
 	"github.com/acre-project/acre/internal/tasks"
@@ -61,6 +62,7 @@ type Server struct {
 	appsHost  *appsHost
 	proxies   auth.Proxies
 	own       *listeners // where this server listens: webhooks may not call it
+	box       *seal.Box  // seals secrets at rest
 }
 
 // New opens the stores under cfg.Data, makes sure the configured registries
@@ -120,8 +122,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		m.Close()
 		return nil, err
 	}
+	box, err := seal.LoadOrCreate(cfg.KeyFile())
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
 	s := &Server{cfg: cfg, log: log, meta: m, views: views, svc: svc, life: life, pulls: pulls, dispatch: dispatch, metrics: mx,
-		audit: audit.New(views.audit, log), proxies: proxies, own: own}
+		audit: audit.New(views.audit, log), proxies: proxies, own: own, box: box}
 	s.hooks = webhook.NewService(views.webhook, s.ownHosts, dispatch.Kick, cfg.SKU)
 	if cfg.Auth.Enabled {
 		s.auth = auth.New(auth.Options{Meta: views.auth, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,
@@ -146,6 +153,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		log.Warn("authentication is OFF: anyone who reaches this server may push, pull and delete")
 	}
 	s.newWebApps()
+	if n, err := s.vault.SealPlain(ctx); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("seal Key Vault secrets stored in plain text: %w", err)
+	} else if n > 0 {
+		log.Info("sealed Key Vault secrets stored in plain text", "secrets", n)
+	}
 	if cfg.Tasks.Enabled {
 		s.tasks = s.newTasks(blobs)
 	}

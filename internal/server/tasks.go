@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +37,35 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 	return tasks.New(tasks.Options{Meta: s.views.tasks, Blobs: blobs, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
 		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
 		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork,
-		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll})
+		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll, Box: s.box, Vault: taskVault{s}})
+}
+
+// taskVault reads Key Vault secrets for runs, as the run's identity.
+type taskVault struct{ s *Server }
+
+// ReadSecret implements tasks.VaultSecrets.
+func (v taskVault) ReadSecret(ctx context.Context, reg *meta.Registry, identity, clientID, secretURL string) (string, error) {
+	if v.s.vault == nil {
+		return "", errors.New("Key Vault is off on this server")
+	}
+	ref, err := v.s.vault.ParseSecretURL(secretURL)
+	if err != nil {
+		return "", err
+	}
+	p, err := v.s.meta.Read().PrincipalByName(ctx, reg.ID, identity)
+	if errors.Is(err, meta.ErrNotFound) {
+		return "", fmt.Errorf("the run's identity %q does not exist", identity)
+	} else if err != nil {
+		return "", err
+	}
+	if !p.Enabled {
+		return "", fmt.Errorf("the run's identity %q is disabled", identity)
+	}
+	if clientID != "" && clientID != p.Name && clientID != p.UID {
+		return "", fmt.Errorf("clientID %q is not the run's identity (%s): a run reads secrets as its task's identity "+
+			"(acre task update --assign-identity)", clientID, p.Name)
+	}
+	return v.s.vault.Resolve(ctx, p.ID, ref)
 }
 
 func lookTool(configured, name string) string {

@@ -119,7 +119,7 @@ func (h *appsHost) PullCredentials(ctx context.Context, id int64, host string) (
 
 // newWebApps builds the web app service when the configuration turns it on.
 func (s *Server) newWebApps() {
-	s.vault = keyvault.New(s.views.keyvault, s.cfg.Domain)
+	s.vault = keyvault.New(s.views.keyvault, s.cfg.Domain, s.box)
 	w := s.cfg.WebApps
 	if w.Addr == "" {
 		return

@@ -45,8 +45,7 @@ type runEnv struct {
 // execute runs a claimed run to its end and records the outcome.
 func (s *Service) execute(ctx context.Context, r *meta.Run) {
 	start := time.Now()
-	var spec RunSpec
-	err := json.Unmarshal(r.Spec, &spec)
+	spec, err := s.decodeRunSpec(r.Spec)
 	reg, rerr := s.registryByID(ctx, r.RegistryID)
 	if err == nil {
 		err = rerr
@@ -89,7 +88,7 @@ func (s *Service) execute(ctx context.Context, r *meta.Run) {
 		r.State, r.Reason = meta.RunCanceled, err.Error()
 		fmt.Fprintf(l, "Run ID: %s was canceled after %ds\n", RunName(r.ID), secs)
 	default:
-		r.State, r.Reason = meta.RunFailed, err.Error()
+		r.State, r.Reason = meta.RunFailed, l.Redact(err.Error())
 		fmt.Fprintf(l, "Run ID: %s failed after %ds. Error: %s\n", RunName(r.ID), secs, err)
 	}
 	r.Output, _ = json.Marshal(out)
@@ -142,6 +141,7 @@ func (s *Service) finish(ctx context.Context, r *meta.Run, l *runLog, out RunOut
 		s.o.Log.Warn("run log blob: the log stays in the store", "run", RunName(r.ID), "err", err)
 	}
 	r.FinishedAt = time.Now().UTC()
+	r.Spec = wipedSpec(r.Spec)
 	err = s.o.Meta.Tx(ctx, func(q Store) error {
 		if err := q.FinishRun(ctx, r); err != nil {
 			return err

@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +30,7 @@ type runLog struct {
 	m       meta.View[meta.RunLogs]
 	runID   int64
 	secrets []string
+	longest int // the longest secret's length
 
 	mu      sync.Mutex
 	partial []byte // an unfinished line
@@ -47,22 +50,58 @@ func newRunLog(m meta.View[meta.RunLogs], runID int64, spoolDir string, secrets 
 	}
 	l := &runLog{m: m, runID: runID, spool: f, sum: sha256.New(), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, s := range secrets {
-		if len(s) >= 3 { // shorter values would mask too much of the log
-			l.secrets = append(l.secrets, s)
-		}
+		l.addSecret(s)
 	}
 	go l.flusher()
 	return l, nil
 }
 
-// mask adds a value to hide from the rest of the log.
-func (l *runLog) mask(secret string) {
+// mask adds values to hide from the rest of the log.
+func (l *runLog) mask(secrets ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.secrets = append(l.secrets, secret)
+	for _, s := range secrets {
+		l.addSecret(s)
+	}
 }
 
-// Write implements io.Writer; lines are redacted whole.
+// addSecret adds a value and, when it differs, the form it takes quoted in
+// JSON or a Dockerfile (as BuildKit echoes an ENV instruction). Values
+// shorter than 3 bytes are not masked: they would mask too much.
+func (l *runLog) addSecret(s string) {
+	if len(s) < 3 {
+		return
+	}
+	b, _ := json.Marshal(s)
+	for _, v := range []string{s, string(b[1 : len(b)-1])} {
+		if !slices.Contains(l.secrets, v) {
+			l.secrets = append(l.secrets, v)
+			l.longest = max(l.longest, len(v))
+		}
+	}
+}
+
+// Redact replaces every secret value in s (for text outside the log, such
+// as the run's error message).
+func (l *runLog) Redact(s string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.redact(s)
+}
+
+// redact is Redact with l.mu held.
+func (l *runLog) redact(s string) string {
+	for _, sec := range l.secrets {
+		s = strings.ReplaceAll(s, sec, "*****")
+	}
+	return s
+}
+
+// maxLine is the longest unfinished line the log holds back.
+const maxLine = 64 << 10
+
+// Write implements io.Writer; lines are redacted whole, so a value split
+// across writes (or chunks of the engine's output) is still masked.
 func (l *runLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -71,9 +110,13 @@ func (l *runLog) Write(p []byte) (int, error) {
 		l.emit(l.partial[:i+1])
 		l.partial = append(l.partial[:0], l.partial[i+1:]...)
 	}
-	if len(l.partial) > 64<<10 { // a very long line: let it through in pieces
-		l.emit(l.partial)
-		l.partial = l.partial[:0]
+	if len(l.partial) > maxLine {
+		// A very long line goes through in pieces, redacted first; the
+		// tail that may begin a secret the next write completes stays.
+		masked := l.redact(string(l.partial))
+		cut := max(len(masked)-(l.longest-1), 0)
+		l.write(masked[:cut])
+		l.partial = append(l.partial[:0], masked[cut:]...)
 	}
 	return len(p), nil
 }
@@ -83,11 +126,10 @@ func (l *runLog) Printf(format string, args ...any) {
 	fmt.Fprintf(l, "%s %s\n", time.Now().UTC().Format("2006/01/02 15:04:05"), fmt.Sprintf(format, args...))
 }
 
-func (l *runLog) emit(b []byte) {
-	s := string(b)
-	for _, sec := range l.secrets {
-		s = strings.ReplaceAll(s, sec, "*****")
-	}
+func (l *runLog) emit(b []byte) { l.write(l.redact(string(b))) }
+
+// write appends redacted text to the log.
+func (l *runLog) write(s string) {
 	l.pending.WriteString(s)
 	_, _ = l.spool.WriteString(s)
 	l.sum.Write([]byte(s))

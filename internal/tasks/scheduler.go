@@ -22,7 +22,7 @@ func (s *Service) fireTimers(ctx context.Context) {
 		if !mt.Enabled || mt.NextTimerAt.IsZero() || mt.NextTimerAt.After(now) {
 			continue
 		}
-		t, err := decodeTask(mt)
+		t, err := s.decodeTask(mt)
 		if err != nil {
 			continue
 		}
@@ -32,7 +32,7 @@ func (s *Service) fireTimers(ctx context.Context) {
 			if err != nil || !ok {
 				return err
 			}
-			_, err = newRun(ctx, q, mt.RegistryID, mt.ID, mt.Name, "Timer", t.Spec.runSpec())
+			_, err = s.newRun(ctx, q, mt.RegistryID, mt.ID, mt.Name, "Timer", t.Spec.runSpec())
 			fired = err == nil
 			return err
 		})
@@ -101,11 +101,11 @@ func (s *Service) baseImageEvents(ctx context.Context) {
 				if err != nil {
 					continue
 				}
-				t, err := decodeTask(mt)
+				t, err := s.decodeTask(mt)
 				if err != nil || !t.Spec.Enabled || !t.Spec.BaseImageTrigger {
 					continue
 				}
-				if _, err := newRun(ctx, q, mt.RegistryID, mt.ID, mt.Name, "Image Update", t.Spec.runSpec()); err != nil {
+				if _, err := s.newRun(ctx, q, mt.RegistryID, mt.ID, mt.Name, "Image Update", t.Spec.runSpec()); err != nil {
 					return err
 				}
 				queued++

@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/acre-project/acre/internal/blob"
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/seal"
 	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
 )
@@ -64,6 +64,11 @@ type Options struct {
 	OwnHost func(hostport string) bool
 	// CommitPoll is how often commit triggers poll their git contexts (default 1m).
 	CommitPoll time.Duration
+	// Box seals the secret values of runs and tasks in the store (nil: a
+	// key for this process only, which the next start cannot open).
+	Box *seal.Box
+	// Vault reads the Key Vault secrets a task YAML names (nil: none can be read).
+	Vault VaultSecrets
 }
 
 // Service queues, runs and reports runs.
@@ -93,6 +98,9 @@ func New(o Options) *Service {
 	if o.Platform == "" {
 		o.Platform = "linux/amd64"
 	}
+	if o.Box == nil {
+		o.Box = processBox()
+	}
 	return &Service{o: o, node: uuid.NewString(), kick: make(chan struct{}, 1), running: map[int64]context.CancelCauseFunc{}}
 }
 
@@ -115,7 +123,7 @@ func (s *Service) Kick() {
 func (s *Service) Submit(ctx context.Context, reg *meta.Registry, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
 	var r *meta.Run
 	err := s.o.Meta.Tx(ctx, func(q Store) (err error) {
-		r, err = newRun(ctx, q, reg.ID, taskID, taskName, trigger, spec)
+		r, err = s.newRun(ctx, q, reg.ID, taskID, taskName, trigger, spec)
 		return err
 	})
 	if err != nil {
@@ -125,9 +133,9 @@ func (s *Service) Submit(ctx context.Context, reg *meta.Registry, taskID int64, 
 	return r, nil
 }
 
-// newRun queues a run inside a transaction.
-func newRun(ctx context.Context, q meta.Runs, registryID, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
-	b, err := json.Marshal(spec)
+// newRun queues a run inside a transaction (its secret values sealed).
+func (s *Service) newRun(ctx context.Context, q meta.Runs, registryID, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
+	b, err := s.encodeRunSpec(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +231,7 @@ func (s *Service) reap(ctx context.Context) {
 	for i := range stale {
 		r := &stale[i]
 		now := time.Now().UTC()
-		r.State, r.FinishedAt = meta.RunFailed, now
+		r.State, r.FinishedAt, r.Spec = meta.RunFailed, now, wipedSpec(r.Spec)
 		r.Reason = "the node running it stopped before the run ended (its lease expired)"
 		line := fmt.Sprintf("%s Run ID: %s failed: %s\n", now.Format("2006/01/02 15:04:05"), RunName(r.ID), r.Reason)
 		err := s.o.Meta.Tx(ctx, func(q Store) error {

@@ -3,6 +3,7 @@ package tasks
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,9 +90,15 @@ func TestServiceRunsAndKeepsLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if bytes.Contains(r.Spec, []byte("very-secret")) || !bytes.Contains(r.Spec, []byte("acre-sealed:v1:")) {
+		t.Errorf("the queued run's spec holds the secret unsealed: %s", r.Spec)
+	}
 	got := waitState(t, s, r.ID, meta.RunSucceeded)
 	if got.LogDigest == "" {
 		t.Fatalf("no log blob")
+	}
+	if bytes.Contains(got.Spec, []byte("acre-sealed")) || !bytes.Contains(got.Spec, []byte(`"tok":"*****"`)) {
+		t.Errorf("the finished run's spec still holds its secret: %s", got.Spec)
 	}
 	var buf bytes.Buffer
 	if err := s.WriteLog(t.Context(), r.ID, &buf, false, func() {}); err != nil {
@@ -144,4 +151,42 @@ func TestServiceFailsStaleRuns(t *testing.T) {
 	}
 	waitState(t, s, running.ID, meta.RunCanceled)
 	close(block)
+}
+
+// TestTaskSecretsSealed: a task's git token, secret arguments and webhook
+// secret are sealed in its row and open again through the service.
+func TestTaskSecretsSealed(t *testing.T) {
+	s, m, reg := newTestService(t, fakeBuilder{})
+	ctx, tok, args := t.Context(), "git-token-value", map[string]string{"API_KEY": "task-secret-value"}
+	ctxURL := "/dev/null"
+	created, err := s.CreateTask(ctx, reg, "owner", TaskInput{Name: "sealed", Context: &ctxURL, GitToken: &tok, SecretArgs: &args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := m.Read().GetTask(ctx, reg.ID, "sealed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{tok, "task-secret-value", created.Spec.WebhookSecret} {
+		if bytes.Contains(row.Spec, []byte(v)) {
+			t.Errorf("the task row holds %q unsealed: %s", v, row.Spec)
+		}
+	}
+	got, err := s.GetTask(ctx, reg, "sealed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.GitToken != tok || got.Spec.SecretArgs["API_KEY"] != "task-secret-value" || got.Spec.WebhookSecret != created.Spec.WebhookSecret {
+		t.Errorf("the task reads back as %+v", got.Spec)
+	}
+	// A sealed value moved to another field does not open there.
+	var raw map[string]any
+	if err := json.Unmarshal(row.Spec, &raw); err != nil {
+		t.Fatal(err)
+	}
+	raw["gitToken"] = raw["webhookSecret"]
+	row.Spec, _ = json.Marshal(raw)
+	if _, err := s.decodeTask(row); err == nil {
+		t.Error("a sealed value opened under another field's label")
+	}
 }

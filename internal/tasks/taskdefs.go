@@ -168,11 +168,6 @@ type Task struct {
 	Spec TaskSpec
 }
 
-func decodeTask(t *meta.Task) (*Task, error) {
-	out := &Task{Task: *t}
-	return out, json.Unmarshal(t.Spec, &out.Spec)
-}
-
 // CreateTask saves a new task; creator is its identity unless the input names one.
 func (s *Service) CreateTask(ctx context.Context, reg *meta.Registry, creator string, in TaskInput) (*Task, error) {
 	if err := validTaskName(in.Name); err != nil {
@@ -189,7 +184,7 @@ func (s *Service) CreateTask(ctx context.Context, reg *meta.Registry, creator st
 	t := &meta.Task{RegistryID: reg.ID, Name: in.Name, Enabled: sp.Enabled, CreatedAt: now, UpdatedAt: now,
 		NextTimerAt: sp.nextTimer(now)}
 	var err error
-	if t.Spec, err = json.Marshal(sp); err != nil {
+	if t.Spec, err = s.encodeTaskSpec(sp); err != nil {
 		return nil, err
 	}
 	err = s.o.Meta.Tx(ctx, func(q Store) error { return q.PutTask(ctx, t) })
@@ -236,7 +231,7 @@ func (s *Service) UpdateTask(ctx context.Context, reg *meta.Registry, name strin
 		if err != nil {
 			return err
 		}
-		t, err := decodeTask(mt)
+		t, err := s.decodeTask(mt)
 		if err != nil {
 			return err
 		}
@@ -248,7 +243,7 @@ func (s *Service) UpdateTask(ctx context.Context, reg *meta.Registry, name strin
 		}
 		now := time.Now().UTC()
 		t.Task.Enabled, t.Task.UpdatedAt, t.Task.NextTimerAt = t.Spec.Enabled, now, t.Spec.nextTimer(now)
-		if t.Task.Spec, err = json.Marshal(t.Spec); err != nil {
+		if t.Task.Spec, err = s.encodeTaskSpec(t.Spec); err != nil {
 			return err
 		}
 		out = t
@@ -263,7 +258,7 @@ func (s *Service) GetTask(ctx context.Context, reg *meta.Registry, name string) 
 	if err != nil {
 		return nil, err
 	}
-	return decodeTask(mt)
+	return s.decodeTask(mt)
 }
 
 // ListTasks lists a registry's tasks.
@@ -274,7 +269,7 @@ func (s *Service) ListTasks(ctx context.Context, reg *meta.Registry) ([]Task, er
 	}
 	out := make([]Task, 0, len(mts))
 	for i := range mts {
-		t, err := decodeTask(&mts[i])
+		t, err := s.decodeTask(&mts[i])
 		if err != nil {
 			return nil, err
 		}

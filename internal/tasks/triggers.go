@@ -46,7 +46,7 @@ func (s *Service) CommitWebhook(ctx context.Context, reg *meta.Registry, name, t
 		// The polling trigger need not run this head again.
 		if ev.After != "" {
 			t.Spec.LastCommit = ev.After
-			b, err := json.Marshal(t.Spec)
+			b, err := s.encodeTaskSpec(t.Spec)
 			if err != nil {
 				return err
 			}
@@ -55,7 +55,7 @@ func (s *Service) CommitWebhook(ctx context.Context, reg *meta.Registry, name, t
 				return err
 			}
 		}
-		run, err = newRun(ctx, q, reg.ID, t.ID, t.Name, "Commit", t.Spec.runSpec())
+		run, err = s.newRun(ctx, q, reg.ID, t.ID, t.Name, "Commit", t.Spec.runSpec())
 		return err
 	})
 	if err != nil {
@@ -94,7 +94,7 @@ func (s *Service) pollCommits(ctx context.Context) {
 		return
 	}
 	for i := range mts {
-		t, err := decodeTask(&mts[i])
+		t, err := s.decodeTask(&mts[i])
 		if err != nil || !t.Spec.Enabled || !t.Spec.CommitTrigger || !IsGitURL(t.Spec.Context) {
 			continue
 		}
@@ -111,7 +111,7 @@ func (s *Service) pollCommits(ctx context.Context) {
 			}
 			first := t.Spec.LastCommit == ""
 			t.Spec.LastCommit = head
-			if cur.Spec, err = json.Marshal(t.Spec); err != nil {
+			if cur.Spec, err = s.encodeTaskSpec(t.Spec); err != nil {
 				return err
 			}
 			cur.UpdatedAt = time.Now().UTC()
@@ -119,7 +119,7 @@ func (s *Service) pollCommits(ctx context.Context) {
 				return err
 			}
 			queued = true
-			_, err = newRun(ctx, q, cur.RegistryID, cur.ID, cur.Name, "Commit", t.Spec.runSpec())
+			_, err = s.newRun(ctx, q, cur.RegistryID, cur.ID, cur.Name, "Commit", t.Spec.runSpec())
 			return err
 		})
 		if err != nil && ctx.Err() == nil {

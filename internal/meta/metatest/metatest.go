@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"RunQueue", testRunQueue},
 		{"RunLogs", testRunLogs},
 		{"Tasks", testTasks},
+		{"VaultSealing", testVaultSealing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

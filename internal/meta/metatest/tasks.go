@@ -59,10 +59,12 @@ func testRunQueue(t *testing.T, s meta.Store) {
 		t.Errorf("claim of an empty queue: %v", err)
 	}
 	got.State, got.FinishedAt, got.LogDigest, got.Output = meta.RunSucceeded, at(70), "sha256:abc", []byte(`{"x":1}`)
+	got.Spec = []byte(`{"wiped":true}`)
 	tx(t, s, func(q meta.Queries) error { return q.FinishRun(ctx, got) })
 	list, err := s.Read().ListRuns(ctx, reg.ID, "", 0, 10)
 	ok(t, "list", err)
-	if len(list) != 3 || list[0].ID != runs[2].ID || list[0].LogDigest != "sha256:abc" || string(list[0].Output) != `{"x":1}` {
+	if len(list) != 3 || list[0].ID != runs[2].ID || list[0].LogDigest != "sha256:abc" || string(list[0].Output) != `{"x":1}` ||
+		string(list[0].Spec) != `{"wiped":true}` {
 		t.Errorf("runs newest first: %+v", list)
 	}
 	old, err := s.Read().RunsFinishedBefore(ctx, at(71), 10)

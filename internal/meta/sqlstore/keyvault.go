@@ -52,20 +52,20 @@ func (q *queries) DeleteVault(ctx context.Context, id int64) error {
 }
 
 func (q *queries) PutVaultSecret(ctx context.Context, s *meta.VaultSecret) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO key_vault_secrets (vault_id, name, version, value, created_at) VALUES (?, ?, ?, ?, ?)`,
-		s.VaultID, s.Name, s.Version, s.Value, ns(s.CreatedAt))
+	_, err := q.db.ExecContext(ctx, `INSERT INTO key_vault_secrets (vault_id, name, version, value, sealed, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, s.VaultID, s.Name, s.Version, s.Value, s.Sealed, ns(s.CreatedAt))
 	if isUnique(err) {
 		return meta.ErrConflict
 	}
 	return err
 }
 
-const secretCols = `vault_id, name, version, value, created_at`
+const secretCols = `vault_id, name, version, value, sealed, created_at`
 
 func scanSecret(sc interface{ Scan(...any) error }) (*meta.VaultSecret, error) {
 	var s meta.VaultSecret
 	var c int64
-	if err := sc.Scan(&s.VaultID, &s.Name, &s.Version, &s.Value, &c); err != nil {
+	if err := sc.Scan(&s.VaultID, &s.Name, &s.Version, &s.Value, &s.Sealed, &c); err != nil {
 		return nil, notFound(err)
 	}
 	s.CreatedAt = fromNS(c)
@@ -97,6 +97,29 @@ func (q *queries) ListVaultSecrets(ctx context.Context, vaultID int64) ([]meta.V
 		out = append(out, *s)
 	}
 	return out, rows.Err()
+}
+
+func (q *queries) PlainVaultSecrets(ctx context.Context, n int) ([]meta.VaultSecret, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+secretCols+` FROM key_vault_secrets WHERE sealed = ?
+		ORDER BY vault_id, name, version LIMIT ?`, false, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []meta.VaultSecret
+	for rows.Next() {
+		s, err := scanSecret(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *s)
+	}
+	return out, rows.Err()
+}
+
+func (q *queries) SealVaultSecret(ctx context.Context, vaultID int64, name, version, sealed string) error {
+	return affected(q.db.ExecContext(ctx, `UPDATE key_vault_secrets SET value = ?, sealed = ?
+		WHERE vault_id = ? AND name = ? AND version = ? AND sealed = ?`, sealed, true, vaultID, name, version, false))
 }
 
 func (q *queries) CreateVaultRole(ctx context.Context, r *meta.VaultRole) error {

@@ -87,7 +87,7 @@ func (q *queries) RenewRun(ctx context.Context, id int64, owner string, until ti
 
 func (q *queries) FinishRun(ctx context.Context, r *meta.Run) error {
 	res, err := q.db.ExecContext(ctx, `UPDATE task_runs SET state = ?, reason = ?, output = ?, log_digest = ?, finished_at = ?,
-		lease_until = 0 WHERE id = ?`, r.State, r.Reason, r.Output, r.LogDigest, ns(r.FinishedAt), r.ID)
+		spec = ?, lease_until = 0 WHERE id = ?`, r.State, r.Reason, r.Output, r.LogDigest, ns(r.FinishedAt), r.Spec, r.ID)
 	return affected(res, err)
 }
 

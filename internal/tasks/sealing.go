@@ -1,0 +1,121 @@
+package tasks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/seal"
+)
+
+// VaultSecrets reads secrets of acre's own vaults for a run's YAML
+// `secrets:` (keyvault: https://<vault>.vault.<domain>/secrets/<name>).
+// The run's identity (a login name as RunSpec.Identity, seen from reg)
+// must hold Key Vault Secrets User on the vault; clientID, when set, must
+// name that identity (by name or principal ID). A denied read is an error
+// saying why.
+type VaultSecrets interface {
+	ReadSecret(ctx context.Context, reg *meta.Registry, identity, clientID, secretURL string) (string, error)
+}
+
+// Secret values of run and task specs are sealed in the store (see
+// package seal); each is labelled with the field it belongs to.
+func secretArgLabel(kind, name string) string { return kind + ":secretArg:" + name }
+
+// sealFields seals (open false) or opens (open true) a spec's secret
+// fields in place: the git token, the secret arguments and, for tasks,
+// the webhook secret.
+func sealFields(box *seal.Box, kind string, open bool, gitToken *string, args map[string]string, others map[string]*string) error {
+	do := func(v, label string) (string, error) {
+		if open {
+			return box.Open(v, label)
+		}
+		return box.Seal(v, label)
+	}
+	var err error
+	if *gitToken, err = do(*gitToken, kind+":gitToken"); err != nil {
+		return fmt.Errorf("%s git token: %w", kind, err)
+	}
+	for k, v := range args {
+		if args[k], err = do(v, secretArgLabel(kind, k)); err != nil {
+			return fmt.Errorf("%s secret argument %s: %w", kind, k, err)
+		}
+	}
+	for name, p := range others {
+		if *p, err = do(*p, kind+":"+name); err != nil {
+			return fmt.Errorf("%s %s: %w", kind, name, err)
+		}
+	}
+	return nil
+}
+
+// encodeRunSpec is a run's spec as stored: secret values sealed.
+func (s *Service) encodeRunSpec(spec RunSpec) ([]byte, error) {
+	spec.SecretArgs = cloneMap(spec.SecretArgs)
+	if err := sealFields(s.o.Box, "run", false, &spec.GitToken, spec.SecretArgs, nil); err != nil {
+		return nil, err
+	}
+	return json.Marshal(spec)
+}
+
+// decodeRunSpec reads a stored run spec, opening its secret values.
+func (s *Service) decodeRunSpec(b []byte) (RunSpec, error) {
+	var spec RunSpec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return spec, err
+	}
+	return spec, sealFields(s.o.Box, "run", true, &spec.GitToken, spec.SecretArgs, nil)
+}
+
+// wipedSpec is a finished run's spec: its secret values are gone (the
+// names stay, redacted).
+func wipedSpec(stored []byte) []byte {
+	var spec RunSpec
+	if json.Unmarshal(stored, &spec) != nil {
+		return []byte(`{}`)
+	}
+	b, _ := json.Marshal(spec.Redacted())
+	return b
+}
+
+// encodeTaskSpec is a task's spec as stored: secret values sealed.
+func (s *Service) encodeTaskSpec(sp TaskSpec) ([]byte, error) {
+	sp.SecretArgs = cloneMap(sp.SecretArgs)
+	if err := sealFields(s.o.Box, "task", false, &sp.GitToken, sp.SecretArgs,
+		map[string]*string{"webhookSecret": &sp.WebhookSecret}); err != nil {
+		return nil, err
+	}
+	return json.Marshal(sp)
+}
+
+// decodeTask reads a stored task, opening its secret values.
+func (s *Service) decodeTask(t *meta.Task) (*Task, error) {
+	out := &Task{Task: *t}
+	if err := json.Unmarshal(t.Spec, &out.Spec); err != nil {
+		return nil, err
+	}
+	sp := &out.Spec
+	return out, sealFields(s.o.Box, "task", true, &sp.GitToken, sp.SecretArgs,
+		map[string]*string{"webhookSecret": &sp.WebhookSecret})
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// processBox is a key for this process only, for a Service given none.
+func processBox() *seal.Box {
+	key := make([]byte, seal.KeySize)
+	_, _ = rand.Read(key)
+	b, _ := seal.New(key)
+	return b
+}
