@@ -49,6 +49,7 @@ func (r *txReq) call(q meta.Queries) (err error) {
 type groupWriter struct {
 	db    *sql.DB
 	cache *resolveCache
+	stmts *writerStmts
 	full  bool // the store's synchronous level is FULL: relaxed commits lower it
 	lower bool // the writer connection is at synchronous=NORMAL now
 	reqs  chan *txReq
@@ -61,7 +62,7 @@ type groupWriter struct {
 }
 
 func newGroupWriter(db *sql.DB, cache *resolveCache, full bool) *groupWriter {
-	g := &groupWriter{db: db, cache: cache, full: full, reqs: make(chan *txReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	g := &groupWriter{db: db, cache: cache, stmts: newWriterStmts(db), full: full, reqs: make(chan *txReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
 	go g.run()
 	return g
 }
@@ -110,6 +111,7 @@ func (g *groupWriter) close() {
 
 func (g *groupWriter) run() {
 	defer close(g.done)
+	defer g.stmts.close()
 	batch := make([]*txReq, 0, maxBatch)
 	durable := make([]*txReq, 0, maxBatch)
 	for {
@@ -139,6 +141,7 @@ func (g *groupWriter) run() {
 		}
 		g.commitAt(relaxed, true)
 		g.commitAt(durable, false)
+		g.stmts.prepare() // the connection is free now
 		clear(batch[:cap(batch)])
 		clear(durable)
 		durable = durable[:0]
@@ -198,7 +201,7 @@ func (g *groupWriter) commit(batch []*txReq) {
 			if _, err := tx.Exec("SAVEPOINT b"); err != nil {
 				return err
 			}
-			if errs[i] = r.call(&queries{db: batchExecer{writeTracker{tx, &dirty}}, d: dialectSQLite}); errs[i] != nil {
+			if errs[i] = r.call(&queries{db: batchExecer{writeTracker{g.stmts.in(tx), &dirty}}, d: dialectSQLite}); errs[i] != nil {
 				if _, err := tx.Exec("ROLLBACK TO b"); err != nil {
 					return err // SQLite rolled the whole transaction back
 				}
@@ -235,7 +238,7 @@ func (g *groupWriter) single(r *txReq, dirty *atomic.Bool) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	if err := r.call(&queries{db: batchExecer{writeTracker{tx, dirty}}, d: dialectSQLite}); err != nil {
+	if err := r.call(&queries{db: batchExecer{writeTracker{g.stmts.in(tx), dirty}}, d: dialectSQLite}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

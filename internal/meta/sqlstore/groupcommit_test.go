@@ -22,11 +22,7 @@ func createRegistry(ctx context.Context, q meta.Queries, name string) error {
 // failing one is rolled back alone, a panicking one panics in its caller,
 // the others commit, and the store is durable-by-default (full).
 func TestGroupCommit(t *testing.T) {
-	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "meta.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openFull(t)
 	ctx := t.Context()
 	release, started := make(chan struct{}), make(chan struct{})
 	var busy sync.WaitGroup
@@ -132,11 +128,7 @@ func TestGroupCommitCancelled(t *testing.T) {
 // writer is busy: the relaxed ones share a commit of their own, the durable
 // ones another, and the writer's connection is back at synchronous=FULL.
 func TestGroupCommitRelaxed(t *testing.T) {
-	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "meta.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openFull(t)
 	ctx := t.Context()
 	release := holdWriter(t, s)
 	defer release()
@@ -186,4 +178,43 @@ func holdWriter(t *testing.T, s *Store) (release func()) {
 	<-started
 	var once sync.Once
 	return func() { once.Do(func() { close(ch) }); busy.Wait() }
+}
+
+// TestWriterPreparesStatements checks that the writer's queries are
+// prepared after their first transaction and give the same answers after.
+func TestWriterPreparesStatements(t *testing.T) {
+	s := openFull(t)
+	ctx := t.Context()
+	for i := range 3 {
+		err := s.Tx(ctx, func(q meta.Queries) error {
+			if err := createRegistry(ctx, q, fmt.Sprint("r", i)); err != nil {
+				return err
+			}
+			r, err := q.GetRegistry(ctx, fmt.Sprint("r", i))
+			if err == nil && r.Name != fmt.Sprint("r", i) {
+				err = fmt.Errorf("GetRegistry in the transaction = %q", r.Name)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	s.gw.stmts.mu.Lock()
+	n := len(s.gw.stmts.stmts)
+	s.gw.stmts.mu.Unlock()
+	if n == 0 {
+		t.Error("no statement prepared on the writer")
+	}
+}
+
+// openFull opens a SQLite store at its default (synchronous=FULL), closed when t ends.
+func openFull(t *testing.T) *Store {
+	t.Helper()
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "meta.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
