@@ -201,7 +201,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 			}
 		}
 	}
-	cmd.AddCommand(create, update, list, show, del, run, listRuns, logs, showRun, cancel)
+	cmd.AddCommand(create, update, list, show, del, run, listRuns, logs, showRun, cancel, newTaskCredentialCmd(g))
 	return cmd
 }
 

@@ -24,10 +24,21 @@ type Tasks struct {
 	// head of their git context (git ls-remote), besides the push webhook
 	// (default 1m).
 	CommitPoll time.Duration `yaml:"commit_poll"`
+	// BasePoll is how often the base-image trigger asks other registries
+	// for the digests of the base images tasks use from them (bases in
+	// acre trigger on push; default 5m).
+	BasePoll time.Duration `yaml:"base_poll"`
+	// Allow lets what builds and base-image polls fetch reach addresses the
+	// network guard refuses by default (loopback, link-local, acre's own
+	// listeners), in the syntax of webhooks.allow.
+	Allow []string `yaml:"allow"`
+	// InsecureRegistries are other registries (host:port) reached over
+	// plain HTTP, for base images and polling.
+	InsecureRegistries []string `yaml:"insecure_registries"`
 }
 
 func defaultTasks() Tasks {
-	return Tasks{Enabled: true, Concurrency: 2, History: 30 * 24 * time.Hour, CommitPoll: time.Minute}
+	return Tasks{Enabled: true, Concurrency: 2, History: 30 * 24 * time.Hour, CommitPoll: time.Minute, BasePoll: 5 * time.Minute}
 }
 
 func (t Tasks) validate() error {
@@ -39,6 +50,9 @@ func (t Tasks) validate() error {
 	}
 	if t.CommitPoll < time.Second {
 		return errors.New("tasks.commit_poll: at least 1s")
+	}
+	if t.BasePoll < time.Second {
+		return errors.New("tasks.base_poll: at least 1s")
 	}
 	return nil
 }

@@ -89,6 +89,13 @@ type TaskTriggers interface {
 	// of base-image triggers); SetTaskCursor is a compare-and-set.
 	TaskCursor(ctx context.Context, name string) (int64, error)
 	SetTaskCursor(ctx context.Context, name string, was, now int64) (bool, error)
+	// ListTaskBases lists every recorded base image, by task and ref (the
+	// polling of bases kept in other registries).
+	ListTaskBases(ctx context.Context) ([]TaskBase, error)
+	// MoveTaskBase changes a recorded base's digest from was to now; false
+	// when it is no longer was (another node moved it, or a run recorded
+	// another base meanwhile).
+	MoveTaskBase(ctx context.Context, taskID int64, ref, was, now string) (bool, error)
 }
 
 // Runs stores runs as a leased job queue: a node claims a queued run and

@@ -15,6 +15,7 @@ func (h *Handler) taskRoutes() {
 	h.handle("PATCH /api/v1/registries/{registry}/tasks/{name}", ok(h, inRegistry(auth.ManageWrite), h.updateTask))
 	h.handle("DELETE /api/v1/registries/{registry}/tasks/{name}", noContent(h, inRegistry(auth.ManageWrite), h.deleteTask))
 	h.handle("POST /api/v1/registries/{registry}/tasks/{name}/run", accepted(h, inRegistry(auth.ManageWrite), h.runTask))
+	h.taskCredentialRoutes()
 	// The commit trigger's push webhook authenticates with the task's
 	// webhook token (query) or a GitHub/Gitea HMAC signature, not a session.
 	h.public("POST /api/v1/registries/{registry}/tasks/{name}/webhook", h.taskWebhook)

@@ -61,8 +61,9 @@ type Server struct {
 	vault     *keyvault.Service
 	appsHost  *appsHost
 	proxies   auth.Proxies
-	own       *listeners // where this server listens: webhooks may not call it
-	box       *seal.Box  // seals secrets at rest
+	own       *listeners     // where this server listens: webhooks may not call it
+	box       *seal.Box      // seals secrets at rest
+	taskGuard *webhook.Guard // what builds and base-image polls may reach
 }
 
 // New opens the stores under cfg.Data, makes sure the configured registries
@@ -75,6 +76,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	}
 	own := &listeners{}
 	guard, err := webhook.NewGuard(cfg.Webhooks.Allow, own.list)
+	if err != nil {
+		return nil, err
+	}
+	taskGuard, err := webhook.NewGuardFor("tasks.allow", cfg.Tasks.Allow, own.list)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +133,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, meta: m, views: views, svc: svc, life: life, pulls: pulls, dispatch: dispatch, metrics: mx,
-		audit: audit.New(views.audit, log), proxies: proxies, own: own, box: box}
+		audit: audit.New(views.audit, log), proxies: proxies, own: own, box: box,
+		taskGuard: taskGuard}
 	s.hooks = webhook.NewService(views.webhook, s.ownHosts, dispatch.Kick, cfg.SKU)
 	if cfg.Auth.Enabled {
 		s.auth = auth.New(auth.Options{Meta: views.auth, Log: log, AccessTTL: cfg.Auth.AccessTokenTTL,

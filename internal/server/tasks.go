@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"time"
 
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/tasks"
@@ -37,7 +39,9 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 	return tasks.New(tasks.Options{Meta: s.views.tasks, Blobs: blobs, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
 		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
 		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork,
-		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll, Box: s.box, Vault: taskVault{s}})
+		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll, Box: s.box, Vault: taskVault{s},
+		BasePoll: tc.BasePoll, Fetch: s.taskGuard.Client(30 * time.Second),
+		PlainHTTP: func(host string) bool { return slices.Contains(tc.InsecureRegistries, host) }})
 }
 
 // taskVault reads Key Vault secrets for runs, as the run's identity.
@@ -98,7 +102,8 @@ func (s *Server) registryHost(reg *meta.Registry) string {
 }
 
 // plainHosts are the registry hosts BuildKit reaches without TLS
-// verification: this server's (plain HTTP unless TLS is configured).
+// verification: this server's (plain HTTP unless TLS is configured) and
+// the other registries configured in tasks.insecure_registries.
 func (s *Server) plainHosts() []string {
 	regs := []meta.Registry{{Name: s.cfg.DefaultRegistry}}
 	if all, err := s.meta.Read().ListRegistries(context.Background(), meta.Page{N: 1 << 20}); err == nil {
@@ -108,6 +113,12 @@ func (s *Server) plainHosts() []string {
 	seen := map[string]bool{}
 	for i := range regs {
 		if h := s.registryHost(&regs[i]); !seen[h] {
+			seen[h] = true
+			hosts = append(hosts, h)
+		}
+	}
+	for _, h := range s.cfg.Tasks.InsecureRegistries {
+		if !seen[h] {
 			seen[h] = true
 			hosts = append(hosts, h)
 		}

@@ -54,6 +54,9 @@ func (s *Service) execute(ctx context.Context, r *meta.Run) {
 	for _, v := range spec.SecretArgs {
 		secrets = append(secrets, v)
 	}
+	for _, c := range spec.Credentials {
+		secrets = append(secrets, c.Password)
+	}
 	lerr := os.MkdirAll(s.o.WorkDir, 0o700)
 	var l *runLog
 	if lerr == nil {
@@ -235,15 +238,16 @@ func (s *Service) login(ctx context.Context, e *runEnv, repos []string) error {
 	if err := os.MkdirAll(e.docker, 0o700); err != nil {
 		return err
 	}
-	cfg := map[string]any{"auths": map[string]any{e.host: map[string]string{
-		"username": "00000000-0000-0000-0000-000000000000", "password": tok}}}
-	b, _ := json.Marshal(cfg)
+	b, _ := json.Marshal(map[string]any{"auths": dockerAuths(e.host, tok, e.spec.Credentials)})
 	if err := os.WriteFile(filepath.Join(e.docker, "config.json"), b, 0o600); err != nil {
 		return err
 	}
 	l.Printf("Successfully set up Docker configuration")
 	l.Printf("Logging in to registry: %s", e.host)
 	l.Printf("Successfully logged into %s", e.host)
+	for _, server := range sortedKeys(e.spec.Credentials) {
+		l.Printf("Using the task's credentials for %s", server)
+	}
 	return nil
 }
 

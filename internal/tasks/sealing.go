@@ -57,6 +57,10 @@ func (s *Service) encodeRunSpec(spec RunSpec) ([]byte, error) {
 	if err := sealFields(s.o.Box, "run", false, &spec.GitToken, spec.SecretArgs, nil); err != nil {
 		return nil, err
 	}
+	var err error
+	if spec.Credentials, err = sealCredentials(s.o.Box, "run", false, spec.Credentials); err != nil {
+		return nil, err
+	}
 	return json.Marshal(spec)
 }
 
@@ -66,7 +70,12 @@ func (s *Service) decodeRunSpec(b []byte) (RunSpec, error) {
 	if err := json.Unmarshal(b, &spec); err != nil {
 		return spec, err
 	}
-	return spec, sealFields(s.o.Box, "run", true, &spec.GitToken, spec.SecretArgs, nil)
+	if err := sealFields(s.o.Box, "run", true, &spec.GitToken, spec.SecretArgs, nil); err != nil {
+		return spec, err
+	}
+	var err error
+	spec.Credentials, err = sealCredentials(s.o.Box, "run", true, spec.Credentials)
+	return spec, err
 }
 
 // wipedSpec is a finished run's spec: its secret values are gone (the
@@ -87,6 +96,10 @@ func (s *Service) encodeTaskSpec(sp TaskSpec) ([]byte, error) {
 		map[string]*string{"webhookSecret": &sp.WebhookSecret}); err != nil {
 		return nil, err
 	}
+	var err error
+	if sp.Credentials, err = sealCredentials(s.o.Box, "task", false, sp.Credentials); err != nil {
+		return nil, err
+	}
 	return json.Marshal(sp)
 }
 
@@ -97,8 +110,36 @@ func (s *Service) decodeTask(t *meta.Task) (*Task, error) {
 		return nil, err
 	}
 	sp := &out.Spec
-	return out, sealFields(s.o.Box, "task", true, &sp.GitToken, sp.SecretArgs,
-		map[string]*string{"webhookSecret": &sp.WebhookSecret})
+	if err := sealFields(s.o.Box, "task", true, &sp.GitToken, sp.SecretArgs,
+		map[string]*string{"webhookSecret": &sp.WebhookSecret}); err != nil {
+		return nil, err
+	}
+	var err error
+	sp.Credentials, err = sealCredentials(s.o.Box, "task", true, sp.Credentials)
+	return out, err
+}
+
+// sealCredentials returns a copy of creds with the passwords sealed (open
+// false) or opened (open true), each labelled with its login server.
+func sealCredentials(box *seal.Box, kind string, open bool, creds map[string]RegistryCredential) (map[string]RegistryCredential, error) {
+	if creds == nil {
+		return nil, nil
+	}
+	out := make(map[string]RegistryCredential, len(creds))
+	for server, c := range creds {
+		label := kind + ":credential:" + server
+		var err error
+		if open {
+			c.Password, err = box.Open(c.Password, label)
+		} else {
+			c.Password, err = box.Seal(c.Password, label)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s credential for %s: %w", kind, server, err)
+		}
+		out[server] = c
+	}
+	return out, nil
 }
 
 func cloneMap(m map[string]string) map[string]string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -69,6 +70,16 @@ type Options struct {
 	Box *seal.Box
 	// Vault reads the Key Vault secrets a task YAML names (nil: none can be read).
 	Vault VaultSecrets
+	// BasePoll is how often the base-image trigger asks other registries
+	// for the digests of the bases tasks use from them (default 5m).
+	BasePoll time.Duration
+	// Fetch is the client for what acre fetches from other registries on
+	// a task's behalf (base-image polling): it goes through the network
+	// guard. nil: bases elsewhere are not polled.
+	Fetch *http.Client
+	// PlainHTTP reports whether a registry (host[:port]) is reached over
+	// plain HTTP rather than HTTPS.
+	PlainHTTP func(host string) bool
 }
 
 // Service queues, runs and reports runs.
@@ -94,6 +105,9 @@ func New(o Options) *Service {
 	}
 	if o.CommitPoll <= 0 {
 		o.CommitPoll = time.Minute
+	}
+	if o.BasePoll <= 0 {
+		o.BasePoll = 5 * time.Minute
 	}
 	if o.Platform == "" {
 		o.Platform = "linux/amd64"
@@ -163,6 +177,7 @@ func (s *Service) Cancel(ctx context.Context, id int64) error {
 func (s *Service) Work(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { s.basePoller(ctx) })
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	lastExpiry, lastPoll := time.Time{}, time.Time{}

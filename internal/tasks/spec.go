@@ -35,6 +35,8 @@ type RunSpec struct {
 	NoCache      bool              `json:"noCache,omitempty"`
 	Timeout      int               `json:"timeout,omitempty"` // seconds; 0: the default (3600)
 	HostNetwork  bool              `json:"hostNetwork,omitempty"`
+	// Credentials log in to other registries, by login server (secret).
+	Credentials map[string]RegistryCredential `json:"credentials,omitempty"`
 	// Steps: the YAML, inline, or read from the source (File).
 	YAML   string            `json:"yaml,omitempty"`
 	File   string            `json:"file,omitempty"`
@@ -52,6 +54,13 @@ func (s RunSpec) Redacted() RunSpec {
 			m[k] = "*****"
 		}
 		s.SecretArgs = m
+	}
+	if len(s.Credentials) > 0 {
+		m := make(map[string]RegistryCredential, len(s.Credentials))
+		for k, c := range s.Credentials {
+			m[k] = RegistryCredential{Username: c.Username, Password: "*****"}
+		}
+		s.Credentials = m
 	}
 	return s
 }

@@ -36,6 +36,8 @@ type TaskSpec struct {
 	Enabled          bool              `json:"enabled"`
 	WebhookSecret    string            `json:"webhookSecret,omitempty"` // secret: authenticates the commit webhook
 	LastCommit       string            `json:"lastCommit,omitempty"`    // the head last built (commit polling)
+	// Credentials log in to other registries (by login server) for base images.
+	Credentials map[string]RegistryCredential `json:"credentials,omitempty"` // secret
 }
 
 // TaskInput is a task as created or updated: absent fields keep their value.
@@ -132,7 +134,7 @@ func (in TaskInput) apply(sp *TaskSpec) error {
 func (sp TaskSpec) runSpec() RunSpec {
 	rs := RunSpec{Kind: KindBuild, Identity: sp.Identity, Context: sp.Context, GitToken: sp.GitToken, Dockerfile: sp.File,
 		Images: sp.Images, NoPush: sp.NoPush, BuildArgs: sp.BuildArgs, SecretArgs: sp.SecretArgs, Platform: sp.Platform,
-		Timeout: sp.Timeout, HostNetwork: sp.HostNetwork, Values: sp.Values}
+		Timeout: sp.Timeout, HostNetwork: sp.HostNetwork, Values: sp.Values, Credentials: sp.Credentials}
 	switch {
 	case sp.Cmd != "":
 		rs.Kind, rs.Dockerfile, rs.YAML = KindSteps, "", "steps:\n  - cmd: "+yamlQuote(sp.Cmd)+"\n"
@@ -297,21 +299,23 @@ func (s *Service) RunTask(ctx context.Context, reg *meta.Registry, t *Task, trig
 // TaskView is a task as the API shows it (ACR's task resource, flattened;
 // secrets redacted).
 type TaskView struct {
-	Name         string            `json:"name"`
-	Status       string            `json:"status"`
-	Context      string            `json:"context"`
-	File         string            `json:"file,omitempty"`
-	Cmd          string            `json:"cmd,omitempty"`
-	Images       []string          `json:"images,omitempty"`
-	Identity     string            `json:"identity"`
-	AuthMode     string            `json:"authMode,omitempty"`
-	Platform     Platform          `json:"platform"`
-	Timeout      int               `json:"timeout"`
-	BuildArgs    map[string]string `json:"buildArgs,omitempty"`
-	SecretArgs   []string          `json:"secretArgs,omitempty"`
-	Values       map[string]string `json:"values,omitempty"`
-	Triggers     TriggersView      `json:"trigger"`
-	CreationDate time.Time         `json:"creationDate"`
+	Name       string            `json:"name"`
+	Status     string            `json:"status"`
+	Context    string            `json:"context"`
+	File       string            `json:"file,omitempty"`
+	Cmd        string            `json:"cmd,omitempty"`
+	Images     []string          `json:"images,omitempty"`
+	Identity   string            `json:"identity"`
+	AuthMode   string            `json:"authMode,omitempty"`
+	Platform   Platform          `json:"platform"`
+	Timeout    int               `json:"timeout"`
+	BuildArgs  map[string]string `json:"buildArgs,omitempty"`
+	SecretArgs []string          `json:"secretArgs,omitempty"`
+	Values     map[string]string `json:"values,omitempty"`
+	Triggers   TriggersView      `json:"trigger"`
+	// Credentials are the custom registry logins (user names only).
+	Credentials  map[string]CredentialView `json:"credentials,omitempty"`
+	CreationDate time.Time                 `json:"creationDate"`
 }
 
 // TriggersView shows a task's triggers.
@@ -342,6 +346,9 @@ func (s *Service) ViewTask(reg *meta.Registry, t *Task, withSecrets bool) TaskVi
 	}
 	v.Platform.OS, v.Platform.Architecture = splitPlatform(plat)
 	v.SecretArgs = sortedKeys(sp.SecretArgs)
+	if len(sp.Credentials) > 0 {
+		v.Credentials = credentialViews(sp.Credentials)
+	}
 	if !t.NextTimerAt.IsZero() {
 		v.Triggers.NextTimer = t.NextTimerAt.Format(time.RFC3339)
 	}

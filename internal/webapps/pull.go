@@ -210,8 +210,13 @@ func (s *session) url(kind, ref string) string {
 
 // get sends a GET, answering the registry's authentication challenge once.
 func (s *session) get(ctx context.Context, u string, accept ...string) (*http.Response, error) {
+	return s.do(ctx, http.MethodGet, u, accept...)
+}
+
+// do sends a request, answering the registry's authentication challenge once.
+func (s *session) do(ctx context.Context, method, u string, accept ...string) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		req, err := http.NewRequestWithContext(ctx, method, u, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -243,7 +248,7 @@ func (s *session) get(ctx context.Context, u string, accept ...string) (*http.Re
 		if resp.StatusCode != http.StatusOK {
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()
-			return nil, fmt.Errorf("pull %s: GET %s: %s: %s", s.ref, u, resp.Status, strings.TrimSpace(string(b)))
+			return nil, fmt.Errorf("pull %s: %s %s: %s: %s", s.ref, method, u, resp.Status, strings.TrimSpace(string(b)))
 		}
 		return resp, nil
 	}
@@ -333,6 +338,23 @@ func parseChallenge(s string) map[string]string {
 		out[strings.ToLower(strings.TrimSpace(k))] = v
 	}
 	return out
+}
+
+// Resolve returns the digest of the manifest (or index) ref names, asked
+// with HEAD (which registries do not count as a pull), or with GET when the
+// registry's answer gives no Docker-Content-Digest.
+func (p *Puller) Resolve(ctx context.Context, ref ImageRef, cred Credentials) (string, error) {
+	s := &session{p: p, ref: ref, cred: cred}
+	resp, err := s.do(ctx, http.MethodHead, s.url("manifests", ref.Reference), mtIndex, mtDockerList, mtManifest, mtDockerImage)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	if d := resp.Header.Get("Docker-Content-Digest"); strings.HasPrefix(d, "sha256:") && len(d) == 71 {
+		return d, nil
+	}
+	_, _, d, err := s.manifest(ctx, ref.Reference)
+	return d, err
 }
 
 // manifest fetches a manifest and returns its bytes, media type and digest.

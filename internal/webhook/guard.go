@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// ErrRefused marks a delivery whose destination the Guard does not allow.
-var ErrRefused = errors.New("webhook destination refused")
+// ErrRefused marks a connection whose destination the Guard does not allow.
+var ErrRefused = errors.New("destination refused")
 
 // Guard decides which addresses webhook deliveries may connect to. It
 // decides on the address actually dialled (after name resolution, on every
@@ -26,9 +26,10 @@ var ErrRefused = errors.New("webhook destination refused")
 // broadcast addresses. acre's own listeners are refused even when a
 // CIDR covers them, unless an entry names their exact address and port.
 type Guard struct {
-	allow []allowEntry
-	own   func() []netip.AddrPort
-	local func() []netip.Addr
+	setting string // the configuration key of the allow-list, for messages
+	allow   []allowEntry
+	own     func() []netip.AddrPort
+	local   func() []netip.Addr
 }
 
 // allowEntry is one operator allow-list entry: a prefix (a CIDR or one
@@ -45,14 +46,20 @@ type allowEntry struct {
 // ("hooks.internal:8443"), which allow whatever the name resolves to.
 // own lists acre's listening addresses (may be nil).
 func NewGuard(allow []string, own func() []netip.AddrPort) (*Guard, error) {
+	return NewGuardFor("webhooks.allow", allow, own)
+}
+
+// NewGuardFor is NewGuard for another allow-list: setting is its
+// configuration key, named in errors (such as "tasks.allow").
+func NewGuardFor(setting string, allow []string, own func() []netip.AddrPort) (*Guard, error) {
 	if own == nil {
 		own = func() []netip.AddrPort { return nil }
 	}
-	g := &Guard{own: own, local: interfaceAddrs}
+	g := &Guard{setting: setting, own: own, local: interfaceAddrs}
 	for _, s := range allow {
 		e, err := parseAllow(s)
 		if err != nil {
-			return nil, fmt.Errorf("webhooks.allow %q: %w", s, err)
+			return nil, fmt.Errorf("%s %q: %w", setting, s, err)
 		}
 		g.allow = append(g.allow, e)
 	}
@@ -131,7 +138,7 @@ func (g *Guard) Check(host string, ap netip.AddrPort) error {
 	default:
 		return nil
 	}
-	return fmt.Errorf("%w: %s is a %s address; an operator may allow it in the configuration (webhooks.allow)", ErrRefused, ap, why)
+	return fmt.Errorf("%w: %s is a %s address; an operator may allow it in the configuration (%s)", ErrRefused, ap, why, g.setting)
 }
 
 // isOwn reports whether ap is one of acre's listeners; a listener on an

@@ -52,6 +52,13 @@ func (b *buildEnv) acreErr(args ...string) (string, error) {
 // applet links) as repo:tag, with extra files in a second layer.
 func (b *buildEnv) pushBusybox(t testing.TB, ref string, extra map[string]string) {
 	t.Helper()
+	b.pushBusyboxTo(t, b.a.Addr, ref, extra)
+}
+
+// pushBusyboxTo is pushBusybox to the registry at addr (the CLI's crane
+// must be logged in to it).
+func (b *buildEnv) pushBusyboxTo(t testing.TB, addr, ref string, extra map[string]string) {
+	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
 	must(t, os.MkdirAll(filepath.Join(root, "bin"), 0o755))
@@ -71,7 +78,7 @@ func (b *buildEnv) pushBusybox(t testing.TB, ref string, extra map[string]string
 	}
 	layer := filepath.Join(dir, "layer.tar")
 	Run(t, nil, "tar", "-C", root, "-cf", layer, ".")
-	full := b.a.Addr + "/" + ref
+	full := addr + "/" + ref
 	Run(t, b.env, b.crane, "append", "--insecure", "-f", layer, "-t", full)
 	Run(t, b.env, b.crane, "mutate", "--insecure", "--set-platform", "linux/amd64", "--env", "PATH=/bin", full)
 }

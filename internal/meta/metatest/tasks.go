@@ -127,6 +127,25 @@ func testTasks(t *testing.T, s meta.Store) {
 	if len(bases) != 1 || bases[0].TaskID != tk.ID || bases[0].Digest != "sha256:1" {
 		t.Errorf("tasks with base: %+v", bases)
 	}
+	all, err := s.Read().ListTaskBases(ctx)
+	ok(t, "list bases", err)
+	if len(all) != 1 || all[0].Ref != "h/base:1" {
+		t.Errorf("list bases: %+v", all)
+	}
+	tx(t, s, func(q meta.Queries) (err error) {
+		moved, err = q.MoveTaskBase(ctx, tk.ID, "h/base:1", "sha256:1", "sha256:2")
+		return err
+	})
+	if !moved {
+		t.Errorf("base digest did not move")
+	}
+	tx(t, s, func(q meta.Queries) (err error) {
+		moved, err = q.MoveTaskBase(ctx, tk.ID, "h/base:1", "sha256:1", "sha256:3")
+		return err
+	})
+	if bases, _ := s.Read().TasksWithBase(ctx, "h/base:1"); moved || len(bases) != 1 || bases[0].Digest != "sha256:2" {
+		t.Errorf("base moved from a stale digest (%v): %+v", moved, bases)
+	}
 	_, err = s.Read().TaskCursor(ctx, "events")
 	wantErr(t, "unset cursor", err, meta.ErrNotFound)
 	tx(t, s, func(q meta.Queries) (err error) { moved, err = q.SetTaskCursor(ctx, "events", 0, 7); return err })

@@ -104,7 +104,11 @@ func (q *queries) SetTaskBases(ctx context.Context, taskID int64, bases []meta.T
 }
 
 func (q *queries) TasksWithBase(ctx context.Context, ref string) ([]meta.TaskBase, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT task_id, ref, digest FROM task_bases WHERE ref = ? ORDER BY task_id`, ref)
+	return q.taskBases(ctx, `SELECT task_id, ref, digest FROM task_bases WHERE ref = ? ORDER BY task_id`, ref)
+}
+
+func (q *queries) taskBases(ctx context.Context, query string, args ...any) ([]meta.TaskBase, error) {
+	rows, err := q.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +122,20 @@ func (q *queries) TasksWithBase(ctx context.Context, ref string) ([]meta.TaskBas
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+func (q *queries) ListTaskBases(ctx context.Context) ([]meta.TaskBase, error) {
+	return q.taskBases(ctx, `SELECT task_id, ref, digest FROM task_bases ORDER BY task_id, ref`)
+}
+
+func (q *queries) MoveTaskBase(ctx context.Context, taskID int64, ref, was, now string) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `UPDATE task_bases SET digest = ? WHERE task_id = ? AND ref = ? AND digest = ?`,
+		now, taskID, ref, was)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (q *queries) TaskCursor(ctx context.Context, name string) (int64, error) {
