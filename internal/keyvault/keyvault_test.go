@@ -146,4 +146,6 @@ func TestParseSecretURL(t *testing.T) {
 	}
 }
 
-func narrow(m meta.Store) meta.View[Store] { return meta.Narrow(m, func(q meta.Queries) Store { return q }) }
+func narrow(m meta.Store) meta.View[Store] {
+	return meta.Narrow(m, func(q meta.Queries) Store { return q })
+}

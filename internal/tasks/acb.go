@@ -12,45 +12,45 @@ import (
 
 // ACB is an ACR Tasks YAML file (acb.yaml), as acre runs it.
 type ACB struct {
-	Version          string   `yaml:"version"`
-	StepTimeout      int      `yaml:"stepTimeout"`
-	WorkingDirectory string   `yaml:"workingDirectory"`
-	Env              []string `yaml:"env"`
-	Secrets          []any    `yaml:"secrets"`
-	Volumes          []any    `yaml:"volumes"`
-	Networks         []any    `yaml:"networks"`
-	Alias            any      `yaml:"alias"`
-	Steps            []Step   `yaml:"steps"`
+	Version          string      `yaml:"version"`
+	StepTimeout      int         `yaml:"stepTimeout"`
+	WorkingDirectory string      `yaml:"workingDirectory"`
+	Env              []string    `yaml:"env"`
+	Secrets          []SecretRef `yaml:"secrets"`
+	Volumes          []Volume    `yaml:"volumes"`
+	Networks         []any       `yaml:"networks"`
+	Alias            any         `yaml:"alias"`
+	Steps            []Step      `yaml:"steps"`
 }
 
 // Step is one step of an ACB file: exactly one of Build, Push and Cmd.
 type Step struct {
-	ID                              string     `yaml:"id"`
-	Build                           string     `yaml:"build"`
-	Push                            stringList `yaml:"push"`
-	Cmd                             string     `yaml:"cmd"`
-	When                            []string   `yaml:"when"`
-	Env                             []string   `yaml:"env"`
-	EntryPoint                      string     `yaml:"entryPoint"`
-	WorkingDirectory                string     `yaml:"workingDirectory"`
-	Timeout                         int        `yaml:"timeout"`
-	Retries                         int        `yaml:"retries"`
-	RetryDelay                      int        `yaml:"retryDelay"`
-	StartDelay                      int        `yaml:"startDelay"`
-	IgnoreErrors                    bool       `yaml:"ignoreErrors"`
-	Detach                          bool       `yaml:"detach"`
-	User                            string     `yaml:"user"`
-	Network                         string     `yaml:"network"`
-	Keep                            bool       `yaml:"keep"`
-	Isolation                       string     `yaml:"isolation"`
-	Privileged                      bool       `yaml:"privileged"`
-	Pull                            bool       `yaml:"pull"`
-	Repeat                          int        `yaml:"repeat"`
-	DisableWorkingDirectoryOverride bool       `yaml:"disableWorkingDirectoryOverride"`
-	Expose                          []string   `yaml:"expose"`
-	Ports                           []string   `yaml:"ports"`
-	VolumeMounts                    []any      `yaml:"volumeMounts"`
-	Secret                          any        `yaml:"secret"`
+	ID                              string        `yaml:"id"`
+	Build                           string        `yaml:"build"`
+	Push                            stringList    `yaml:"push"`
+	Cmd                             string        `yaml:"cmd"`
+	When                            []string      `yaml:"when"`
+	Env                             []string      `yaml:"env"`
+	EntryPoint                      string        `yaml:"entryPoint"`
+	WorkingDirectory                string        `yaml:"workingDirectory"`
+	Timeout                         int           `yaml:"timeout"`
+	Retries                         int           `yaml:"retries"`
+	RetryDelay                      int           `yaml:"retryDelay"`
+	StartDelay                      int           `yaml:"startDelay"`
+	IgnoreErrors                    bool          `yaml:"ignoreErrors"`
+	Detach                          bool          `yaml:"detach"`
+	User                            string        `yaml:"user"`
+	Network                         string        `yaml:"network"`
+	Keep                            bool          `yaml:"keep"`
+	Isolation                       string        `yaml:"isolation"`
+	Privileged                      bool          `yaml:"privileged"`
+	Pull                            bool          `yaml:"pull"`
+	Repeat                          int           `yaml:"repeat"`
+	DisableWorkingDirectoryOverride bool          `yaml:"disableWorkingDirectoryOverride"`
+	Expose                          []string      `yaml:"expose"`
+	Ports                           []string      `yaml:"ports"`
+	VolumeMounts                    []VolumeMount `yaml:"volumeMounts"`
+	Secret                          any           `yaml:"secret"`
 }
 
 // stringList accepts a YAML string or list of strings.
@@ -70,9 +70,9 @@ func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // ParseACB parses (after rendering the run variables) an ACB file
-// strictly: unknown keys are errors; what acre cannot do (Key Vault
-// secrets, secret volumes, custom networks, privileged steps) is refused
-// with a message rather than ignored.
+// strictly: unknown keys are errors; secrets and volumes are checked (and
+// volumes decoded); what acre cannot do (custom networks, aliases,
+// privileged steps, ports) is refused with a message rather than ignored.
 func ParseACB(b []byte) (*ACB, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -83,11 +83,13 @@ func ParseACB(b []byte) (*ACB, error) {
 		}
 		return nil, invalid("task YAML: %v", err)
 	}
+	if err := checkSecrets(f.Secrets); err != nil {
+		return nil, err
+	}
+	if err := checkVolumes(f.Volumes); err != nil {
+		return nil, err
+	}
 	switch {
-	case len(f.Secrets) > 0:
-		return nil, invalid("task YAML: secrets from Key Vault are not supported; pass secret arguments (--secret-arg) instead")
-	case len(f.Volumes) > 0:
-		return nil, invalid("task YAML: volumes are not supported")
 	case len(f.Networks) > 0:
 		return nil, invalid("task YAML: custom networks are not supported")
 	case f.Alias != nil:
@@ -117,8 +119,11 @@ func ParseACB(b []byte) (*ACB, error) {
 		if kinds != 1 {
 			return nil, invalid("task YAML: step %s: give exactly one of build, push and cmd", s.ID)
 		}
-		if s.Privileged || len(s.VolumeMounts) > 0 || s.Secret != nil || len(s.Ports) > 0 || len(s.Expose) > 0 {
-			return nil, invalid("task YAML: step %s: privileged, volumeMounts, secret, ports and expose are not supported", s.ID)
+		if s.Privileged || s.Secret != nil || len(s.Ports) > 0 || len(s.Expose) > 0 {
+			return nil, invalid("task YAML: step %s: privileged, secret, ports and expose are not supported", s.ID)
+		}
+		if err := checkMounts(s, f.Volumes); err != nil {
+			return nil, err
 		}
 		if s.Network != "" && s.Network != "none" && s.Network != "host" {
 			return nil, invalid("task YAML: step %s: network %q: use none or host", s.ID, s.Network)

@@ -34,9 +34,12 @@ type BuildRequest struct {
 	BuildArgs map[string]string
 	// Secrets are available to RUN --mount=type=secret,id=<key>; their
 	// values never reach the log.
-	Secrets  map[string]string
-	Target   string
-	Platform string
+	Secrets map[string]string
+	// SecretFiles are secrets read from files (id -> path on this host),
+	// for values too large or too binary for Secrets.
+	SecretFiles map[string]string
+	Target      string
+	Platform    string
 	// HostNetwork lets RUN steps use the host's network (and so reach its
 	// loopback listeners); off, they run with no network at all.
 	HostNetwork bool

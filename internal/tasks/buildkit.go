@@ -212,6 +212,9 @@ func (b *BuildKit) Build(ctx context.Context, req BuildRequest, log io.Writer) (
 		args = append(args, "--secret", "id="+k+",env="+v)
 		env = append(env, v+"="+req.Secrets[k])
 	}
+	for _, k := range sortedKeys(req.SecretFiles) {
+		args = append(args, "--secret", "id="+k+",src="+req.SecretFiles[k])
+	}
 	if len(req.Tags) > 0 {
 		out := `type=image,"name=` + strings.Join(req.Tags, ",") + `"`
 		if req.Push {

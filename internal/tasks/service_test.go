@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,17 +61,17 @@ func newTestService(t *testing.T, b Builder) (*Service, meta.Store, *meta.Regist
 	return s, m, reg
 }
 
-func waitState(t *testing.T, s *Service, id int64, want string) *meta.Run {
+func waitState(t *testing.T, s *Service, id int64, want ...string) *meta.Run {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
-		if r, err := s.Get(t.Context(), id); err == nil && r.State == want {
+		if r, err := s.Get(t.Context(), id); err == nil && slices.Contains(want, r.State) {
 			return r
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	r, _ := s.Get(t.Context(), id)
-	t.Fatalf("run %d: state %s, want %s", id, r.State, want)
+	t.Fatalf("run %d: state %s, want %v", id, r.State, want)
 	return nil
 }
 

@@ -84,10 +84,12 @@ func ParseRunName(name string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-// Vars are the run variables templates see: {{.Run.ID}}, {{.Values.x}}.
+// Vars are the run variables templates see: {{.Run.ID}}, {{.Values.x}},
+// {{.Secrets.x}} (a task YAML's Key Vault secrets).
 type Vars struct {
-	Run    RunVars
-	Values map[string]string
+	Run     RunVars
+	Values  map[string]string
+	Secrets map[string]string
 }
 
 // RunVars are ACR's run variables.
@@ -105,14 +107,21 @@ var aliases = []struct{ alias, tmpl string }{
 
 // Render expands the $-aliases and the template with v. A missing value
 // is an error, not an empty string.
-func Render(s string, v Vars) (string, error) {
+func Render(s string, v Vars) (string, error) { return render(s, v, false) }
+
+// render is Render; lenient renders a missing value as "".
+func render(s string, v Vars, lenient bool) (string, error) {
 	for _, a := range aliases {
 		s = strings.ReplaceAll(s, a.alias, a.tmpl)
 	}
 	if !strings.Contains(s, "{{") {
 		return s, nil
 	}
-	t, err := template.New("").Option("missingkey=error").Parse(s)
+	missing := "missingkey=error"
+	if lenient {
+		missing = "missingkey=zero"
+	}
+	t, err := template.New("").Option(missing).Parse(s)
 	if err != nil {
 		return "", fmt.Errorf("template %q: %w", s, err)
 	}

@@ -23,6 +23,11 @@ func (s *Service) steps(ctx context.Context, e *runEnv) error {
 		}
 		raw = string(b)
 	}
+	secrets, err := s.yamlSecrets(ctx, e, raw)
+	if err != nil {
+		return err
+	}
+	e.vars.Secrets = secrets
 	rendered, err := Render(raw, e.vars)
 	if err != nil {
 		return err
@@ -30,6 +35,11 @@ func (s *Service) steps(ctx context.Context, e *runEnv) error {
 	f, err := ParseACB([]byte(rendered))
 	if err != nil {
 		return err
+	}
+	for _, v := range f.Volumes {
+		for k, b := range v.files {
+			e.log.mask(string(b), v.Secret[k])
+		}
 	}
 	// The images the run may push: every push step's.
 	var repos []string
@@ -306,7 +316,6 @@ func (x *stepRun) cmd(ctx context.Context, st *Step) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
 	var df strings.Builder
 	fmt.Fprintf(&df, "FROM %s\n", image)
 	env := append(append([]string{}, x.f.Env...), st.Env...)
@@ -324,7 +333,11 @@ func (x *stepRun) cmd(ctx context.Context, st *Step) error {
 		fmt.Fprintf(&df, "USER %s\n", st.User)
 	}
 	fmt.Fprintf(&df, "WORKDIR %s\n", wd)
-	fmt.Fprintf(&df, "RUN --mount=type=bind,target=/workspace,rw [")
+	files, mounts, err := x.volumeFiles(st, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(&df, "RUN --mount=type=bind,target=/workspace,rw%s [", mounts)
 	for i, a := range argv {
 		if i > 0 {
 			df.WriteString(", ")
@@ -336,11 +349,14 @@ func (x *stepRun) cmd(ctx context.Context, st *Step) error {
 		return err
 	}
 	x.e.log.Printf("Launching container with name: %s", st.ID)
+	req := x.cmdRequest(st, dir)
+	req.SecretFiles = files
 	if st.Detach {
-		go func() { _, _ = x.s.o.Builder.Build(x.runCtx, x.cmdRequest(st, dir), x.e.log) }()
+		go func() { defer os.RemoveAll(dir); _, _ = x.s.o.Builder.Build(x.runCtx, req, x.e.log) }()
 		return nil
 	}
-	_, err = x.s.o.Builder.Build(ctx, x.cmdRequest(st, dir), x.e.log)
+	defer os.RemoveAll(dir)
+	_, err = x.s.o.Builder.Build(ctx, req, x.e.log)
 	if err == nil {
 		x.e.log.Printf("Successfully executed container: %s", st.ID)
 	}

@@ -1,0 +1,109 @@
+//go:build e2e && linux
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRunVaultSecretsAndVolumes: a task YAML reads a secret of acre's Key
+// Vault (as the run's identity, which holds Key Vault Secrets User) into a
+// build argument and a cmd step's environment, and mounts a secret volume
+// into the cmd step; BuildKit and runc really run both, and the value is
+// in the built image but never in the live log, the stored log or the run
+// view. An identity without the role fails the run saying so, before any
+// step. The vault secret and a --secret-build-arg are nowhere in the
+// SQLite files (sealed under the 0600 key file).
+func TestRunVaultSecretsAndVolumes(t *testing.T) {
+	const secret, fileSecret, buildArg = "vault-s3cret-7c1d2e", "volume-s3cret-5a6b", "build-arg-s3cret-3f4e"
+	b := startBuilds(t, "")
+	b.pushBusybox(t, "base/busybox:1", nil)
+	b.acre(t, "keyvault", "create", "-n", "kvtasks")
+	var sec struct{ ID string }
+	must(t, json.Unmarshal([]byte(b.acre(t, "keyvault", "secret", "set", "--vault-name", "kvtasks", "-n", "tok", "--value", secret)), &sec))
+	url, _, _ := strings.Cut(sec.ID, "/secrets/tok/") // the latest version
+	url += "/secrets/tok"
+	b.acre(t, "role", "assignment", "create", "--assignee", b.a.User, "--role", "Key Vault Secrets User", "--scope", "/vaults/kvtasks")
+
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{
+		"Dockerfile": "FROM " + b.a.Addr + "/base/busybox:1\nARG TOKEN\nRUN echo \"tok=$TOKEN\" && echo \"$TOKEN\" > /token\n",
+		"acb.yaml": `version: v1.1.0
+secrets:
+  - id: tok
+    keyvault: ` + url + `
+volumes:
+  - name: creds
+    secret:
+      token.txt: ` + base64.StdEncoding.EncodeToString([]byte(fileSecret)) + `
+steps:
+  - id: build
+    build: -t $Registry/secrets:$ID --build-arg TOKEN={{.Secrets.tok}} .
+  - id: push
+    push: ["$Registry/secrets:$ID"]
+  - id: use
+    cmd: $Registry/base/busybox:1 sh -c 'echo "env=$API_TOKEN"; echo "file=$(cat /run/creds/token.txt)"; ls -l /run/creds'
+    env: ["API_TOKEN={{.Secrets.tok}}"]
+    volumeMounts:
+      - name: creds
+        mountPath: /run/creds
+`})
+	log := b.acre(t, "run", "-r", "acre", "-f", "acb.yaml", src)
+	id := runID(t, log)
+	// The masked lines show the values were there: only the exact value is masked.
+	for _, want := range []string{"tok=*****", "env=*****", "file=*****", "token.txt", "Run ID: " + id + " was successful"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if got := string(b.imageFiles(t, "secrets:"+id)["token"]); got != secret+"\n" {
+		t.Errorf("the build argument from the vault: /token = %q", got)
+	}
+	for what, text := range map[string]string{"live log": log,
+		"stored log": b.acre(t, "task", "logs", "-r", "acre", "--run-id", id),
+		"run view":   b.acre(t, "task", "show-run", "-r", "acre", "--run-id", id)} {
+		for _, v := range []string{secret, fileSecret} {
+			if strings.Contains(text, v) {
+				t.Errorf("the %s holds %q:\n%s", what, v, text)
+			}
+		}
+	}
+
+	// An identity without Key Vault Secrets User (but allowed to push).
+	b.acre(t, "identity", "create", "--name", "novault", "--password", "novault-password-123")
+	b.acre(t, "role", "assignment", "create", "--assignee", "novault", "--role", "Contributor", "--scope", "/registries/acre")
+	other := []string{"HOME=" + t.TempDir()}
+	Run(t, other, acreBin, "account", "login", "--server", "http://"+b.a.Addr, "--username", "novault", "--password", "novault-password-123")
+	out, err := RunErr(other, acreBin, "run", "-r", "acre", "-f", "acb.yaml", src)
+	if err == nil || !strings.Contains(out, "secret tok") || !strings.Contains(out, "Key Vault Secrets User") ||
+		strings.Contains(out, "Executing step ID") {
+		t.Errorf("a run whose identity may not read the vault: %v\n%s", err, out)
+	}
+
+	// A secret build argument of a quick build, then everything at rest.
+	writeFiles(t, src, map[string]string{"Dockerfile": "FROM " + b.a.Addr + "/base/busybox:1\nARG TOKEN\nRUN echo \"arg=$TOKEN\"\n"})
+	if log := b.acre(t, "build", "-r", "acre", "--no-push", "--secret-build-arg", "TOKEN="+buildArg, src); !strings.Contains(log, "arg=*****") {
+		t.Errorf("secret build argument:\n%s", log)
+	}
+	files, _ := filepath.Glob(filepath.Join(b.a.Data, "meta.db*"))
+	if len(files) == 0 {
+		t.Fatal("no SQLite files")
+	}
+	for _, f := range files {
+		raw := mustReadFile(t, f)
+		for _, v := range []string{secret, buildArg} {
+			if bytes.Contains(raw, []byte(v)) {
+				t.Errorf("%s holds %q in the clear", filepath.Base(f), v)
+			}
+		}
+	}
+	if st, err := os.Stat(filepath.Join(b.a.Data, "secret.key")); err != nil || st.Mode().Perm() != 0o600 || st.Size() != 32 {
+		t.Errorf("key file: %v %v", st, err)
+	}
+}
