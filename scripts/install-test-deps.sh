@@ -23,6 +23,7 @@ command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
 command -v runc >/dev/null 2>&1 || pkgs+=(runc)  # web apps and BuildKit: the OCI runtime (internal/webapps, test/e2e/webapps_test.go; internal/tasks)
 command -v git >/dev/null 2>&1 || pkgs+=(git)    # the test git server (git http-backend)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || pkgs+=(debootstrap)  # the Debian minbase test image (below)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)  # internal/meta/sqlstore's PostgreSQL tests
 if [ ${#pkgs[@]} -gt 0 ]; then
@@ -119,3 +120,16 @@ EOM
   echo "$BUILDX_VERSION" > "$TOOLS/.buildx.version"
 fi
 [ -x "$TOOLS/docker-buildx" ] || { echo "missing docker-buildx" >&2; exit 1; }
+
+# A Debian 12 minbase root filesystem, made once with debootstrap from the
+# Debian mirror and kept as one tarball: the build tests import it into
+# acre as a base image (test/e2e/build_debian_test.go). Needs root.
+DEBIAN_MINBASE="$TOOLS/debian-bookworm-minbase.tar"
+if [ ! -s "$DEBIAN_MINBASE" ]; then
+  echo "making a Debian bookworm minbase root filesystem (debootstrap)"
+  tmp=$(mktemp -d)
+  sudo_ env PATH="/usr/sbin:/sbin:$PATH" debootstrap --variant=minbase bookworm "$tmp/root" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >/dev/null
+  sudo_ sh -c "rm -rf '$tmp'/root/var/cache/apt/archives/*.deb '$tmp'/root/var/lib/apt/lists/* && tar -C '$tmp/root' --numeric-owner -cf '$DEBIAN_MINBASE.tmp' . && rm -rf '$tmp'"
+  mv "$DEBIAN_MINBASE.tmp" "$DEBIAN_MINBASE"
+fi
+[ -s "$DEBIAN_MINBASE" ] || { echo "missing $DEBIAN_MINBASE" >&2; exit 1; }
