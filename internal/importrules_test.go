@@ -48,6 +48,8 @@ var importRules = []struct {
 		"the reference grammar depends on nothing of acre"},
 	{"./seal", []string{"net/http", module + "internal/"},
 		"sealing secrets at rest depends on nothing of acre"},
+	{"./route", []string{"net/http", module + "internal/"},
+		"the URL layout depends on nothing of acre"},
 	{"./oci", []string{module + "internal/cli", module + "internal/server"},
 		"the HTTP layer does not reach up to the command line or the composition root"},
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/reference"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/route"
 )
 
 // V1Handler serves ACR's data-plane API under /acr/v1/ (API version
@@ -31,41 +32,6 @@ func NewV1Handler(reg *registry.Service, gate *auth.Gate, log *slog.Logger) *V1H
 	return &V1Handler{reg: reg, gate: gate, log: log}
 }
 
-// v1Route is a parsed /acr/v1/ path.
-type v1Route struct {
-	name string // repository ("" for the catalog)
-	noun string // "", "_tags" or "_manifests"
-	key  string // tag or digest
-}
-
-func parseV1(p string) (v1Route, bool) {
-	rest, ok := strings.CutPrefix(p, "/acr/v1/")
-	if !ok || rest == "" {
-		return v1Route{}, false
-	}
-	if rest == "_catalog" {
-		return v1Route{noun: "_catalog"}, true
-	}
-	seg := strings.Split(rest, "/")
-	for i, s := range seg {
-		if s == "_tags" || s == "_manifests" {
-			rt := v1Route{name: strings.Join(seg[:i], "/"), noun: s}
-			switch len(seg) - i {
-			case 1:
-			case 2:
-				rt.key = seg[i+1]
-				if rt.key == "" {
-					return v1Route{}, false
-				}
-			default:
-				return v1Route{}, false
-			}
-			return rt, rt.name != ""
-		}
-	}
-	return v1Route{name: rest}, true
-}
-
 // ServeHTTP implements http.Handler.
 func (h *V1Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
@@ -75,7 +41,7 @@ func (h *V1Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *V1Handler) serve(w http.ResponseWriter, r *http.Request) error {
-	rt, ok := parseV1(r.URL.Path)
+	rt, ok := route.ParseV1(r.URL.Path)
 	if !ok {
 		return errcode.Errorf(errcode.EndpointUnknown, "no such endpoint: %s", r.URL.Path)
 	}
@@ -87,39 +53,39 @@ func (h *V1Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	repo := registry.Repo{Registry: reg, Name: rt.name}
+	repo := registry.Repo{Registry: reg, Name: rt.Name}
 	switch m := r.Method; {
-	case rt.noun == "_catalog" && m == http.MethodGet:
+	case rt.Noun == "_catalog" && m == http.MethodGet:
 		return h.catalog(w, r, reg, id)
-	case rt.noun == "" && m == http.MethodGet:
+	case rt.Noun == "" && m == http.MethodGet:
 		return h.repository(w, r, repo)
-	case rt.noun == "" && m == http.MethodPatch:
+	case rt.Noun == "" && m == http.MethodPatch:
 		return h.patchRepository(w, r, repo)
-	case rt.noun == "" && m == http.MethodDelete:
+	case rt.Noun == "" && m == http.MethodDelete:
 		return h.deleteRepository(w, r, repo)
-	case rt.noun == "_tags" && rt.key == "" && m == http.MethodGet:
+	case rt.Noun == "_tags" && rt.Key == "" && m == http.MethodGet:
 		return h.tags(w, r, repo)
-	case rt.noun == "_tags" && m == http.MethodGet:
-		return h.tag(w, r, repo, rt.key)
-	case rt.noun == "_tags" && rt.key != "" && m == http.MethodPatch:
-		return h.patchTag(w, r, repo, rt.key)
-	case rt.noun == "_tags" && rt.key != "" && m == http.MethodDelete:
-		if err := h.reg.Untag(r.Context(), repo, rt.key); err != nil {
+	case rt.Noun == "_tags" && m == http.MethodGet:
+		return h.tag(w, r, repo, rt.Key)
+	case rt.Noun == "_tags" && rt.Key != "" && m == http.MethodPatch:
+		return h.patchTag(w, r, repo, rt.Key)
+	case rt.Noun == "_tags" && rt.Key != "" && m == http.MethodDelete:
+		if err := h.reg.Untag(r.Context(), repo, rt.Key); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusAccepted)
 		return nil
-	case rt.noun == "_manifests" && rt.key == "" && m == http.MethodGet:
+	case rt.Noun == "_manifests" && rt.Key == "" && m == http.MethodGet:
 		return h.manifests(w, r, repo)
-	case rt.noun == "_manifests" && m == http.MethodGet:
-		return h.manifest(w, r, repo, rt.key)
-	case rt.noun == "_manifests" && rt.key != "" && m == http.MethodPatch:
-		return h.patchManifest(w, r, repo, rt.key)
-	case rt.noun == "_manifests" && rt.key != "" && m == http.MethodDelete:
-		if _, err := registry.ParseDigest(rt.key); err != nil {
+	case rt.Noun == "_manifests" && m == http.MethodGet:
+		return h.manifest(w, r, repo, rt.Key)
+	case rt.Noun == "_manifests" && rt.Key != "" && m == http.MethodPatch:
+		return h.patchManifest(w, r, repo, rt.Key)
+	case rt.Noun == "_manifests" && rt.Key != "" && m == http.MethodDelete:
+		if _, err := registry.ParseDigest(rt.Key); err != nil {
 			return err
 		}
-		if err := h.reg.DeleteManifest(r.Context(), repo, rt.key); err != nil {
+		if err := h.reg.DeleteManifest(r.Context(), repo, rt.Key); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusAccepted)
@@ -130,7 +96,7 @@ func (h *V1Handler) serve(w http.ResponseWriter, r *http.Request) error {
 
 // authorize checks the caller against what the route needs: metadata/read
 // to read, metadata/write to change attributes, content/delete to delete.
-func (h *V1Handler) authorize(r *http.Request, reg *meta.Registry, rt v1Route) (*auth.Identity, error) {
+func (h *V1Handler) authorize(r *http.Request, reg *meta.Registry, rt route.V1) (*auth.Identity, error) {
 	if h.gate == nil {
 		return nil, nil
 	}
@@ -138,13 +104,13 @@ func (h *V1Handler) authorize(r *http.Request, reg *meta.Registry, rt v1Route) (
 	if err != nil {
 		return nil, err
 	}
-	if rt.noun == "_catalog" {
+	if rt.Noun == "_catalog" {
 		if !id.Grants.Catalog() {
 			return nil, h.gate.Deny(r, reg, id, auth.Scope{Type: "registry", Name: "catalog", Actions: []string{"*"}})
 		}
 		return id, nil
 	}
-	if reference.ValidateName(rt.name) != nil {
+	if reference.ValidateName(rt.Name) != nil {
 		return id, nil // the service answers NAME_INVALID
 	}
 	want, scope := auth.MetadataRead, "metadata_read"
@@ -154,8 +120,8 @@ func (h *V1Handler) authorize(r *http.Request, reg *meta.Registry, rt v1Route) (
 	case http.MethodDelete:
 		want, scope = auth.ContentDelete, "delete"
 	}
-	if !id.Grants.Allows(rt.name, want) {
-		return nil, h.gate.Deny(r, reg, id, auth.Scope{Type: "repository", Name: rt.name, Actions: []string{scope}})
+	if !id.Grants.Allows(rt.Name, want) {
+		return nil, h.gate.Deny(r, reg, id, auth.Scope{Type: "repository", Name: rt.Name, Actions: []string{scope}})
 	}
 	return id, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/route"
 )
 
 type identityKey struct{}
@@ -29,11 +30,11 @@ func can(ctx context.Context, repo string, a auth.Actions) bool {
 
 // need is what a route requires: the ACR actions (any one of them) and the
 // Docker scope a client must ask for.
-func need(rt route, method string) (auth.Actions, []string) {
+func need(rt route.V2, method string) (auth.Actions, []string) {
 	switch {
-	case rt.kind == "tags":
+	case rt.Kind == route.Tags:
 		return auth.ContentRead | auth.MetadataRead, []string{"pull"}
-	case rt.kind == "manifest" && method == http.MethodPut, rt.kind == "uploads", rt.kind == "upload":
+	case rt.Kind == route.Manifest && method == http.MethodPut, rt.Kind == route.Uploads, rt.Kind == route.Upload:
 		return auth.ContentWrite | auth.SignatureWrite, []string{"pull", "push"}
 	case method == http.MethodDelete:
 		return auth.ContentDelete, []string{"delete"}
@@ -44,7 +45,7 @@ func need(rt route, method string) (auth.Actions, []string) {
 
 // authorize authenticates the request and checks it against the route. It
 // returns r with the identity in its context.
-func (h *Handler) authorize(r *http.Request, reg *meta.Registry, rt route) (*http.Request, error) {
+func (h *Handler) authorize(r *http.Request, reg *meta.Registry, rt route.V2) (*http.Request, error) {
 	if h.gate == nil {
 		return r, nil
 	}
@@ -53,24 +54,24 @@ func (h *Handler) authorize(r *http.Request, reg *meta.Registry, rt route) (*htt
 		return r, err
 	}
 	r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
-	switch rt.kind {
-	case "ping":
+	switch rt.Kind {
+	case route.Ping:
 		if id.Principal == nil {
 			return r, h.gate.Challenge(r, reg, nil, "sign in to use this registry")
 		}
 		return r, nil
-	case "catalog":
+	case route.Catalog:
 		if !id.Grants.Catalog() {
 			return r, h.gate.Deny(r, reg, id, auth.Scope{Type: "registry", Name: "catalog", Actions: []string{"*"}})
 		}
 		return r, nil
 	}
-	if reference.ValidateName(rt.name) != nil {
+	if reference.ValidateName(rt.Name) != nil {
 		return r, nil // the handler answers NAME_INVALID
 	}
 	any, scope := need(rt, r.Method)
-	if id.Grants.On(rt.name)&any == 0 {
-		return r, h.gate.Deny(r, reg, id, auth.Scope{Type: "repository", Name: rt.name, Actions: scope})
+	if id.Grants.On(rt.Name)&any == 0 {
+		return r, h.gate.Deny(r, reg, id, auth.Scope{Type: "repository", Name: rt.Name, Actions: scope})
 	}
 	return r, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/acre-project/acre/internal/errcode"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/reference"
+	"github.com/acre-project/acre/internal/route"
 )
 
 // auditInfo is what a manifest handler learns for the audit entry.
@@ -28,13 +29,13 @@ func noteManifest(ctx context.Context, m *meta.Manifest) {
 
 // record writes a repository audit entry like ACR's RepositoryEvents:
 // Pull, Push, Delete (a manifest) or Untag.
-func (h *Handler) record(r *http.Request, reg *meta.Registry, rt route, info *auditInfo, err error, start time.Time) {
+func (h *Handler) record(r *http.Request, reg *meta.Registry, rt route.V2, info *auditInfo, err error, start time.Time) {
 	op := map[string]string{http.MethodGet: "Pull", http.MethodPut: "Push", http.MethodDelete: "Delete"}[r.Method]
-	if op == "Delete" && !reference.IsDigest(rt.arg) {
+	if op == "Delete" && !reference.IsDigest(rt.Arg) {
 		op = "Untag"
 	}
 	e := meta.AuditEntry{At: start.UTC(), RegistryID: reg.ID, Category: "repository", Operation: op,
-		Repository: rt.name, CallerIP: auth.ClientIP(r), UserAgent: r.UserAgent(), Result: "Success",
+		Repository: rt.Name, CallerIP: auth.ClientIP(r), UserAgent: r.UserAgent(), Result: "Success",
 		DurationMS: time.Since(start).Milliseconds()}
 	if id := identity(r.Context()); id != nil {
 		e.Identity = id.Name()
@@ -42,10 +43,10 @@ func (h *Handler) record(r *http.Request, reg *meta.Registry, rt route, info *au
 			e.PrincipalKind, e.PrincipalID = id.Principal.Kind, id.Principal.UID
 		}
 	}
-	if reference.IsDigest(rt.arg) {
-		e.Digest = rt.arg
+	if reference.IsDigest(rt.Arg) {
+		e.Digest = rt.Arg
 	} else {
-		e.Tag = rt.arg
+		e.Tag = rt.Arg
 	}
 	if info.m != nil {
 		e.Digest, e.MediaType, e.Size = info.m.Digest.String(), info.m.MediaType, info.m.Size

@@ -236,7 +236,7 @@ func TestPing(t *testing.T) {
 	}
 }
 
-// TestBugPingWithoutTrailingSlash: parsePath accepts "/v2" but gives it no
+// TestBugPingWithoutTrailingSlash: route.ParseV2 accepts "/v2" but gives it no
 // route kind, so GET /v2 is answered 405 with an empty Allow header. It
 // should answer as the ping (200) does, or as an unknown route (404).
 func TestBugPingWithoutTrailingSlash(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -13,93 +12,7 @@ import (
 	"github.com/acre-project/acre/internal/errcode"
 )
 
-// unparse rebuilds the path a route came from.
-func unparse(rt route) string {
-	switch rt.kind {
-	case "ping":
-		return "/v2/"
-	case "catalog":
-		return "/v2/_catalog"
-	case "tags":
-		return "/v2/" + rt.name + "/tags/list"
-	case "manifest":
-		return "/v2/" + rt.name + "/manifests/" + rt.arg
-	case "blob":
-		return "/v2/" + rt.name + "/blobs/" + rt.arg
-	case "uploads":
-		return "/v2/" + rt.name + "/blobs/uploads/"
-	case "upload":
-		return "/v2/" + rt.name + "/blobs/uploads/" + rt.arg
-	case "referrers":
-		return "/v2/" + rt.name + "/referrers/" + rt.arg
-	}
-	return ""
-}
-
-func TestParsePath(t *testing.T) {
-	d := digest.FromString("x").String()
-	tests := []struct {
-		path string
-		want route
-		ok   bool
-	}{
-		{"/v2/", route{kind: "ping"}, true},
-		{"/v2/_catalog", route{kind: "catalog"}, true},
-		{"/v2/a/tags/list", route{kind: "tags", name: "a"}, true},
-		{"/v2/a/b/c/tags/list", route{kind: "tags", name: "a/b/c"}, true},
-		{"/v2/a/manifests/latest", route{kind: "manifest", name: "a", arg: "latest"}, true},
-		{"/v2/tags/manifests/list", route{kind: "manifest", name: "tags", arg: "list"}, true},
-		{"/v2/a/manifests/tags/list", route{kind: "tags", name: "a/manifests"}, true},
-		{"/v2/a/blobs/" + d, route{kind: "blob", name: "a", arg: d}, true},
-		{"/v2/a/blobs/uploads", route{kind: "blob", name: "a", arg: "uploads"}, true},
-		{"/v2/a/blobs/uploads/", route{kind: "uploads", name: "a"}, true},
-		{"/v2/a/blobs/uploads/id", route{kind: "upload", name: "a", arg: "id"}, true},
-		{"/v2/blobs/blobs/uploads/", route{kind: "uploads", name: "blobs"}, true},
-		{"/v2/a/referrers/" + d, route{kind: "referrers", name: "a", arg: d}, true},
-		{"/v2//tags/list", route{kind: "tags", name: ""}, true},
-		{"/v2/_catalog/", route{}, false},
-		{"/v2/a", route{}, false},
-		{"/v2/a/tags", route{}, false},
-		{"/v2/a/blobs/uploads/id/x", route{}, false},
-		{"/v3/", route{}, false},
-		{"/", route{}, false},
-		{"", route{}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			got, ok := parsePath(tt.path)
-			if ok != tt.ok || got != tt.want {
-				t.Fatalf("parsePath(%q) = %+v, %v; want %+v, %v", tt.path, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
-func FuzzParsePath(f *testing.F) {
-	for _, p := range []string{"/v2/", "/v2", "/v2/_catalog", "/v2/a/b/tags/list", "/v2/a/manifests/v1",
-		"/v2/a/blobs/sha256:abc", "/v2/a/blobs/uploads/", "/v2/a/blobs/uploads/x", "/v2/a/referrers/sha256:abc",
-		"/v2/a/../b/tags/list", "/v2//", "/v2/blobs/uploads/", "/v2/tags/list", "/v2/a/blobs/uploads/../x"} {
-		f.Add(p)
-	}
-	f.Fuzz(func(t *testing.T, p string) {
-		rt, ok := parsePath(p)
-		if !ok {
-			return
-		}
-		if p == "/v2" {
-			return // accepted without a route kind
-		}
-		if _, known := methods[rt.kind]; !known {
-			t.Fatalf("parsePath(%q) = unknown kind %q", p, rt.kind)
-		}
-		if strings.Contains(rt.arg, "/") {
-			t.Fatalf("parsePath(%q): argument %q holds a slash", p, rt.arg)
-		}
-		if back := unparse(rt); back != p {
-			t.Fatalf("parsePath(%q) = %+v, which stands for %q", p, rt, back)
-		}
-	})
-}
+// The /v2/ path grammar is tested in package route (ParseV2).
 
 // FuzzHandler sends arbitrary requests to a populated registry: nothing may
 // panic, redirect or fail with a server error, and every error answer other

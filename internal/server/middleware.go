@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/acre-project/acre/internal/auth"
@@ -13,6 +12,7 @@ import (
 	"github.com/acre-project/acre/internal/metrics"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/route"
 	"github.com/google/uuid"
 )
 
@@ -85,7 +85,7 @@ func withRequest(log *slog.Logger, mx *metrics.Metrics, proxies auth.Proxies, ne
 				}
 			}
 			d := time.Since(start)
-			mx.Request(routeOf(r.URL.Path), r.Method, sw.status, max(r.ContentLength, 0), sw.bytes, d)
+			mx.Request(route.Label(r.URL.Path), r.Method, sw.status, max(r.ContentLength, 0), sw.bytes, d)
 			log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
 				slog.Int64("bytes_out", sw.bytes), slog.Int64("bytes_in", max(r.ContentLength, 0)),
@@ -93,38 +93,4 @@ func withRequest(log *slog.Logger, mx *metrics.Metrics, proxies auth.Proxies, ne
 		}()
 		next.ServeHTTP(sw, r)
 	})
-}
-
-// routeOf names a path's route for metrics, with a small fixed set of
-// values (never a repository name).
-func routeOf(p string) string {
-	switch {
-	case p == "/v2/" || p == "/v2":
-		return "v2_ping"
-	case p == "/v2/_catalog":
-		return "v2_catalog"
-	case strings.HasPrefix(p, "/v2/"):
-		switch {
-		case strings.Contains(p, "/blobs/uploads/"):
-			return "v2_upload"
-		case strings.HasSuffix(p, "/tags/list"):
-			return "v2_tags"
-		case strings.Contains(p, "/manifests/"):
-			return "v2_manifest"
-		case strings.Contains(p, "/referrers/"):
-			return "v2_referrers"
-		case strings.Contains(p, "/blobs/"):
-			return "v2_blob"
-		}
-		return "v2_other"
-	case strings.HasPrefix(p, "/acr/v1/"):
-		return "acr_v1"
-	case strings.HasPrefix(p, "/oauth2/"):
-		return "oauth2"
-	case strings.HasPrefix(p, "/api/"):
-		return "api"
-	case p == "/metrics", p == "/healthz", p == "/readyz":
-		return strings.TrimPrefix(p, "/")
-	}
-	return "other"
 }

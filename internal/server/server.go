@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +30,7 @@ import (
 	"github.com/acre-project/acre/internal/mgmt"
 	"github.com/acre-project/acre/internal/oci"
 	"github.com/acre-project/acre/internal/registry"
+	"github.com/acre-project/acre/internal/route"
 	"github.com/acre-project/acre/internal/seal"
 	"github.com/acre-project/acre/internal/sku"
 	skus "github.com/acre-project/acre/internal/sku"
@@ -200,7 +200,7 @@ func (s *Server) Close() error { return s.meta.Close() }
 // Handler returns the whole HTTP surface.
 func (s *Server) Handler() http.Handler {
 	var gate *auth.Gate
-	var tokens, api http.Handler = notFound(s.log), notFound(s.log)
+	var tokens, mgmtAPI http.Handler = notFound(s.log), notFound(s.log)
 	if s.auth != nil {
 		gate = auth.NewGate(s.auth)
 		tokens = acrapi.NewTokenHandler(s.svc, s.auth, s.log)
@@ -212,27 +212,27 @@ func (s *Server) Handler() http.Handler {
 			m.WithTasks(s.tasks)
 		}
 		m.SetKeyVault(s.vault)
-		api = m
+		mgmtAPI = m
 	}
 	v2 := oci.New(s.svc, gate, s.audit, s.log)
 	v2.SetThrottle(lifecycle.NewThrottle(s.svc.Limits))
 	acrv1 := acrapi.NewV1Handler(s.svc, gate, s.log)
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch p := r.URL.Path; {
-		case p == "/v2" || strings.HasPrefix(p, "/v2/"):
+		switch api := route.Of(r.URL.Path); {
+		case api == route.Distribution:
 			v2.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/acr/v1/"):
+		case api == route.ACR:
 			acrv1.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/oauth2/"):
+		case api == route.OAuth2:
 			tokens.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/api/"):
-			api.ServeHTTP(w, r)
-		case p == "/metrics" && s.cfg.Metrics.Enabled && s.cfg.Metrics.Addr == "":
+		case api == route.Management:
+			mgmtAPI.ServeHTTP(w, r)
+		case api == route.Metrics && s.cfg.Metrics.Enabled && s.cfg.Metrics.Addr == "":
 			s.serveMetrics(w, r)
-		case p == "/healthz":
+		case api == route.Healthz:
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write([]byte("ok\n"))
-		case p == "/readyz":
+		case api == route.Readyz:
 			if err := s.meta.Ping(r.Context()); err != nil {
 				http.Error(w, "metadata store: "+err.Error(), http.StatusServiceUnavailable)
 				return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/route"
 	"github.com/acre-project/acre/internal/sku"
 	"github.com/google/uuid"
 )
@@ -70,10 +71,8 @@ func (s *Service) check(sp Spec) error {
 	if u.User != nil {
 		return invalid("put credentials in --headers, not in the URI")
 	}
-	for _, p := range []string{"/api/", "/oauth2/", "/v2/", "/acr/"} {
-		if strings.HasPrefix(strings.ToLower(u.EscapedPath()), p) && s.isOwnHost(u) {
-			return invalid("the service URI points at this registry's own API")
-		}
+	if route.IsAPI(u.EscapedPath()) && s.isOwnHost(u) {
+		return invalid("the service URI points at this registry's own API")
 	}
 	if len(sp.Actions) == 0 {
 		return invalid("give at least one action: %s", strings.Join(Actions, ", "))
