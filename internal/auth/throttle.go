@@ -142,7 +142,8 @@ func (t *throttle) sweepLocked(now time.Time, out *[]throttledEntry) {
 // away at once, so that a storm of sign-ins neither grows memory nor
 // queues without end. Once started, hashes run on worker threads of the
 // lowest scheduling priority, so that a storm of sign-ins takes CPU from
-// sign-ins, not from the requests of those already signed in.
+// sign-ins, not from the requests of those already signed in. The last
+// hash of a burst returns the hashes' memory to the operating system.
 type hashLimiter struct {
 	slots   chan struct{}
 	jobs    chan func() // nil until start
@@ -218,6 +219,9 @@ func (l *hashLimiter) run(ctx context.Context, fn func()) error {
 		done := make(chan struct{})
 		l.jobs <- func() { defer close(done); fn() }
 		<-done
+	}
+	if len(l.slots) == 1 && l.waiting.Load() == 0 {
+		returnHashMemory() // the burst is over: no other hash runs or waits
 	}
 	// A moving average of what a check takes, for pace.
 	d := int64(time.Since(start))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,5 +140,26 @@ func TestProxiesClient(t *testing.T) {
 		if got := ps.Client(r); got != tt.want {
 			t.Errorf("peer %s, X-Forwarded-For %q: %q, want %q", tt.peer, tt.xff, got, tt.want)
 		}
+	}
+}
+
+// TestHashMemoryReturned checks that the last password check of a burst
+// gives the argon2 work area back to the operating system: right after
+// it, the heap holds far less free memory than one work area.
+func TestHashMemoryReturned(t *testing.T) {
+	hash := HashSecret("secret-1")
+	l := newHashLimiter(1)
+	l.start(t.Context())
+	if err := l.run(t.Context(), func() {
+		if ok, err := VerifySecret(hash, "secret-1"); !ok || err != nil {
+			t.Errorf("VerifySecret = %v, %v", ok, err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(s)
+	if free := s[0].Value.Uint64(); free >= argonMemory<<10/2 {
+		t.Fatalf("%d bytes free in the heap after the burst, want them returned (the work area is %d)", free, argonMemory<<10)
 	}
 }
