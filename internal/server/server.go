@@ -308,6 +308,11 @@ func (s *Server) Background(ctx context.Context) {
 	if s.tasks != nil {
 		if s.buildkit != nil {
 			s.buildkit.Reap(ctx)
+			if stop, err := s.serveFetchProxy(); err != nil {
+				s.log.Error("builds fetch directly", "err", err)
+			} else {
+				defer stop()
+			}
 		}
 		runs = append(runs, s.tasks.Work)
 	}

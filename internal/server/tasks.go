@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/tasks"
+	"github.com/acre-project/acre/internal/webhook"
 )
 
 // newTasks builds the tasks service: BuildKit under <data>/buildkit (0700)
@@ -26,7 +28,7 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 		kitd, ctl := lookTool(tc.Buildkitd, "buildkitd"), lookTool(tc.Buildctl, "buildctl")
 		if kitd != "" && ctl != "" {
 			s.buildkit = &tasks.BuildKit{Buildkitd: kitd, Buildctl: ctl, Root: filepath.Join(s.cfg.Data, "buildkit"),
-				Insecure: s.plainHosts, Log: s.log}
+				Insecure: s.plainHosts, Own: s.registryHosts, Allow: tc.Allow, Log: s.log}
 			builder = s.buildkit
 		} else {
 			s.log.Warn("builds are off: buildkitd or buildctl not found (tasks.buildkitd, tasks.buildctl)")
@@ -101,29 +103,51 @@ func (s *Server) registryHost(reg *meta.Registry) string {
 	return net.JoinHostPort(reg.LoginServer, port)
 }
 
-// plainHosts are the registry hosts BuildKit reaches without TLS
-// verification: this server's (plain HTTP unless TLS is configured) and
-// the other registries configured in tasks.insecure_registries.
-func (s *Server) plainHosts() []string {
+// registryHosts are the host:port through which builds reach this
+// server's registries.
+func (s *Server) registryHosts() []string {
 	regs := []meta.Registry{{Name: s.cfg.DefaultRegistry}}
 	if all, err := s.meta.Read().ListRegistries(context.Background(), meta.Page{N: 1 << 20}); err == nil {
 		regs = append(regs, all...)
 	}
 	var hosts []string
-	seen := map[string]bool{}
 	for i := range regs {
-		if h := s.registryHost(&regs[i]); !seen[h] {
-			seen[h] = true
-			hosts = append(hosts, h)
-		}
-	}
-	for _, h := range s.cfg.Tasks.InsecureRegistries {
-		if !seen[h] {
-			seen[h] = true
+		if h := s.registryHost(&regs[i]); !slices.Contains(hosts, h) {
 			hosts = append(hosts, h)
 		}
 	}
 	return hosts
+}
+
+// plainHosts are the registry hosts BuildKit reaches without TLS
+// verification: this server's (plain HTTP unless TLS is configured) and
+// the other registries configured in tasks.insecure_registries.
+func (s *Server) plainHosts() []string {
+	hosts := s.registryHosts()
+	for _, h := range s.cfg.Tasks.InsecureRegistries {
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}
+
+// serveFetchProxy starts the forward proxy that buildkitd's own fetches
+// (Dockerfile ADD <url>, git sources, base images of other registries) go
+// through, on a loopback port recorded as this server's own: every
+// connection it makes is checked by the tasks.allow guard, but for this
+// server's registries. It returns a function that stops it.
+func (s *Server) serveFetchProxy() (func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("build fetch proxy: %w", err)
+	}
+	s.own.add(ln.Addr())
+	pass := func(hostport string) bool { return slices.Contains(s.registryHosts(), hostport) }
+	hs := &http.Server{Handler: &webhook.Proxy{Guard: s.taskGuard, Pass: pass, Log: s.log}, ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	s.buildkit.Proxy = "http://" + ln.Addr().String()
+	return func() { _ = hs.Close() }, nil
 }
 
 // ownHost reports whether hostport reaches this server: its port on a

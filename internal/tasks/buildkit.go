@@ -34,7 +34,14 @@ type BuildKit struct {
 	// Insecure lists registry hosts reached over plain HTTP (acre's own
 	// listener when it serves no TLS); asked when a daemon starts.
 	Insecure func() []string
-	Log      *slog.Logger
+	// Proxy is the URL of the forward proxy buildkitd's own fetches go
+	// through (its network guard decides what they reach); "": none.
+	Proxy string
+	// Own lists the host:port of this server's registries and Allow the
+	// tasks.allow entries, for each build's source policy (sourcePolicy).
+	Own   func() []string
+	Allow []string
+	Log   *slog.Logger
 
 	mu      sync.Mutex
 	daemons map[string]*daemon
@@ -124,6 +131,11 @@ func (b *BuildKit) start(ctx context.Context, name string) (*daemon, error) {
 	// The daemon dies with acre (even on SIGKILL) and gets no signals meant for acre's group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	if b.Proxy != "" {
+		for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+			cmd.Env = append(cmd.Env, k+"="+b.Proxy)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start buildkitd: %w", err)
@@ -188,6 +200,14 @@ func (b *BuildKit) Build(ctx context.Context, req BuildRequest, log io.Writer) (
 		// than pull docker/dockerfile (offline servers cannot).
 		args = append(args, "--opt", "cmdline="+ref)
 	}
+	if b.Own != nil {
+		pol := meta.Name() + ".policy"
+		if err := os.WriteFile(pol, sourcePolicy(b.Own(), b.Allow), 0o600); err != nil {
+			return BuildResult{}, err
+		}
+		defer os.Remove(pol)
+		args = append(args, "--source-policy-file", pol)
+	}
 	if req.Target != "" {
 		args = append(args, "--opt", "target="+req.Target)
 	}
@@ -229,6 +249,7 @@ func (b *BuildKit) Build(ctx context.Context, req BuildRequest, log io.Writer) (
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	bases := map[string]ImageRef{}
+	denied := false
 	scanDone := make(chan struct{})
 	go func() {
 		defer close(scanDone)
@@ -241,6 +262,7 @@ func (b *BuildKit) Build(ctx context.Context, req BuildRequest, log io.Writer) (
 				r.Digest = m[2]
 				bases[m[1]] = r
 			}
+			denied = denied || strings.Contains(line, "denied by policy")
 			fmt.Fprintln(log, line)
 		}
 		_, _ = io.Copy(io.Discard, pr)
@@ -251,6 +273,9 @@ func (b *BuildKit) Build(ctx context.Context, req BuildRequest, log io.Writer) (
 	if err != nil {
 		if ctx.Err() != nil {
 			return BuildResult{}, ctx.Err()
+		}
+		if denied {
+			fmt.Fprintln(log, deniedHint)
 		}
 		return BuildResult{}, fmt.Errorf("build failed: %w", err)
 	}

@@ -182,11 +182,9 @@ func interfaceAddrs() []netip.Addr {
 
 type hostKey struct{}
 
-// Client returns the HTTP client deliveries use: every connection is
-// checked by the Guard as it is dialled, no proxy is used (it would reach
-// anything on the client's behalf), and redirects are not followed (the
-// 3xx is the delivery's answer), so custom headers never travel on.
-func (g *Guard) Client(timeout time.Duration) *http.Client {
+// Dialer returns a dial function whose every connection is checked by
+// the Guard on the address actually dialled (after name resolution).
+func (g *Guard) Dialer(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second,
 		ControlContext: func(ctx context.Context, network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
@@ -196,15 +194,23 @@ func (g *Guard) Client(timeout time.Duration) *http.Client {
 			host, _ := ctx.Value(hostKey{}).(string)
 			return g.Check(host, ap)
 		}}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		return d.DialContext(context.WithValue(ctx, hostKey{}, host), network, addr)
+	}
+}
+
+// Client returns the HTTP client deliveries use: every connection is
+// checked by the Guard as it is dialled, no proxy is used (it would reach
+// anything on the client's behalf), and redirects are not followed (the
+// 3xx is the delivery's answer), so custom headers never travel on.
+func (g *Guard) Client(timeout time.Duration) *http.Client {
 	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				host = addr
-			}
-			return d.DialContext(context.WithValue(ctx, hostKey{}, host), network, addr)
-		},
+		Proxy:                 nil,
+		DialContext:           g.Dialer(timeout),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
