@@ -2,7 +2,7 @@
 // core (package registry), which it uses together with the stores:
 //
 //   - garbage collection (gc.go): online, from the queue the core fills, so
-//     a pass costs what changed; blob files are deleted after the commit
+//     a pass works on what changed; blob files are deleted after the commit
 //     that deletes their records, behind a tombstone; plus the cleanup of
 //     abandoned uploads and the sweep of unrecorded blob files;
 //   - retention policies (retention.go): untagged manifests after N days,
@@ -15,8 +15,9 @@
 //     throttling by SKU (throttle.go).
 //
 // The core never imports this package. Every deletion a lifecycle job
-// makes goes through the core's rules (locks, referrers, events) and is
-// written to the audit log with its reason.
+// makes goes through the core's rules (locks, referrers, events), and
+// every tag, manifest or blob it deletes is written to the audit log with
+// its reason.
 package lifecycle
 
 import (
