@@ -101,7 +101,7 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 		canRead = func(string) bool { return true }
 	}
 	mounted := false
-	err := s.meta.Tx(ctx, func(q Store) error {
+	err := s.meta.Tx(linkCtx(ctx), func(q Store) error {
 		sources := []string{from}
 		if from == "" {
 			var err error
@@ -150,6 +150,18 @@ func (s *Service) MountBlob(ctx context.Context, r Repo, from string, d digest.D
 	})
 	return mounted, err
 }
+
+// linkCtx is the context of a transaction that links a pushed blob into a
+// repository (an upload's commit, a mount): its commit is relaxed
+// (meta.Relaxed). The blob's bytes are durable before it runs. The link
+// survives a crash of the process once answered, and a power loss once a
+// later durable commit is made: at the latest the commit of a manifest
+// that references the blob, whose transaction reads the link first. An
+// image is acknowledged only by that durable commit, so every acknowledged
+// image survives a power loss; a blob pushed just before one, which no
+// manifest references yet, may have to be pushed again. Durability is paid
+// once per image, not once per blob.
+func linkCtx(ctx context.Context) context.Context { return meta.Relaxed(ctx) }
 
 func uploadUnknown(id string) *errcode.Error {
 	return errcode.Errorf(errcode.BlobUploadUnknown, "upload %q is not known to this repository", id)
@@ -271,7 +283,7 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 	case err != nil:
 		return 0, err
 	}
-	return size, s.meta.Tx(ctx, func(q Store) error {
+	return size, s.meta.Tx(linkCtx(ctx), func(q Store) error {
 		if err := s.linkNew(ctx, q, r, d, size); err != nil {
 			return err
 		}
@@ -337,7 +349,7 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	if err != nil {
 		return 0, err
 	}
-	return size, s.meta.Tx(ctx, func(q Store) error { return s.linkNew(ctx, q, r, d, size) })
+	return size, s.meta.Tx(linkCtx(ctx), func(q Store) error { return s.linkNew(ctx, q, r, d, size) })
 }
 
 // CancelUpload ends an upload session and discards its bytes.
@@ -345,7 +357,7 @@ func (s *Service) CancelUpload(ctx context.Context, r Repo, id string) error {
 	if err := s.upload(ctx, r, id); err != nil {
 		return err
 	}
-	if err := s.meta.Tx(ctx, func(q Store) error { return q.DeleteUpload(ctx, id) }); err != nil && !errors.Is(err, meta.ErrNotFound) {
+	if err := s.meta.Tx(meta.Relaxed(ctx), func(q Store) error { return q.DeleteUpload(ctx, id) }); err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return err
 	}
 	return s.uploads.Abort(ctx, id)
