@@ -72,13 +72,18 @@ type tokenResponse struct {
 	IssuedAt     string `json:"issued_at,omitempty"`
 }
 
+// formFor parses r's form and finds the registry it asks a token of.
+func (h *TokenHandler) formFor(r *http.Request) (*meta.Registry, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, errcode.Errorf(errcode.InvalidArgument, "malformed form: %v", err)
+	}
+	return h.registryFor(r)
+}
+
 // token serves /oauth2/token: GET with Basic credentials (or none, for
 // anonymous pull), POST grant_type=password or refresh_token.
 func (h *TokenHandler) token(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return errcode.Errorf(errcode.InvalidArgument, "malformed form: %v", err)
-	}
-	reg, err := h.registryFor(r)
+	reg, err := h.formFor(r)
 	if err != nil {
 		return err
 	}
@@ -147,10 +152,7 @@ func signInError(err error) error {
 // refresh token of this registry. The registry's own access and refresh
 // tokens are refused: they never renew themselves.
 func (h *TokenHandler) exchange(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return errcode.Errorf(errcode.InvalidArgument, "malformed form: %v", err)
-	}
-	reg, err := h.registryFor(r)
+	reg, err := h.formFor(r)
 	if err != nil {
 		return err
 	}

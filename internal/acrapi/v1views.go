@@ -1,6 +1,7 @@
 package acrapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -141,30 +142,12 @@ func (h *V1Handler) deleteRepository(w http.ResponseWriter, r *http.Request, rep
 }
 
 func (h *V1Handler) tags(w http.ResponseWriter, r *http.Request, repo registry.Repo) error {
-	q, err := query(r)
-	if err != nil {
-		return err
-	}
-	ts, err := h.reg.Tags(r.Context(), repo, q)
-	if err != nil {
-		return err
-	}
-	out := make([]tagView, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, viewTag(t))
-	}
-	if len(ts) > 0 {
-		setNext(w, r, q, len(ts), ts[len(ts)-1].Name)
-	}
-	return writeJSONStatus(w, http.StatusOK, map[string]any{"registry": repo.Registry.LoginServer, "imageName": repo.Name, "tags": out})
+	return listing(w, r, repo, "tags", h.reg.Tags, viewTag, func(t meta.Tag) string { return t.Name })
 }
 
 func (h *V1Handler) tag(w http.ResponseWriter, r *http.Request, repo registry.Repo, name string) error {
 	t, err := h.reg.Tag(r.Context(), repo, name)
-	if err != nil {
-		return err
-	}
-	return writeJSONStatus(w, http.StatusOK, map[string]any{"registry": repo.Registry.LoginServer, "imageName": repo.Name, "tag": viewTag(*t)})
+	return writeTag(w, repo, t, err)
 }
 
 func (h *V1Handler) patchTag(w http.ResponseWriter, r *http.Request, repo registry.Repo, name string) error {
@@ -173,29 +156,42 @@ func (h *V1Handler) patchTag(w http.ResponseWriter, r *http.Request, repo regist
 		return err
 	}
 	t, err := h.reg.UpdateTag(r.Context(), repo, name, p)
+	return writeTag(w, repo, t, err)
+}
+
+// writeTag answers with one tag of repo (or err).
+func writeTag(w http.ResponseWriter, repo registry.Repo, t *meta.Tag, err error) error {
 	if err != nil {
 		return err
 	}
 	return writeJSONStatus(w, http.StatusOK, map[string]any{"registry": repo.Registry.LoginServer, "imageName": repo.Name, "tag": viewTag(*t)})
 }
 
-func (h *V1Handler) manifests(w http.ResponseWriter, r *http.Request, repo registry.Repo) error {
+// listing answers a page of repo's items (tags or manifests) under key,
+// each shown by view, with a Link to the next page after the last key.
+func listing[T, V any](w http.ResponseWriter, r *http.Request, repo registry.Repo, key string,
+	list func(context.Context, registry.Repo, meta.ListQuery) ([]T, error), view func(T) V, keyOf func(T) string) error {
 	q, err := query(r)
 	if err != nil {
 		return err
 	}
-	ms, err := h.reg.Manifests(r.Context(), repo, q)
+	items, err := list(r.Context(), repo, q)
 	if err != nil {
 		return err
 	}
-	out := make([]manifestView, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, viewManifest(m))
+	out := make([]V, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
 	}
-	if len(ms) > 0 {
-		setNext(w, r, q, len(ms), ms[len(ms)-1].Digest.String())
+	if len(items) > 0 {
+		setNext(w, r, q, len(items), keyOf(items[len(items)-1]))
 	}
-	return writeJSONStatus(w, http.StatusOK, map[string]any{"registry": repo.Registry.LoginServer, "imageName": repo.Name, "manifests": out})
+	return writeJSONStatus(w, http.StatusOK, map[string]any{"registry": repo.Registry.LoginServer, "imageName": repo.Name, key: out})
+}
+
+func (h *V1Handler) manifests(w http.ResponseWriter, r *http.Request, repo registry.Repo) error {
+	return listing(w, r, repo, "manifests", h.reg.Manifests, viewManifest,
+		func(m registry.ManifestDetails) string { return m.Digest.String() })
 }
 
 func (h *V1Handler) manifest(w http.ResponseWriter, r *http.Request, repo registry.Repo, ref string) error {
