@@ -21,6 +21,12 @@ func newAcreCLI(t *testing.T) acreCLI {
 		"HOME=" + dir}}
 }
 
+// login signs the CLI in to a as its owner.
+func (c acreCLI) login(t *testing.T, a *Acre) {
+	t.Helper()
+	Run(t, c.env, "sh", "-c", "echo "+a.Password+" | "+acreBin+" account login --server http://"+a.Addr+" --username owner --password-stdin")
+}
+
 func (c acreCLI) run(t *testing.T, args ...string) string {
 	t.Helper()
 	return Run(t, c.env, acreBin, args...)
@@ -42,7 +48,7 @@ func (c acreCLI) json(t *testing.T, v any, args ...string) {
 func TestAccessWithRealClients(t *testing.T) {
 	a := StartAcre(t, "")
 	cli := newAcreCLI(t)
-	Run(t, cli.env, "sh", "-c", "echo "+a.Password+" | "+acreBin+" account login --server http://"+a.Addr+" --username owner --password-stdin")
+	cli.login(t, a)
 
 	cli.run(t, "identity", "create", "--name", "ci", "--password", "ci-password-123")
 	cli.run(t, "role", "assignment", "create", "--assignee", "ci", "--role", "AcrPush", "--scope", "/registries/acre")
