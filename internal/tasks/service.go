@@ -162,7 +162,16 @@ func (s *Service) newRun(ctx context.Context, q meta.Runs, registryID, taskID in
 // running one within a lease renewal (on whichever node runs it).
 func (s *Service) Cancel(ctx context.Context, id int64) error {
 	err := s.o.Meta.Tx(ctx, func(q Store) error {
-		return q.RequestCancel(ctx, id, "canceled by the user", time.Now().UTC())
+		if err := q.RequestCancel(ctx, id, "canceled by the user", time.Now().UTC()); err != nil {
+			return err
+		}
+		r, err := q.GetRun(ctx, id)
+		if err != nil || r.State != meta.RunCanceled || r.Node != "" {
+			return err // running: its node wipes it when it stops
+		}
+		// Canceled while queued: it never runs, so its secrets go now.
+		r.Spec = wipedSpec(r.Spec)
+		return q.FinishRun(ctx, r)
 	})
 	s.mu.Lock()
 	if c := s.running[id]; c != nil {

@@ -191,3 +191,24 @@ func TestTaskSecretsSealed(t *testing.T) {
 		t.Error("a sealed value opened under another field's label")
 	}
 }
+
+// TestCancelQueuedWipesSecrets: a run canceled before any node claimed it
+// ends Canceled with its secret values gone from its spec.
+func TestCancelQueuedWipesSecrets(t *testing.T) {
+	s, _, reg := newTestService(t, fakeBuilder{})
+	r, err := s.Submit(t.Context(), reg, 0, "", "Manual", RunSpec{Kind: KindBuild, Context: "/dev/null",
+		SecretArgs: map[string]string{"tok": "queued-secret"}, GitToken: "queued-git-token", Identity: "owner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Cancel(t.Context(), r.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(t.Context(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != meta.RunCanceled || bytes.Contains(got.Spec, []byte("acre-sealed")) || !bytes.Contains(got.Spec, []byte(`"tok":"*****"`)) {
+		t.Errorf("canceled queued run: %s %s", got.State, got.Spec)
+	}
+}
