@@ -60,3 +60,13 @@ type VaultSealing interface {
 	// ErrNotFound when the version is gone or already sealed.
 	SealVaultSecret(ctx context.Context, vaultID int64, name, version, sealed string) error
 }
+
+// SealKeyCheck keeps one value sealed under the key every node must share
+// (the first node to start stores it), so that a node started with another
+// key can tell and refuse to start.
+type SealKeyCheck interface {
+	// KeyCheck returns the stored value; ErrNotFound before the first start.
+	KeyCheck(ctx context.Context) (string, error)
+	// PutKeyCheck stores the value; ErrConflict when one is stored.
+	PutKeyCheck(ctx context.Context, sealed string) error
+}

@@ -295,6 +295,7 @@ type Queries interface {
 	RunLogs
 	Vaults
 	VaultSealing
+	SealKeyCheck
 }
 
 // Store gives access to the metadata.

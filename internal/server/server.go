@@ -128,6 +128,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		return nil, err
 	}
 	box, err := seal.LoadOrCreate(cfg.KeyFile())
+	if err == nil {
+		err = checkSealKey(ctx, meta.Narrow(m, func(q meta.Queries) meta.SealKeyCheck { return q }), box, cfg.KeyFile())
+	}
 	if err != nil {
 		m.Close()
 		return nil, err

@@ -4,12 +4,15 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRunVaultSecretsAndVolumes: a task YAML reads a secret of acre's Key
@@ -106,4 +109,26 @@ steps:
 	if st, err := os.Stat(filepath.Join(b.a.Data, "secret.key")); err != nil || st.Mode().Perm() != 0o600 || st.Size() != 32 {
 		t.Errorf("key file: %v %v", st, err)
 	}
+}
+
+// TestSealKeyMismatchRefused: a server started on a metadata store with
+// another secret key file (a node given a fresh key) refuses to start and
+// says what to do; with its own key back it starts.
+func TestSealKeyMismatchRefused(t *testing.T) {
+	data := t.TempDir()
+	a := StartAcre(t, data)
+	a.Stop(t)
+	key := filepath.Join(data, "secret.key")
+	orig := mustReadFile(t, key)
+	other := bytes.Clone(orig)
+	other[0] ^= 0xff
+	must(t, os.WriteFile(key, other, 0o600))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, acreBin, "serve", "--addr", "127.0.0.1:0", "--data", data).CombinedOutput()
+	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "is not the key this metadata store's secrets are sealed with") {
+		t.Fatalf("a server with another key: %v\n%s", err, out)
+	}
+	must(t, os.WriteFile(key, orig, 0o600))
+	StartAcre(t, data).Stop(t)
 }

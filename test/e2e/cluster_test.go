@@ -246,8 +246,10 @@ func TestTwoNodes(t *testing.T) {
 
 // clusterConfig writes a configuration for PostgreSQL and S3.
 func clusterConfig(t *testing.T, dsn string, s3 s3Server) string {
-	cfg := filepath.Join(t.TempDir(), "acre.yaml")
-	conf := fmt.Sprintf(`storage:
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "acre.yaml")
+	conf := fmt.Sprintf(`secret_key_file: %q # one key for every node
+storage:
   postgres:
     dsn: %q
   blobs:
@@ -255,7 +257,7 @@ func clusterConfig(t *testing.T, dsn string, s3 s3Server) string {
     s3: {endpoint: %q, bucket: acre, access_key: %q, secret_key: %q, path_style: true, part_size_mib: 5}
 lifecycle: {interval: 1s, gc_grace: 2s}
 webhooks: {allow: ["127.0.0.1/32"]} # the test's receivers listen on loopback
-`, dsn, s3.endpoint, s3.access, s3.secret)
+`, filepath.Join(dir, "secret.key"), dsn, s3.endpoint, s3.access, s3.secret)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

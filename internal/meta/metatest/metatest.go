@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"RunLogs", testRunLogs},
 		{"Tasks", testTasks},
 		{"VaultSealing", testVaultSealing},
+		{"SealKeyCheck", testSealKeyCheck},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,3 +35,16 @@ func testVaultSealing(t *testing.T, s meta.Store) {
 		t.Errorf("sealed secret reads back as %+v", got)
 	}
 }
+
+// testSealKeyCheck: one check value, stored once.
+func testSealKeyCheck(t *testing.T, s meta.Store) {
+	ctx := context.Background()
+	_, err := s.Read().KeyCheck(ctx)
+	wantErr(t, "check before any", err, meta.ErrNotFound)
+	tx(t, s, func(q meta.Queries) error { return q.PutKeyCheck(ctx, "sealed-1") })
+	err = s.Tx(ctx, func(q meta.Queries) error { return q.PutKeyCheck(ctx, "sealed-2") })
+	wantErr(t, "a second check", err, meta.ErrConflict)
+	if v, err := s.Read().KeyCheck(ctx); err != nil || v != "sealed-1" {
+		t.Errorf("check: %q %v", v, err)
+	}
+}

@@ -150,3 +150,17 @@ func (q *queries) VaultRolesOf(ctx context.Context, principalID, vaultID int64) 
 	}
 	return out, rows.Err()
 }
+
+func (q *queries) KeyCheck(ctx context.Context) (string, error) {
+	var v string
+	err := q.db.QueryRowContext(ctx, `SELECT sealed FROM seal_key_check WHERE id = 1`).Scan(&v)
+	return v, notFound(err)
+}
+
+func (q *queries) PutKeyCheck(ctx context.Context, sealed string) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO seal_key_check (id, sealed) VALUES (1, ?)`, sealed)
+	if isUnique(err) {
+		return meta.ErrConflict
+	}
+	return err
+}
