@@ -10,7 +10,7 @@ import (
 // registries a task's runs pull base images from.
 func newTaskCredentialCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "credential", Short: "Manage a task's credentials for other registries (base images)"}
-	var reg, name, server, user, pass string
+	var reg, name, server, user, pass, identity string
 	path := func() string {
 		return "/api/v1/registries/" + pathEscape(reg) + "/tasks/" + pathEscape(name) + "/credentials"
 	}
@@ -22,10 +22,15 @@ func newTaskCredentialCmd(g *globals) *cobra.Command {
 		if cmd.Flags().Changed("password") {
 			b["password"] = pass
 		}
+		if cmd.Flags().Changed("use-identity") {
+			b["identity"] = identity
+		}
 		return b
 	}
 	add := &cobra.Command{Use: "add", Short: "Add a registry login credential to a task", Args: cobra.NoArgs,
-		Example: "  acre task credential add -r acre -n app --login-server registry.example:5000 -u puller -p $PASSWORD",
+		Example: `  acre task credential add -r acre -n app --login-server registry.example:5000 -u puller -p $PASSWORD
+  acre task credential add -r acre -n app --login-server registry.example:5000 -u puller \
+      -p https://kv.vault.acre.local/secrets/pullpass --use-identity [system]`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b := body(cmd)
 			b["loginServer"] = server
@@ -52,8 +57,9 @@ func newTaskCredentialCmd(g *globals) *cobra.Command {
 		if c == remove {
 			continue
 		}
-		c.Flags().StringVarP(&user, "username", "u", "", "user name")
-		c.Flags().StringVarP(&pass, "password", "p", "", "password (or token)")
+		c.Flags().StringVarP(&user, "username", "u", "", "user name, or a Key Vault secret URL holding it")
+		c.Flags().StringVarP(&pass, "password", "p", "", "password (or token), or a Key Vault secret URL holding it")
+		c.Flags().StringVar(&identity, "use-identity", "", "the identity reading Key Vault secret URLs: [system] (the task's) or its client ID")
 		if c == add {
 			required(c, "username", "password")
 		}

@@ -26,6 +26,7 @@ type credentialInput struct {
 	LoginServer string `json:"loginServer"`
 	Username    string `json:"username"`
 	Password    string `json:"password"`
+	Identity    string `json:"identity"` // client ID reading Key Vault secret URLs ("[system]": the task's identity)
 }
 
 func (h *Handler) addTaskCredential(q *req, in credentialInput) (credentialViews, error) {
@@ -42,5 +43,5 @@ func (h *Handler) removeTaskCredential(q *req, _ none) (credentialViews, error) 
 
 func (h *Handler) setTaskCredential(q *req, op, server string, in credentialInput) (credentialViews, error) {
 	return h.tasks.SetCredential(q.Context(), q.reg, q.name(), op, server,
-		tasks.RegistryCredential{Username: in.Username, Password: in.Password})
+		tasks.RegistryCredential{Username: in.Username, Password: in.Password, Identity: in.Identity})
 }

@@ -74,12 +74,11 @@ func (s *Service) pollBases(ctx context.Context) {
 		if t == nil || !t.Spec.Enabled || !t.Spec.BaseImageTrigger {
 			continue
 		}
-		cred, hasCred := t.Spec.Credentials[ref.Registry]
-		var c *RegistryCredential
-		if hasCred {
-			c = &cred
+		c, err := s.pollCredential(ctx, t, ref.Registry)
+		var d string
+		if err == nil {
+			d, err = s.headDigest(ctx, ref, c)
 		}
-		d, err := s.headDigest(ctx, ref, c)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.o.Log.Warn("base image poll", "task", t.Name, "base", b.Ref, "err", err)
@@ -107,6 +106,25 @@ func (s *Service) pollBases(ctx context.Context) {
 			s.Kick()
 		}
 	}
+}
+
+// pollCredential is the task's credential for a registry host (nil: none),
+// its Key Vault secrets read as the task's identity.
+func (s *Service) pollCredential(ctx context.Context, t *Task, host string) (*RegistryCredential, error) {
+	c, ok := t.Spec.Credentials[host]
+	if !ok {
+		return nil, nil
+	}
+	reg, err := s.registryByID(ctx, t.RegistryID)
+	if err != nil {
+		return nil, err
+	}
+	open, _, err := s.openCredentials(ctx, reg, t.Spec.Identity, map[string]RegistryCredential{host: c})
+	if err != nil {
+		return nil, err
+	}
+	c = open[host]
+	return &c, nil
 }
 
 // headDigest returns the digest ref's tag names in its registry, with

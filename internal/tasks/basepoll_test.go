@@ -40,7 +40,8 @@ func fakeOtherRegistry(t *testing.T, digest *atomic.Value) *httptest.Server {
 }
 
 // TestPollBases: a task's credential is stored sealed and added once per
-// login server; a base in another registry (Bearer token with the task's
+// login server; its password may be a Key Vault secret read as the task's
+// identity; a base in another registry (Bearer token with the task's
 // credential) that moved queues one Image Update run; another node in
 // the same round, or a round that finds the recorded digest, queues none;
 // a wrong password queues none.
@@ -53,13 +54,15 @@ func TestPollBases(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	s.o.Fetch, s.o.PlainHTTP, s.o.BasePoll = srv.Client(), func(string) bool { return true }, time.Hour
 	ctx := t.Context()
-	mkTask := func(name, pass string) int64 {
+	const vaultURL = "https://kv.vault.acre.test/secrets/pullpass"
+	s.o.Vault = fakeVault{vaultURL: "pw-value-4242"}
+	mkTask := func(name, pass, clientID string) int64 {
 		ctxDir, cmd, yes := "/dev/null", "x", true
 		tk, err := s.CreateTask(ctx, reg, "owner", TaskInput{Name: name, Context: &ctxDir, Cmd: &cmd, BaseImageTrigger: &yes})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SetCredential(ctx, reg, name, CredentialAdd, host, RegistryCredential{Username: "puller", Password: pass}); err != nil {
+		if _, err := s.SetCredential(ctx, reg, name, CredentialAdd, host, RegistryCredential{Username: "puller", Password: pass, Identity: clientID}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.SetCredential(ctx, reg, name, CredentialAdd, host, RegistryCredential{Username: "x", Password: "y"}); err == nil {
@@ -75,8 +78,10 @@ func TestPollBases(t *testing.T) {
 		}
 		return tk.ID
 	}
-	mkTask("good", "pw-value-4242")
-	mkTask("badpass", "wrong-password")
+	mkTask("good", "pw-value-4242", "")
+	mkTask("vault", vaultURL, "[system]")
+	mkTask("badpass", "wrong-password", "")
+	mkTask("vaultdenied", vaultURL, "someone-else")
 	runs := func(task string) []meta.Run {
 		rs, err := m.Read().ListRuns(ctx, reg.ID, task, 0, 10)
 		if err != nil {
@@ -88,8 +93,13 @@ func TestPollBases(t *testing.T) {
 	if rs := runs("good"); len(rs) != 1 || rs[0].Trigger != "Image Update" {
 		t.Fatalf("after the base moved: %+v", rs)
 	}
-	if rs := runs("badpass"); len(rs) != 0 {
-		t.Errorf("a wrong password queued runs: %+v", rs)
+	if rs := runs("vault"); len(rs) != 1 {
+		t.Errorf("with the password in Key Vault: %+v", rs)
+	}
+	for _, task := range []string{"badpass", "vaultdenied"} {
+		if rs := runs(task); len(rs) != 0 {
+			t.Errorf("%s: a wrong credential queued runs: %+v", task, rs)
+		}
 	}
 	// Another node in the same round does nothing.
 	other := New(s.o)

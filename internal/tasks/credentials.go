@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -13,21 +14,31 @@ import (
 // pull base images from (ACR's custom registry credential). The password
 // is kept with the task like its secret build arguments: never shown by
 // the API, masked in logs.
+//
+// Either may be a Key Vault secret URL of this server
+// (https://<vault>.vault.<domain>/secrets/<name>), read when a run starts
+// (and when the base-image trigger polls) as the task's identity; Identity
+// (ACR's --use-identity) is then the client ID that must name it, "" or
+// "[system]" for the task's identity itself.
 type RegistryCredential struct {
 	Username string `json:"username"`
 	Password string `json:"password"` // secret
+	Identity string `json:"identity,omitempty"`
 }
 
 // CredentialView is a credential as the API shows it (ACR's
 // customRegistries entry): the user name, never the password.
 type CredentialView struct {
-	Username struct {
-		Type  string `json:"type"`
-		Value string `json:"value"`
-	} `json:"userName"`
-	Password struct {
-		Type string `json:"type"`
-	} `json:"password"`
+	Username SecretObject `json:"userName"`
+	Password SecretObject `json:"password"`
+	Identity string       `json:"identity,omitempty"`
+}
+
+// SecretObject is ACR's secret object: Opaque (the value itself; a
+// password's is never shown) or Vaultsecret (a Key Vault secret URL).
+type SecretObject struct {
+	Type  string `json:"type"`
+	Value string `json:"value,omitempty"`
 }
 
 // Credential operations.
@@ -74,6 +85,9 @@ func (s *Service) SetCredential(ctx context.Context, reg *meta.Registry, task, o
 			if c.Password != "" {
 				cur.Password = c.Password
 			}
+			if c.Identity != "" {
+				cur.Identity = c.Identity
+			}
 		case CredentialRemove:
 			if !exists {
 				return invalid("task %s has no credential for %s", task, server)
@@ -113,12 +127,52 @@ func (s *Service) Credentials(ctx context.Context, reg *meta.Registry, task stri
 
 func credentialViews(cs map[string]RegistryCredential) map[string]CredentialView {
 	out := map[string]CredentialView{}
+	object := func(v string, show bool) SecretObject {
+		if isVaultURL(v) {
+			return SecretObject{Type: "Vaultsecret", Value: v}
+		}
+		if !show {
+			v = ""
+		}
+		return SecretObject{Type: "Opaque", Value: v}
+	}
 	for server, c := range cs {
-		var v CredentialView
-		v.Username.Type, v.Username.Value, v.Password.Type = "Opaque", c.Username, "Opaque"
-		out[server] = v
+		out[server] = CredentialView{Username: object(c.Username, true), Password: object(c.Password, false), Identity: c.Identity}
 	}
 	return out
+}
+
+// isVaultURL reports whether v names a Key Vault secret.
+func isVaultURL(v string) bool {
+	return strings.HasPrefix(v, "https://") && strings.Contains(v, ".vault.") && strings.Contains(v, "/secrets/")
+}
+
+// openCredentials returns creds with their Key Vault secret URLs read as
+// identity (the run's), and the values read (to mask in logs).
+func (s *Service) openCredentials(ctx context.Context, reg *meta.Registry, identity string, creds map[string]RegistryCredential) (map[string]RegistryCredential, []string, error) {
+	out := make(map[string]RegistryCredential, len(creds))
+	var read []string
+	for server, c := range creds {
+		clientID := c.Identity
+		if clientID == "[system]" {
+			clientID = ""
+		}
+		for _, f := range []*string{&c.Username, &c.Password} {
+			if !isVaultURL(*f) {
+				continue
+			}
+			if s.o.Vault == nil {
+				return nil, nil, fmt.Errorf("the credential for %s names a Key Vault secret, and Key Vault is not available on this server", server)
+			}
+			v, err := s.o.Vault.ReadSecret(ctx, reg, identity, clientID, *f)
+			if err != nil {
+				return nil, nil, fmt.Errorf("the credential for %s: %s: %w", server, *f, err)
+			}
+			*f, read = v, append(read, v)
+		}
+		out[server] = c
+	}
+	return out, read, nil
 }
 
 // loginServer checks and normalizes a login server: host or host:port,

@@ -238,7 +238,14 @@ func (s *Service) login(ctx context.Context, e *runEnv, repos []string) error {
 	if err := os.MkdirAll(e.docker, 0o700); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(map[string]any{"auths": dockerAuths(e.host, tok, e.spec.Credentials)})
+	creds, read, err := s.openCredentials(ctx, e.reg, e.spec.Identity, e.spec.Credentials)
+	if err != nil {
+		return err
+	}
+	for _, v := range read {
+		e.log.mask(v)
+	}
+	b, _ := json.Marshal(map[string]any{"auths": dockerAuths(e.host, tok, creds)})
 	if err := os.WriteFile(filepath.Join(e.docker, "config.json"), b, 0o600); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,7 +14,8 @@ import (
 // registry that wants a login (a second acre): without a credential the
 // run fails; with `acre task credential add` it succeeds (the password
 // never shown nor logged); when a new base is pushed there, the polling
-// base-image trigger (tasks.base_poll) rebuilds the task on it.
+// base-image trigger (tasks.base_poll) rebuilds the task on it; the
+// password may live in acre's Key Vault (read as the task's identity).
 func TestTaskBaseFromOtherRegistry(t *testing.T) {
 	other := StartAcre(t, "")
 	cfg := t.TempDir() + "/acre.yaml"
@@ -70,6 +72,28 @@ func TestTaskBaseFromOtherRegistry(t *testing.T) {
 		if r.Trigger == "Image Update" {
 			b.waitRun(t, r.RunID, "Succeeded")
 		}
+	}
+
+	// The password from acre's Key Vault, read as the task's identity.
+	b.acre(t, "keyvault", "create", "-n", "kvcreds")
+	var sec struct{ ID string }
+	must(t, json.Unmarshal([]byte(b.acre(t, "keyvault", "secret", "set", "--vault-name", "kvcreds", "-n", "otherpass", "--value", other.Password)), &sec))
+	url, _, _ := strings.Cut(sec.ID, "/secrets/otherpass/")
+	url += "/secrets/otherpass"
+	b.acre(t, "role", "assignment", "create", "--assignee", b.a.User, "--role", "Key Vault Secrets User", "--scope", "/vaults/kvcreds")
+	b.acre(t, "task", "credential", "update", "-r", "acre", "-n", "app", "--login-server", other.Addr, "-p", url, "--use-identity", "someone-else")
+	wrongID := runID(t, b.acre(t, "task", "run", "-r", "acre", "-n", "app", "--no-logs"))
+	if v := b.waitRun(t, wrongID, "Failed"); !strings.Contains(v, "someone-else") {
+		t.Errorf("a run reading the credential as another identity:\n%s", v)
+	}
+	b.acre(t, "task", "credential", "update", "-r", "acre", "-n", "app", "--login-server", other.Addr, "--use-identity", "[system]")
+	if list := b.acre(t, "task", "credential", "list", "-r", "acre", "-n", "app"); !strings.Contains(list, "Vaultsecret") || !strings.Contains(list, url) {
+		t.Errorf("credential list with a Key Vault password:\n%s", list)
+	}
+	fromVault := runID(t, b.acre(t, "task", "run", "-r", "acre", "-n", "app", "--no-logs"))
+	b.waitRun(t, fromVault, "Succeeded")
+	if l := b.acre(t, "task", "logs", "-r", "acre", "--run-id", fromVault, "--no-follow"); strings.Contains(l, other.Password) {
+		t.Errorf("the password read from Key Vault appears in the log:\n%s", l)
 	}
 
 	// Update and remove.
