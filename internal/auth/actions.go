@@ -1,7 +1,11 @@
 // Package auth is acre's identity and access model, after ACR's: identities
 // (users, service principals, managed identities, repository-scoped tokens,
 // admin users), roles and scope maps that reduce to repository actions,
-// signed short-lived tokens, and the Authorizer the HTTP layers call.
+// signed short-lived tokens (ES256 JWTs: registry access and refresh
+// tokens, management sessions), the one sign-in path every entry point
+// calls (SignIn: password check, throttling, audit), the Gate the /v2/ and
+// /acr/v1/ handlers call (an Identity with Grants, or the token flow's 401
+// challenge), and the management permissions (Management) of the API.
 package auth
 
 import (

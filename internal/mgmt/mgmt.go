@@ -1,7 +1,15 @@
 // Package mgmt serves acre's management API under /api/v1/: JSON over HTTP
-// for what is not data plane (registries, settings, identities, roles,
-// scope maps, tokens). It is documented in docs/openapi.yaml; the acre CLI
+// for all that is not data plane: sign-in sessions (/session, whoami),
+// registries and their settings, admin credentials, usage and audit log;
+// identities, role assignments, scope maps, tokens and signing keys;
+// retention, purge, purge schedules and garbage collection; webhooks and
+// their deliveries; builds, runs and tasks (with the tasks' push webhook);
+// App Service plans and web apps; Key Vault vaults and secrets. It is
+// documented in docs/openapi.yaml (a test keeps them in step); the acre CLI
 // uses nothing else, so everything the CLI does, curl can do.
+//
+// Every endpoint runs one sequence, written once in endpoint.go; the
+// routes are in routes.go (and tasks.go, taskdefs.go for the builds').
 package mgmt
 
 import (

@@ -1,7 +1,9 @@
 // Package oci serves the OCI Distribution API v1.1 under /v2/
 // (https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md).
-// It parses requests, calls the transport-free registry.Service and writes
-// responses; every handler returns an error, which WriteError maps.
+// It routes on route.ParseV2, checks access through auth.Gate, calls the
+// transport-free registry.Service and writes responses; every handler
+// returns an error, which WriteError maps with StatusOf, the one code →
+// status table that /acr/v1/ and the management API answer through too.
 package oci
 
 import (

@@ -1,6 +1,12 @@
 // Package server is acre's composition root: it builds the stores, the
-// registry service and the HTTP handlers from the configuration, and runs
-// them with a known start and stop order.
+// services (registry, lifecycle, auth, webhooks, audit, tasks, web apps,
+// Key Vault) and the HTTP handlers from the configuration, and runs them
+// with a known start and stop order. It serves the whole HTTP surface,
+// dispatching on route.Of to /v2/ (oci), /acr/v1/ and /oauth2/ (acrapi)
+// and /api/ (mgmt), plus /metrics, /healthz and /readyz, behind one
+// middleware (request ids, access log, metrics, panics as 500s); and it
+// runs the background work: webhook delivery, the audit writer, the
+// janitor, last-pull recording, the lifecycle loop and the build queue.
 package server
 
 import (
