@@ -129,15 +129,7 @@ func (d *dataPlane) send(ctx context.Context, method, path, scope string, in any
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
-		var e struct {
-			Errors []struct{ Code, Message string }
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		msg := resp.Status
-		if len(e.Errors) > 0 {
-			msg = e.Errors[0].Message
-		}
-		return nil, &apiError{Status: resp.StatusCode, Message: msg}
+		return nil, ociError(resp)
 	}
 	return resp, nil
 }
@@ -215,4 +207,18 @@ func splitImage(image string) (repo, tag, dg string, err error) {
 		return "", "", "", usageError{fmt.Errorf("--image %q: want REPOSITORY[:TAG] or REPOSITORY@DIGEST", image)}
 	}
 	return image[:i], image[i+1:], "", nil
+}
+
+// ociError is an error answer in the OCI format (/v2/, /acr/v1/, /oauth2/)
+// as the CLI reports it: the first error's message, else the status.
+func ociError(resp *http.Response) *apiError {
+	var e struct {
+		Errors []struct{ Code, Message string }
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	msg := resp.Status
+	if len(e.Errors) > 0 {
+		msg = e.Errors[0].Message
+	}
+	return &apiError{Status: resp.StatusCode, Message: msg}
 }

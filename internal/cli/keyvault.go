@@ -65,11 +65,8 @@ func newKeyVaultSecretCmd(g *globals) *cobra.Command {
 	for _, c := range []*cobra.Command{set, show, list} {
 		c.Flags().StringVar(&vault, "vault-name", "", "vault name")
 		required(c, "vault-name")
-		if c != list {
-			c.Flags().StringVarP(&name, "name", "n", "", "secret name")
-			required(c, "name")
-		}
 	}
+	nameFlag(&name, "secret name", set, show)
 	cmd.AddCommand(set, show, list)
 	return cmd
 }

@@ -72,15 +72,9 @@ password of user 00000000-0000-0000-0000-000000000000.`,
 // decodeTokenAnswer reads an /oauth2 answer (errors in the OCI format).
 func decodeTokenAnswer(resp *http.Response, out any) error {
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Errors []struct{ Code, Message string }
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		msg := resp.Status
-		if len(e.Errors) > 0 {
-			msg = e.Errors[0].Message
-		}
-		return &apiError{Status: resp.StatusCode, Code: "Unauthorized", Message: msg}
+		e := ociError(resp)
+		e.Code = "Unauthorized"
+		return e
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }

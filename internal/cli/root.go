@@ -83,6 +83,22 @@ func newVersionCmd() *cobra.Command {
 }
 
 // required marks flags as required.
+// registryFlag gives each of cmds the required --registry (-r) flag.
+func registryFlag(reg *string, cmds ...*cobra.Command) {
+	for _, c := range cmds {
+		c.Flags().StringVarP(reg, "registry", "r", "", "registry name")
+		required(c, "registry")
+	}
+}
+
+// nameFlag gives each of cmds the required --name (-n) flag, described as what.
+func nameFlag(name *string, what string, cmds ...*cobra.Command) {
+	for _, c := range cmds {
+		c.Flags().StringVarP(name, "name", "n", "", what)
+		required(c, "name")
+	}
+}
+
 func required(cmd *cobra.Command, names ...string) {
 	for _, n := range names {
 		_ = cmd.MarkFlagRequired(n)

@@ -128,14 +128,8 @@ func newTokenCmd(g *globals) *cobra.Command {
 	credDel.Flags().BoolVar(&pw1, "password1", false, "delete password1")
 	credDel.Flags().BoolVar(&pw2, "password2", false, "delete password2")
 	cred.AddCommand(gen, credDel)
-	for _, c := range []*cobra.Command{create, update, show, del, list, gen, credDel} {
-		c.Flags().StringVarP(&reg, "registry", "r", "", "registry name")
-		required(c, "registry")
-		if c != list {
-			c.Flags().StringVarP(&name, "name", "n", "", "token name")
-			required(c, "name")
-		}
-	}
+	registryFlag(&reg, create, update, show, del, list, gen, credDel)
+	nameFlag(&name, "token name", create, update, show, del, gen, credDel)
 	withTable("token", create, update, show, list, credDel)
 	withTable("token-credential", gen)
 	cmd.AddCommand(create, update, show, del, list, cred)

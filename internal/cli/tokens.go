@@ -187,14 +187,8 @@ func newScopeMapCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(reg)+"/scopeMaps", nil)
 		}}
-	for _, c := range []*cobra.Command{create, update, show, del, list} {
-		c.Flags().StringVarP(&reg, "registry", "r", "", "registry name")
-		required(c, "registry")
-		if c != list {
-			c.Flags().StringVarP(&name, "name", "n", "", "scope map name")
-			required(c, "name")
-		}
-	}
+	registryFlag(&reg, create, update, show, del, list)
+	nameFlag(&name, "scope map name", create, update, show, del)
 	withTable("scope-map", create, update, show, list)
 	cmd.AddCommand(create, update, show, del, list)
 	return cmd

@@ -125,14 +125,8 @@ func newWebhookCmd(g *globals) *cobra.Command {
 			return g.print(cmd, all)
 		}}
 	config := simple("get-config", "Show the service URI and custom headers", http.MethodGet, func() string { return one() + "/config" })
-	for _, c := range []*cobra.Command{create, update, list, show, del, ping, events, config} {
-		c.Flags().StringVarP(&reg, "registry", "r", "", "registry name")
-		required(c, "registry")
-		if c != list {
-			c.Flags().StringVarP(&name, "name", "n", "", "webhook name")
-			required(c, "name")
-		}
-	}
+	registryFlag(&reg, create, update, list, show, del, ping, events, config)
+	nameFlag(&name, "webhook name", create, update, show, del, ping, events, config)
 	withTable("webhook", create, update, list, show)
 	withTable("webhook-config", config)
 	withTable("webhook-events", events)
