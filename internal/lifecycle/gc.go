@@ -69,10 +69,8 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
 			return st, err
 		}
 		// The records are gone and the tombstones are in: now the bytes.
-		for _, d := range doomed {
-			if err := s.buryBlob(ctx, d); err != nil {
-				return st, err
-			}
+		if err := s.bury(ctx, doomed); err != nil {
+			return st, err
 		}
 		st.Items += batch.Items
 		st.LinksDropped += batch.LinksDropped
@@ -144,18 +142,31 @@ func (s *Service) collect(ctx context.Context, q Store, it meta.GCItem, st *GCSt
 		} else if err != nil {
 			return "", err
 		}
-		return doomed, nil // buryBlob removes the tombstone
+		return doomed, nil // bury removes the tombstone
 	}
 	return doomed, q.DoneGC(ctx, it)
 }
 
-// buryBlob deletes a tombstoned blob's bytes, then its tombstone.
-func (s *Service) buryBlob(ctx context.Context, d digest.Digest) error {
-	if err := s.blobs.Delete(ctx, d); err != nil {
-		return err
+// bury deletes a batch's tombstoned blobs' bytes, then, in one
+// transaction, their tombstones. A pass that stops between the two leaves
+// tombstones that the next pass finishes (deleting an absent blob is not
+// an error), and uploads of those blobs are refused until it does.
+func (s *Service) bury(ctx context.Context, doomed []digest.Digest) error {
+	if len(doomed) == 0 {
+		return nil
+	}
+	for _, d := range doomed {
+		if err := s.blobs.Delete(ctx, d); err != nil {
+			return err
+		}
 	}
 	return s.meta.Tx(ctx, func(q Store) error {
-		return q.DoneGC(ctx, meta.GCItem{Kind: meta.GCTombstone, Digest: d, NotBefore: time.Now().UTC().Add(time.Hour)})
+		for _, d := range doomed {
+			if err := q.DoneGC(ctx, meta.GCItem{Kind: meta.GCTombstone, Digest: d, NotBefore: time.Now().UTC().Add(time.Hour)}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
