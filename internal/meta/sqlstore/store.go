@@ -81,7 +81,9 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	n := max(4, runtime.GOMAXPROCS(0)*2)
+	// A reader per CPU and one more: reads are CPU-bound in SQLite, and each
+	// connection holds memory of its own (page cache, schema, statements).
+	n := max(3, runtime.GOMAXPROCS(0)+1)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
