@@ -27,7 +27,7 @@ type runView struct {
 // buildFlags are the flags of acre build and acre run.
 type buildFlags struct {
 	reg, file, target, platform, gitToken, timeout string
-	images, buildArgs, secretArgs, set             []string
+	images, buildArgs, secretArgs, set, setSecret  []string
 	values                                         string
 	noPush, noLogs, noCache, hostNetwork           bool
 }
@@ -51,6 +51,7 @@ func (f *buildFlags) add(cmd *cobra.Command, build bool) {
 	fl.BoolVar(&f.hostNetwork, "allow-host-network", false, "RUN steps use the host's network (only where the server allows it)")
 	if !build {
 		fl.StringArrayVar(&f.set, "set", nil, "value KEY=VALUE for {{.Values.KEY}} (repeatable)")
+		fl.StringArrayVar(&f.setSecret, "set-secret", nil, "secret value KEY=VALUE for {{.Values.KEY}}, never shown in logs (repeatable)")
 		fl.StringVar(&f.values, "values", "", "a file of values (KEY: VALUE lines)")
 		fl.StringVar(&f.target, "cmd", "", "run one command in a container instead of a YAML (e.g. \"busybox echo hi\")")
 	}
@@ -300,6 +301,9 @@ runs one container instead (use /dev/null as the context when none is needed).`,
 			spec := tasks.RunSpec{Kind: tasks.KindSteps, Platform: f.platform, GitToken: f.gitToken, HostNetwork: f.hostNetwork}
 			var err error
 			if spec.Values, err = parseKV("set", f.set); err != nil {
+				return err
+			}
+			if spec.SecretValues, err = parseKV("set-secret", f.setSecret); err != nil {
 				return err
 			}
 			if f.values != "" {

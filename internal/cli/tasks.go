@@ -14,7 +14,7 @@ import (
 // taskFlags are the settable fields of a task.
 type taskFlags struct {
 	context, file, identity, authMode, gitToken, platform, status, cmdLine string
-	images, schedules, buildArgs, secretArgs, set                          []string
+	images, schedules, buildArgs, secretArgs, set, setSecret               []string
 	commitTrigger, baseTrigger, hostNetwork, noPush                        bool
 	timeout                                                                int
 }
@@ -33,6 +33,7 @@ func (f *taskFlags) add(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.buildArgs, "arg", nil, "build argument KEY=VALUE (repeatable)")
 	fl.StringArrayVar(&f.secretArgs, "secret-arg", nil, "secret build argument KEY=VALUE (repeatable)")
 	fl.StringArrayVar(&f.set, "set", nil, "value KEY=VALUE for {{.Values.KEY}} (repeatable)")
+	fl.StringArrayVar(&f.setSecret, "set-secret", nil, "secret value KEY=VALUE for {{.Values.KEY}}, never shown (repeatable)")
 	fl.StringVar(&f.cmdLine, "cmd", "", "a single command to run in a container (instead of a Dockerfile or YAML)")
 	fl.StringVar(&f.platform, "platform", "", "platform (only the server's own)")
 	fl.StringVar(&f.status, "status", "", "Enabled or Disabled")
@@ -68,7 +69,8 @@ func (f *taskFlags) body(cmd *cobra.Command) (map[string]any, error) {
 	for _, kv := range []struct {
 		flag, key string
 		vals      []string
-	}{{"arg", "buildArgs", f.buildArgs}, {"secret-arg", "secretArgs", f.secretArgs}, {"set", "values", f.set}} {
+	}{{"arg", "buildArgs", f.buildArgs}, {"secret-arg", "secretArgs", f.secretArgs}, {"set", "values", f.set},
+		{"set-secret", "secretValues", f.setSecret}} {
 		if fl.Changed(kv.flag) {
 			m, err := parseKV(kv.flag, kv.vals)
 			if err != nil {

@@ -67,7 +67,7 @@ func (v fakeVault) ReadSecret(_ context.Context, _ *meta.Registry, identity, cli
 // secrets in the cmd step, and no value reaches the log, the stored spec
 // or the run's error; an identity the vault denies fails the run saying why.
 func TestRunYAMLSecretsAndVolumes(t *testing.T) {
-	const secret, fileSecret = "vault-value-9f8e7d", "volume-file-content-42"
+	const secret, fileSecret, setSecret = "vault-value-9f8e7d", "volume-file-content-42", "set-secret-value-1b2c"
 	s, m, reg := newTestService(t, echoBuilder{})
 	s.o.Vault = fakeVault{"https://kv.vault.localhost/secrets/tok": secret}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -86,13 +86,14 @@ volumes:
 steps:
   - build: -t app:{{.Run.ID}} --build-arg TOKEN={{.Secrets.tok}} .
   - cmd: busybox sh -c 'cat /run/creds/token.txt'
-    env: ["API_TOKEN={{.Secrets.tok}}"]
+    env: ["API_TOKEN={{.Secrets.tok}}", "EXTRA={{.Values.extra}}"]
     volumeMounts:
       - name: creds
         mountPath: /run/creds
 `
 	run := func(identity string) (*meta.Run, string) {
-		r, err := s.Submit(t.Context(), reg, 0, "", "Manual", RunSpec{Kind: KindSteps, Context: "/dev/null", YAML: yaml, Identity: identity})
+		r, err := s.Submit(t.Context(), reg, 0, "", "Manual", RunSpec{Kind: KindSteps, Context: "/dev/null", YAML: yaml, Identity: identity,
+			SecretValues: map[string]string{"extra": setSecret}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +108,7 @@ steps:
 	if got.State != meta.RunSucceeded {
 		t.Fatalf("run %s: %s\n%s", got.State, got.Reason, log)
 	}
-	for _, want := range []string{"build-arg TOKEN=*****", `ENV API_TOKEN="*****"`, "file acre-volume-0-token.txt: *****",
+	for _, want := range []string{"build-arg TOKEN=*****", `ENV API_TOKEN="*****"`, `ENV EXTRA="*****"`, "file acre-volume-0-token.txt: *****",
 		"--mount=type=secret,id=acre-volume-0-token.txt,target=/run/creds/token.txt,required=true,mode=0444",
 		"Read 1 secrets from Key Vault as owner: [tok]"} {
 		if !strings.Contains(log, want) {
@@ -116,11 +117,16 @@ steps:
 	}
 	stored, _ := m.Read().GetRun(t.Context(), got.ID)
 	for what, text := range map[string]string{"log": log, "stored spec": string(stored.Spec)} {
-		for _, v := range []string{secret, fileSecret} {
+		for _, v := range []string{secret, fileSecret, setSecret} {
 			if strings.Contains(text, v) {
 				t.Errorf("%s holds %q", what, v)
 			}
 		}
+	}
+
+	if err := s.Validate(t.Context(), &RunSpec{Kind: KindSteps, YAML: yaml, Values: map[string]string{"x": "1"},
+		SecretValues: map[string]string{"x": "2"}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a value given both plain and secret: %v", err)
 	}
 
 	got, log = run("intruder")

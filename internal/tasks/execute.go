@@ -54,6 +54,9 @@ func (s *Service) execute(ctx context.Context, r *meta.Run) {
 	for _, v := range spec.SecretArgs {
 		secrets = append(secrets, v)
 	}
+	for _, v := range spec.SecretValues {
+		secrets = append(secrets, v)
+	}
 	for _, c := range spec.Credentials {
 		secrets = append(secrets, c.Password)
 	}
@@ -213,6 +216,15 @@ func (s *Service) run(ctx context.Context, reg *meta.Registry, r *meta.Run, spec
 	platOS, arch, _ := strings.Cut(s.o.Platform, "/")
 	e.vars = Vars{Run: RunVars{ID: RunName(r.ID), Registry: e.host, RegistryName: reg.Name, Date: now.Format("20060102-150405z"),
 		OS: platOS, Architecture: arch, Commit: e.src.commit, Branch: e.src.branch, TaskName: r.TaskName}, Values: spec.Values}
+	if len(spec.SecretValues) > 0 {
+		e.vars.Values = cloneMap(spec.Values)
+		if e.vars.Values == nil {
+			e.vars.Values = map[string]string{}
+		}
+		for k, v := range spec.SecretValues {
+			e.vars.Values[k] = v
+		}
+	}
 	switch spec.Kind {
 	case KindBuild:
 		err = s.buildStep(ctx, e)

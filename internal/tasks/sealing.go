@@ -25,9 +25,9 @@ type VaultSecrets interface {
 func secretArgLabel(kind, name string) string { return kind + ":secretArg:" + name }
 
 // sealFields seals (open false) or opens (open true) a spec's secret
-// fields in place: the git token, the secret arguments and, for tasks,
-// the webhook secret.
-func sealFields(box *seal.Box, kind string, open bool, gitToken *string, args map[string]string, others map[string]*string) error {
+// fields in place: the git token, the secret arguments, the secret values
+// and, for tasks, the webhook secret.
+func sealFields(box *seal.Box, kind string, open bool, gitToken *string, args, values map[string]string, others map[string]*string) error {
 	do := func(v, label string) (string, error) {
 		if open {
 			return box.Open(v, label)
@@ -43,6 +43,11 @@ func sealFields(box *seal.Box, kind string, open bool, gitToken *string, args ma
 			return fmt.Errorf("%s secret argument %s: %w", kind, k, err)
 		}
 	}
+	for k, v := range values {
+		if values[k], err = do(v, kind+":secretValue:"+k); err != nil {
+			return fmt.Errorf("%s secret value %s: %w", kind, k, err)
+		}
+	}
 	for name, p := range others {
 		if *p, err = do(*p, kind+":"+name); err != nil {
 			return fmt.Errorf("%s %s: %w", kind, name, err)
@@ -53,8 +58,8 @@ func sealFields(box *seal.Box, kind string, open bool, gitToken *string, args ma
 
 // encodeRunSpec is a run's spec as stored: secret values sealed.
 func (s *Service) encodeRunSpec(spec RunSpec) ([]byte, error) {
-	spec.SecretArgs = cloneMap(spec.SecretArgs)
-	if err := sealFields(s.o.Box, "run", false, &spec.GitToken, spec.SecretArgs, nil); err != nil {
+	spec.SecretArgs, spec.SecretValues = cloneMap(spec.SecretArgs), cloneMap(spec.SecretValues)
+	if err := sealFields(s.o.Box, "run", false, &spec.GitToken, spec.SecretArgs, spec.SecretValues, nil); err != nil {
 		return nil, err
 	}
 	var err error
@@ -70,7 +75,7 @@ func (s *Service) decodeRunSpec(b []byte) (RunSpec, error) {
 	if err := json.Unmarshal(b, &spec); err != nil {
 		return spec, err
 	}
-	if err := sealFields(s.o.Box, "run", true, &spec.GitToken, spec.SecretArgs, nil); err != nil {
+	if err := sealFields(s.o.Box, "run", true, &spec.GitToken, spec.SecretArgs, spec.SecretValues, nil); err != nil {
 		return spec, err
 	}
 	var err error
@@ -91,8 +96,8 @@ func wipedSpec(stored []byte) []byte {
 
 // encodeTaskSpec is a task's spec as stored: secret values sealed.
 func (s *Service) encodeTaskSpec(sp TaskSpec) ([]byte, error) {
-	sp.SecretArgs = cloneMap(sp.SecretArgs)
-	if err := sealFields(s.o.Box, "task", false, &sp.GitToken, sp.SecretArgs,
+	sp.SecretArgs, sp.SecretValues = cloneMap(sp.SecretArgs), cloneMap(sp.SecretValues)
+	if err := sealFields(s.o.Box, "task", false, &sp.GitToken, sp.SecretArgs, sp.SecretValues,
 		map[string]*string{"webhookSecret": &sp.WebhookSecret}); err != nil {
 		return nil, err
 	}
@@ -110,7 +115,7 @@ func (s *Service) decodeTask(t *meta.Task) (*Task, error) {
 		return nil, err
 	}
 	sp := &out.Spec
-	if err := sealFields(s.o.Box, "task", true, &sp.GitToken, sp.SecretArgs,
+	if err := sealFields(s.o.Box, "task", true, &sp.GitToken, sp.SecretArgs, sp.SecretValues,
 		map[string]*string{"webhookSecret": &sp.WebhookSecret}); err != nil {
 		return nil, err
 	}

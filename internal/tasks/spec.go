@@ -41,6 +41,9 @@ type RunSpec struct {
 	YAML   string            `json:"yaml,omitempty"`
 	File   string            `json:"file,omitempty"`
 	Values map[string]string `json:"values,omitempty"`
+	// SecretValues are values too ({{.Values.x}}, acre run --set-secret)
+	// whose contents are secret: sealed at rest and masked in the log.
+	SecretValues map[string]string `json:"secretValues,omitempty"`
 }
 
 // Redacted returns a copy without secret values (their names stay).
@@ -48,13 +51,7 @@ func (s RunSpec) Redacted() RunSpec {
 	if s.GitToken != "" {
 		s.GitToken = "*****"
 	}
-	if len(s.SecretArgs) > 0 {
-		m := make(map[string]string, len(s.SecretArgs))
-		for k := range s.SecretArgs {
-			m[k] = "*****"
-		}
-		s.SecretArgs = m
-	}
+	s.SecretArgs, s.SecretValues = redactMap(s.SecretArgs), redactMap(s.SecretValues)
 	if len(s.Credentials) > 0 {
 		m := make(map[string]RegistryCredential, len(s.Credentials))
 		for k, c := range s.Credentials {
@@ -63,6 +60,18 @@ func (s RunSpec) Redacted() RunSpec {
 		s.Credentials = m
 	}
 	return s
+}
+
+// redactMap returns m's keys with ***** for values.
+func redactMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = "*****"
+	}
+	return out
 }
 
 func (s RunSpec) timeout() time.Duration {

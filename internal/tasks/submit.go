@@ -43,6 +43,11 @@ func (s *Service) Validate(ctx context.Context, spec *RunSpec) error {
 	if strings.Contains(spec.Dockerfile, "..") {
 		return invalid("file %q: must stay inside the context", spec.Dockerfile)
 	}
+	for k := range spec.SecretValues {
+		if _, ok := spec.Values[k]; ok {
+			return invalid("value %q is given both as a value and as a secret value", k)
+		}
+	}
 	for _, img := range spec.Images {
 		if strings.TrimSpace(img) == "" {
 			return invalid("an empty image name")

@@ -27,7 +27,8 @@ type TaskSpec struct {
 	AuthMode         string            `json:"authMode,omitempty"`
 	GitToken         string            `json:"gitToken,omitempty"` // secret
 	BuildArgs        map[string]string `json:"buildArgs,omitempty"`
-	SecretArgs       map[string]string `json:"secretArgs,omitempty"` // secret
+	SecretArgs       map[string]string `json:"secretArgs,omitempty"`   // secret
+	SecretValues     map[string]string `json:"secretValues,omitempty"` // secret
 	Values           map[string]string `json:"values,omitempty"`
 	Platform         string            `json:"platform,omitempty"`
 	Timeout          int               `json:"timeout,omitempty"`
@@ -55,6 +56,7 @@ type TaskInput struct {
 	GitToken         *string            `json:"gitToken"`
 	BuildArgs        *map[string]string `json:"buildArgs"`
 	SecretArgs       *map[string]string `json:"secretArgs"`
+	SecretValues     *map[string]string `json:"secretValues"`
 	Values           *map[string]string `json:"values"`
 	Platform         *string            `json:"platform"`
 	Timeout          *int               `json:"timeout"`
@@ -87,7 +89,8 @@ func (in TaskInput) apply(sp *TaskSpec) error {
 	for _, p := range []struct {
 		dst *map[string]string
 		v   *map[string]string
-	}{{&sp.BuildArgs, in.BuildArgs}, {&sp.SecretArgs, in.SecretArgs}, {&sp.Values, in.Values}} {
+	}{{&sp.BuildArgs, in.BuildArgs}, {&sp.SecretArgs, in.SecretArgs}, {&sp.Values, in.Values},
+		{&sp.SecretValues, in.SecretValues}} {
 		if p.v != nil {
 			*p.dst = *p.v
 		}
@@ -133,7 +136,7 @@ func (in TaskInput) apply(sp *TaskSpec) error {
 // runSpec is what a run of the task does.
 func (sp TaskSpec) runSpec() RunSpec {
 	rs := RunSpec{Kind: KindBuild, Identity: sp.Identity, Context: sp.Context, GitToken: sp.GitToken, Dockerfile: sp.File,
-		Images: sp.Images, NoPush: sp.NoPush, BuildArgs: sp.BuildArgs, SecretArgs: sp.SecretArgs, Platform: sp.Platform,
+		Images: sp.Images, NoPush: sp.NoPush, BuildArgs: sp.BuildArgs, SecretArgs: sp.SecretArgs, SecretValues: sp.SecretValues, Platform: sp.Platform,
 		Timeout: sp.Timeout, HostNetwork: sp.HostNetwork, Values: sp.Values, Credentials: sp.Credentials}
 	switch {
 	case sp.Cmd != "":
@@ -311,8 +314,10 @@ type TaskView struct {
 	Timeout    int               `json:"timeout"`
 	BuildArgs  map[string]string `json:"buildArgs,omitempty"`
 	SecretArgs []string          `json:"secretArgs,omitempty"`
-	Values     map[string]string `json:"values,omitempty"`
-	Triggers   TriggersView      `json:"trigger"`
+	// SecretValues are the names of the secret values (never their contents).
+	SecretValues []string          `json:"secretValues,omitempty"`
+	Values       map[string]string `json:"values,omitempty"`
+	Triggers     TriggersView      `json:"trigger"`
 	// Credentials are the custom registry logins (user names only).
 	Credentials  map[string]CredentialView `json:"credentials,omitempty"`
 	CreationDate time.Time                 `json:"creationDate"`
@@ -345,7 +350,7 @@ func (s *Service) ViewTask(reg *meta.Registry, t *Task, withSecrets bool) TaskVi
 		plat = s.o.Platform
 	}
 	v.Platform.OS, v.Platform.Architecture = splitPlatform(plat)
-	v.SecretArgs = sortedKeys(sp.SecretArgs)
+	v.SecretArgs, v.SecretValues = sortedKeys(sp.SecretArgs), sortedKeys(sp.SecretValues)
 	if len(sp.Credentials) > 0 {
 		v.Credentials = credentialViews(sp.Credentials)
 	}

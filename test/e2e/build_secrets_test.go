@@ -17,14 +17,15 @@ import (
 
 // TestRunVaultSecretsAndVolumes: a task YAML reads a secret of acre's Key
 // Vault (as the run's identity, which holds Key Vault Secrets User) into a
-// build argument and a cmd step's environment, and mounts a secret volume
-// into the cmd step; BuildKit and runc really run both, and the value is
+// build argument and a cmd step's environment (with a --set-secret value),
+// and mounts a secret volume into the cmd step; BuildKit and runc really
+// run both, and the value is
 // in the built image but never in the live log, the stored log or the run
 // view. An identity without the role fails the run saying so, before any
 // step. The vault secret and a --secret-build-arg are nowhere in the
 // SQLite files (sealed under the 0600 key file).
 func TestRunVaultSecretsAndVolumes(t *testing.T) {
-	const secret, fileSecret, buildArg = "vault-s3cret-7c1d2e", "volume-s3cret-5a6b", "build-arg-s3cret-3f4e"
+	const secret, fileSecret, buildArg, setSecret = "vault-s3cret-7c1d2e", "volume-s3cret-5a6b", "build-arg-s3cret-3f4e", "set-s3cret-8d9c"
 	b := startBuilds(t, "")
 	b.pushBusybox(t, "base/busybox:1", nil)
 	b.acre(t, "keyvault", "create", "-n", "kvtasks")
@@ -51,16 +52,16 @@ steps:
   - id: push
     push: ["$Registry/secrets:$ID"]
   - id: use
-    cmd: $Registry/base/busybox:1 sh -c 'echo "env=$API_TOKEN"; echo "file=$(cat /run/creds/token.txt)"; ls -l /run/creds'
-    env: ["API_TOKEN={{.Secrets.tok}}"]
+    cmd: $Registry/base/busybox:1 sh -c 'echo "env=$API_TOKEN"; echo "extra=$EXTRA"; echo "file=$(cat /run/creds/token.txt)"; ls -l /run/creds'
+    env: ["API_TOKEN={{.Secrets.tok}}", "EXTRA={{.Values.extra}}"]
     volumeMounts:
       - name: creds
         mountPath: /run/creds
 `})
-	log := b.acre(t, "run", "-r", "acre", "-f", "acb.yaml", src)
+	log := b.acre(t, "run", "-r", "acre", "-f", "acb.yaml", "--set-secret", "extra="+setSecret, src)
 	id := runID(t, log)
 	// The masked lines show the values were there: only the exact value is masked.
-	for _, want := range []string{"tok=*****", "env=*****", "file=*****", "token.txt", "Run ID: " + id + " was successful"} {
+	for _, want := range []string{"tok=*****", "env=*****", "extra=*****", "file=*****", "token.txt", "Run ID: " + id + " was successful"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
@@ -71,7 +72,7 @@ steps:
 	for what, text := range map[string]string{"live log": log,
 		"stored log": b.acre(t, "task", "logs", "-r", "acre", "--run-id", id),
 		"run view":   b.acre(t, "task", "show-run", "-r", "acre", "--run-id", id)} {
-		for _, v := range []string{secret, fileSecret} {
+		for _, v := range []string{secret, fileSecret, setSecret} {
 			if strings.Contains(text, v) {
 				t.Errorf("the %s holds %q:\n%s", what, v, text)
 			}
@@ -100,7 +101,7 @@ steps:
 	}
 	for _, f := range files {
 		raw := mustReadFile(t, f)
-		for _, v := range []string{secret, buildArg} {
+		for _, v := range []string{secret, buildArg, setSecret} {
 			if bytes.Contains(raw, []byte(v)) {
 				t.Errorf("%s holds %q in the clear", filepath.Base(f), v)
 			}
