@@ -21,8 +21,8 @@ import (
 // and mounts a secret volume into the cmd step; BuildKit and runc really
 // run both, and the value is
 // in the built image but never in the live log, the stored log or the run
-// view. An identity without the role fails the run saying so, before any
-// step. The vault secret and a --secret-build-arg are nowhere in the
+// view. A clientID naming another identity than the run's is refused; an
+// identity without the role fails the run saying so, before any step. The vault secret and a --secret-build-arg are nowhere in the
 // SQLite files (sealed under the 0600 key file).
 func TestRunVaultSecretsAndVolumes(t *testing.T) {
 	const secret, fileSecret, buildArg, setSecret = "vault-s3cret-7c1d2e", "volume-s3cret-5a6b", "build-arg-s3cret-3f4e", "set-s3cret-8d9c"
@@ -42,6 +42,7 @@ func TestRunVaultSecretsAndVolumes(t *testing.T) {
 secrets:
   - id: tok
     keyvault: ` + url + `
+    clientID: ` + b.a.User + `
 volumes:
   - name: creds
     secret:
@@ -79,12 +80,21 @@ steps:
 		}
 	}
 
+	// clientID names another identity than the run's: refused.
+	plain := "secrets:\n  - id: tok\n    keyvault: " + url + "\nsteps:\n  - cmd: $Registry/base/busybox:1 echo never\n"
+	writeFiles(t, src, map[string]string{"plain.yaml": plain,
+		"other-client.yaml": strings.Replace(plain, "\nsteps:", "\n    clientID: someone-else\nsteps:", 1)})
+	if out, err := b.acreErr("run", "-r", "acre", "-f", "other-client.yaml", src); err == nil ||
+		!strings.Contains(out, `clientID "someone-else" is not the run's identity`) {
+		t.Errorf("a clientID naming another identity: %v\n%s", err, out)
+	}
+
 	// An identity without Key Vault Secrets User (but allowed to push).
 	b.acre(t, "identity", "create", "--name", "novault", "--password", "novault-password-123")
 	b.acre(t, "role", "assignment", "create", "--assignee", "novault", "--role", "Contributor", "--scope", "/registries/acre")
 	other := []string{"HOME=" + t.TempDir()}
 	Run(t, other, acreBin, "account", "login", "--server", "http://"+b.a.Addr, "--username", "novault", "--password", "novault-password-123")
-	out, err := RunErr(other, acreBin, "run", "-r", "acre", "-f", "acb.yaml", src)
+	out, err := RunErr(other, acreBin, "run", "-r", "acre", "-f", "plain.yaml", src)
 	if err == nil || !strings.Contains(out, "secret tok") || !strings.Contains(out, "Key Vault Secrets User") ||
 		strings.Contains(out, "Executing step ID") {
 		t.Errorf("a run whose identity may not read the vault: %v\n%s", err, out)
