@@ -51,6 +51,7 @@ var (
 	volumeRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 	volumeKeyRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	mountPathRE = regexp.MustCompile(`^(/[A-Za-z0-9_.-]+)+$`)
+	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // checkSecrets validates a YAML's secrets.

@@ -38,6 +38,9 @@ func (echoBuilder) Build(ctx context.Context, req BuildRequest, log io.Writer) (
 		}
 		fmt.Fprintf(&b, "#3 file %s: %s\n", k, c)
 	}
+	for _, k := range sortedKeys(req.Secrets) {
+		fmt.Fprintf(&b, "#4 secret %s: %s\n", k, req.Secrets[k])
+	}
 	out := b.Bytes()
 	for len(out) > 0 {
 		n := min(len(out), 5)
@@ -63,8 +66,8 @@ func (v fakeVault) ReadSecret(_ context.Context, _ *meta.Registry, identity, cli
 }
 
 // TestRunYAMLSecretsAndVolumes: a YAML's Key Vault secrets reach a build
-// argument and a cmd step's environment, a volume's files are mounted as
-// secrets in the cmd step, and no value reaches the log, the stored spec
+// argument and a cmd step's environment (as a secret mount, never an ENV
+// line), a volume's files are mounted as secrets in the cmd step, and no value reaches the log, the stored spec
 // or the run's error; an identity the vault denies fails the run saying why.
 func TestRunYAMLSecretsAndVolumes(t *testing.T) {
 	const secret, fileSecret, setSecret = "vault-value-9f8e7d", "volume-file-content-42", "set-secret-value-1b2c"
@@ -108,12 +111,16 @@ steps:
 	if got.State != meta.RunSucceeded {
 		t.Fatalf("run %s: %s\n%s", got.State, got.Reason, log)
 	}
-	for _, want := range []string{"build-arg TOKEN=*****", `ENV API_TOKEN="*****"`, `ENV EXTRA="*****"`, "file acre-volume-0-token.txt: *****",
+	for _, want := range []string{"build-arg TOKEN=*****", "--mount=type=secret,id=acre-env-0,env=API_TOKEN",
+		"--mount=type=secret,id=acre-env-1,env=EXTRA", "secret acre-env-0: *****", "secret acre-env-1: *****", "file acre-volume-0-token.txt: *****",
 		"--mount=type=secret,id=acre-volume-0-token.txt,target=/run/creds/token.txt,required=true,mode=0444",
 		"Read 1 secrets from Key Vault as owner: [tok]"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
+	}
+	if strings.Contains(log, "ENV API_TOKEN") || strings.Contains(log, "ENV EXTRA") {
+		t.Errorf("an env value holding a secret became an ENV line:\n%s", log)
 	}
 	stored, _ := m.Read().GetRun(t.Context(), got.ID)
 	for what, text := range map[string]string{"log": log, "stored spec": string(stored.Spec)} {

@@ -319,9 +319,21 @@ func (x *stepRun) cmd(ctx context.Context, st *Step) error {
 	var df strings.Builder
 	fmt.Fprintf(&df, "FROM %s\n", image)
 	env := append(append([]string{}, x.f.Env...), st.Env...)
+	secretEnv, secretMounts := map[string]string{}, ""
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&df, "ENV %s=%s\n", k, jsonString(v))
+		if x.e.log.Redact(v) == v {
+			fmt.Fprintf(&df, "ENV %s=%s\n", k, jsonString(v))
+			continue
+		}
+		// A value holding a secret reaches the step as a secret mount, so
+		// it is in no Dockerfile line, image config or engine cache.
+		if !envNameRE.MatchString(k) {
+			return invalid("step %s: env %q: a name of letters, digits and _", st.ID, k)
+		}
+		id := fmt.Sprintf("acre-env-%d", len(secretEnv))
+		secretEnv[id] = v
+		secretMounts += " --mount=type=secret,id=" + id + ",env=" + k
 	}
 	wd := "/workspace"
 	if st.WorkingDirectory != "" {
@@ -337,7 +349,7 @@ func (x *stepRun) cmd(ctx context.Context, st *Step) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(&df, "RUN --mount=type=bind,target=/workspace,rw%s [", mounts)
+	fmt.Fprintf(&df, "RUN --mount=type=bind,target=/workspace,rw%s%s [", mounts, secretMounts)
 	for i, a := range argv {
 		if i > 0 {
 			df.WriteString(", ")
@@ -350,7 +362,13 @@ func (x *stepRun) cmd(ctx context.Context, st *Step) error {
 	}
 	x.e.log.Printf("Launching container with name: %s", st.ID)
 	req := x.cmdRequest(st, dir)
-	req.SecretFiles = files
+	req.SecretFiles, req.Secrets = files, cloneMap(req.Secrets)
+	if req.Secrets == nil {
+		req.Secrets = map[string]string{}
+	}
+	for id, v := range secretEnv {
+		req.Secrets[id] = v
+	}
 	if st.Detach {
 		go func() { defer os.RemoveAll(dir); _, _ = x.s.o.Builder.Build(x.runCtx, req, x.e.log) }()
 		return nil

@@ -67,6 +67,9 @@ steps:
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
 	}
+	if strings.Contains(log, "ENV API_TOKEN") || strings.Contains(log, `ENV "API_TOKEN"`) {
+		t.Errorf("the cmd step's secret env became an ENV instruction:\n%s", log)
+	}
 	if got := string(b.imageFiles(t, "secrets:"+id)["token"]); got != secret+"\n" {
 		t.Errorf("the build argument from the vault: /token = %q", got)
 	}
