@@ -15,12 +15,19 @@ import (
 // source policy of every build denies those (and any IPv6 literal, whose
 // loopback forms are many), and acre's registry hosts, to http(s) and git
 // sources; tasks.allow entries naming a host (with or without a port) are
-// allowed again (the last matching rule wins). Image pulls are not
-// concerned: buildkitd pulls from acre's registries directly.
+// allowed again (the last matching rule wins). Images are pulled from
+// loopback hosts only when they are acre's registries or tasks.allow host
+// entries.
 
 // sourceURL matches a source identifier's scheme and credentials; a host
 // pattern follows it.
 const sourceURL = `(?i)^(https?|git)://([^/?#@]*@)?`
+
+// imageRef matches an image source identifier's prefix; a registry host
+// pattern follows it, then "/". Image pulls from loopback hosts are direct
+// (not proxied) too: only acre's registries and the tasks.allow host
+// entries may be pulled from there.
+const imageRef = `(?i)^docker-image://`
 
 // hostEnd ends a host pattern: a port (when the pattern has none), then
 // the path.
@@ -43,18 +50,28 @@ type policySelector struct {
 
 // sourcePolicy returns the source policy (JSON) of a build: http(s) and
 // git sources may not name loopback hosts or acre's registry hosts (own,
-// host:port), except the tasks.allow entries (allow) that name a host.
+// host:port), images may not come from loopback hosts but acre's
+// registries, except, for both, the tasks.allow entries (allow) that name
+// a host.
 func sourcePolicy(own, allow []string) []byte {
 	rule := func(action, hostPattern string) policyRule {
 		return policyRule{Action: action, Selector: policySelector{Identifier: sourceURL + hostPattern + hostEnd, MatchType: "REGEX"}}
 	}
-	rules := []policyRule{rule("DENY", loopbackHosts)}
+	image := func(action, hostPattern string) policyRule {
+		return policyRule{Action: action, Selector: policySelector{Identifier: imageRef + hostPattern + "/", MatchType: "REGEX"}}
+	}
+	rules := []policyRule{rule("DENY", loopbackHosts), image("DENY", loopbackHosts)}
 	for _, h := range own {
-		rules = append(rules, rule("DENY", hostPattern(h)))
+		rules = append(rules, rule("DENY", hostPattern(h)), image("ALLOW", hostPattern(h)))
+		if host, port, err := net.SplitHostPort(h); err == nil {
+			if a, err := netip.ParseAddr(host); err == nil && a.IsLoopback() {
+				rules = append(rules, image("ALLOW", hostPattern(net.JoinHostPort("localhost", port))))
+			}
+		}
 	}
 	for _, a := range allow {
 		if p := allowPattern(a); p != "" {
-			rules = append(rules, rule("ALLOW", p))
+			rules = append(rules, rule("ALLOW", p), image("ALLOW", p))
 		}
 	}
 	b, _ := json.Marshal(map[string]any{"version": 1, "rules": rules})

@@ -7,9 +7,10 @@ import (
 )
 
 // TestSourcePolicy: loopback hosts, IPv6 literals and acre's registry
-// hosts are denied to http(s) and git sources, the tasks.allow entries
-// naming a host are allowed again, other hosts and image pulls pass (the
-// last matching rule wins, as BuildKit evaluates it).
+// hosts are denied to http(s) and git sources, images from loopback hosts
+// but acre's registries, the tasks.allow entries naming a host are allowed
+// again, other hosts pass (the last matching rule wins, as BuildKit
+// evaluates it).
 func TestSourcePolicy(t *testing.T) {
 	var pol struct {
 		Rules []policyRule `json:"rules"`

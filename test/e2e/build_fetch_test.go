@@ -12,8 +12,8 @@ import (
 )
 
 // TestBuildFetchesThroughGuard: what BuildKit fetches for a Dockerfile
-// (ADD <url>) cannot reach acre's own listener, another loopback listener,
-// nor a link-local address (cloud metadata), each failing the build with
+// (ADD <url>, FROM) cannot reach acre's own listener, another loopback
+// listener, nor a link-local address (cloud metadata), each failing the build with
 // a log line saying why; a listener the operator allows (tasks.allow) is
 // reached.
 func TestBuildFetchesThroughGuard(t *testing.T) {
@@ -29,7 +29,11 @@ func TestBuildFetchesThroughGuard(t *testing.T) {
 	b := startBuilds(t, "", "--config", cfg)
 	build := func(tag, url string) (string, error) {
 		ctx := t.TempDir()
-		writeFiles(t, ctx, map[string]string{"Dockerfile": "FROM scratch\nADD " + url + " /fetched\n"})
+		df := "FROM scratch\nADD " + url + " /fetched\n"
+		if img, ok := strings.CutPrefix(url, "image:"); ok {
+			df = "FROM " + img + "\n"
+		}
+		writeFiles(t, ctx, map[string]string{"Dockerfile": df})
 		return b.acreErr("build", "-r", "acre", "-t", tag, ctx)
 	}
 	for _, c := range []struct{ name, url, want string }{
@@ -38,6 +42,7 @@ func TestBuildFetchesThroughGuard(t *testing.T) {
 		{"localhost", "http://localhost:" + strings.Split(otherHost, ":")[1] + "/x", "tasks.allow"},
 		{"a link-local address", "http://169.254.169.254/latest/meta-data/", "403"},
 		{"a link-local address over TLS", "https://169.254.169.254/latest/meta-data/", "link-local"},
+		{"an image from another loopback listener", "image:" + otherHost + "/img:1", "tasks.allow"},
 	} {
 		out, err := build("fetch:denied", c.url)
 		if err == nil || !strings.Contains(out, c.want) || strings.Contains(out, "other content") {
