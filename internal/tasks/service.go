@@ -182,8 +182,14 @@ func (s *Service) Cancel(ctx context.Context, id int64) error {
 }
 
 // Work runs queued runs on this node until ctx ends; it also fails runs
-// whose node died and deletes runs past the history retention.
+// whose node died and deletes runs past the history retention. On start
+// it seals the secrets of tasks and finished runs stored before sealing.
 func (s *Service) Work(ctx context.Context) {
+	if tasks, runs, err := s.sealStored(ctx); err != nil && ctx.Err() == nil {
+		s.o.Log.Warn("seal secrets stored before sealing", "err", err)
+	} else if tasks+runs > 0 {
+		s.o.Log.Info("sealed secrets stored before sealing", "tasks", tasks, "runs wiped", runs)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.basePoller(ctx) })
