@@ -61,25 +61,11 @@ func newIdentityCmd(g *globals) *cobra.Command {
 	create.Flags().StringVarP(&password, "password", "p", "", "password (at least 12 characters; generated when empty)")
 
 	var listKind string
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List identities",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodGet, "/api/v1/identities?kind="+url.QueryEscape(listKind), nil)
-		},
-	}
+	list := g.simpleCmd("list", "List identities", http.MethodGet, func() string { return "/api/v1/identities?kind=" + url.QueryEscape(listKind) })
 	list.Flags().StringVar(&listKind, "type", "", "only this kind")
 
 	var delName string
-	del := &cobra.Command{
-		Use:   "delete",
-		Short: "Delete an identity with its credentials and role assignments",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodDelete, "/api/v1/identities/"+pathEscape(delName), nil)
-		},
-	}
+	del := g.simpleCmd("delete", "Delete an identity with its credentials and role assignments", http.MethodDelete, func() string { return "/api/v1/identities/" + pathEscape(delName) })
 	del.Flags().StringVarP(&delName, "name", "n", "", "identity name")
 	required(del, "name")
 
@@ -122,14 +108,7 @@ Scopes: / (every registry), /registries/<name>, /registries/<name>/repositories/
 	required(create, "assignee", "role")
 
 	var listAssignee string
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List role assignments",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodGet, "/api/v1/roleAssignments?assignee="+url.QueryEscape(listAssignee), nil)
-		},
-	}
+	list := g.simpleCmd("list", "List role assignments", http.MethodGet, func() string { return "/api/v1/roleAssignments?assignee=" + url.QueryEscape(listAssignee) })
 	list.Flags().StringVar(&listAssignee, "assignee", "", "only this identity's")
 
 	var id string

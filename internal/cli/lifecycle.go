@@ -14,14 +14,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 	ret := &cobra.Command{Use: "retention", Short: "The retention policy for untagged manifests (and acre's extra rules)"}
 	var reg, status, typ, keepFilter string
 	var days, keepTags, notPulled int
-	show := &cobra.Command{
-		Use:   "show",
-		Short: "Show the retention policy",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(reg)+"/retention", nil)
-		},
-	}
+	show := g.simpleCmd("show", "Show the retention policy", http.MethodGet, func() string { return "/api/v1/registries/" + pathEscape(reg) + "/retention" })
 	update := &cobra.Command{
 		Use:   "update",
 		Short: "Change the retention policy",

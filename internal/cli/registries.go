@@ -28,25 +28,11 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 	required(create, "name")
 
 	var showName string
-	show := &cobra.Command{
-		Use:   "show",
-		Short: "Show a registry",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(showName), nil)
-		},
-	}
+	show := g.simpleCmd("show", "Show a registry", http.MethodGet, func() string { return "/api/v1/registries/" + pathEscape(showName) })
 	show.Flags().StringVarP(&showName, "name", "n", "", "registry name")
 	required(show, "name")
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the registries you may see",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodGet, "/api/v1/registries", nil)
-		},
-	}
+	list := g.simpleCmd("list", "List the registries you may see", http.MethodGet, func() string { return "/api/v1/registries" })
 
 	var upName, upSKU, upAdmin, upAnon, upThrottle string
 	update := &cobra.Command{
@@ -98,14 +84,7 @@ func newRegistryCmds(g *globals) []*cobra.Command {
 	del.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	required(del, "name")
 	var usageName string
-	usage := &cobra.Command{
-		Use:   "show-usage",
-		Short: "Show a registry's usage against its SKU's limits",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, http.MethodGet, "/api/v1/registries/"+pathEscape(usageName)+"/usage", nil)
-		},
-	}
+	usage := g.simpleCmd("show-usage", "Show a registry's usage against its SKU's limits", http.MethodGet, func() string { return "/api/v1/registries/" + pathEscape(usageName) + "/usage" })
 	usage.Flags().StringVarP(&usageName, "name", "n", "", "registry name")
 	required(usage, "name")
 	withTable("registry", create, show, list, update)
