@@ -42,7 +42,7 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
 		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork,
 		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll, Box: s.box, Vault: taskVault{s},
-		BasePoll: tc.BasePoll, Fetch: s.taskGuard.Client(30 * time.Second),
+		BasePoll: tc.BasePoll, Fetch: s.fetchClient(),
 		PlainHTTP: func(host string) bool { return slices.Contains(tc.InsecureRegistries, host) }})
 }
 
@@ -72,6 +72,15 @@ func (v taskVault) ReadSecret(ctx context.Context, reg *meta.Registry, identity,
 			"(acre task update --assign-identity)", clientID, p.Name)
 	}
 	return v.s.vault.Resolve(ctx, p.ID, ref)
+}
+
+// fetchClient is the client for what runs and tasks fetch (tarball
+// contexts, base-image polls): every connection, redirects' included, is
+// checked by the tasks.allow guard; no proxy; no overall timeout (contexts
+// may be large), but 30 s to connect and to the response's headers.
+func (s *Server) fetchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: s.taskGuard.Dialer(30 * time.Second),
+		TLSHandshakeTimeout: 30 * time.Second, ResponseHeaderTimeout: 30 * time.Second, IdleConnTimeout: 90 * time.Second}}
 }
 
 func lookTool(configured, name string) string {

@@ -77,7 +77,9 @@ func (s *Service) pollBases(ctx context.Context) {
 		c, err := s.pollCredential(ctx, t, ref.Registry)
 		var d string
 		if err == nil {
-			d, err = s.headDigest(ctx, ref, c)
+			hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			d, err = s.headDigest(hctx, ref, c)
+			cancel()
 		}
 		if err != nil {
 			if ctx.Err() == nil {

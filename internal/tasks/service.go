@@ -73,9 +73,10 @@ type Options struct {
 	// BasePoll is how often the base-image trigger asks other registries
 	// for the digests of the bases tasks use from them (default 5m).
 	BasePoll time.Duration
-	// Fetch is the client for what acre fetches from other registries on
-	// a task's behalf (base-image polling): it goes through the network
-	// guard. nil: bases elsewhere are not polled.
+	// Fetch is the client for what acre fetches on a run's or a task's
+	// behalf (tarball contexts, base-image polling): every connection goes
+	// through the network guard. nil: no URL is fetched (tarball contexts
+	// fail, bases elsewhere are not polled).
 	Fetch *http.Client
 	// PlainHTTP reports whether a registry (host[:port]) is reached over
 	// plain HTTP rather than HTTPS.

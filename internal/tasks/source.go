@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -82,7 +83,10 @@ func (s *Service) fetchSource(ctx context.Context, spec RunSpec, dir string) (so
 		if err != nil {
 			return src, err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		if s.o.Fetch == nil {
+			return src, errors.New("download context: this server fetches no URLs (no network guard configured)")
+		}
+		resp, err := s.o.Fetch.Do(req)
 		if err != nil {
 			return src, fmt.Errorf("download context: %w", err)
 		}

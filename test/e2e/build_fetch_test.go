@@ -3,6 +3,9 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,10 +18,18 @@ import (
 // (ADD <url>, FROM) cannot reach acre's own listener, another loopback
 // listener, nor a link-local address (cloud metadata), each failing the build with
 // a log line saying why; a listener the operator allows (tasks.allow) is
-// reached.
+// reached. Tarball contexts, which acre downloads itself, pass the same
+// guard.
 func TestBuildFetchesThroughGuard(t *testing.T) {
+	// Each serves body, and at /ctx.tar.gz a build context.
 	serve := func(body string) *httptest.Server {
-		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/ctx.tar.gz" {
+				w.Write(contextTarball(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /fetched\n", "f": body}))
+				return
+			}
+			io.WriteString(w, body)
+		}))
 		t.Cleanup(s.Close)
 		return s
 	}
@@ -55,7 +66,36 @@ func TestBuildFetchesThroughGuard(t *testing.T) {
 	if got := string(b.imageFiles(t, "fetch:allowed")["fetched"]); got != "allowed content\n" {
 		t.Errorf("fetched %q", got)
 	}
+	// Tarball contexts, which acre downloads itself, go through the guard too.
+	for _, c := range []struct{ url, want string }{
+		{"http://169.254.169.254/ctx.tar.gz", "link-local"},
+		{other.URL + "/ctx.tar.gz", "loopback"},
+	} {
+		if out, err := b.acreErr("build", "-r", "acre", "-t", "ctx:denied", c.url); err == nil || !strings.Contains(out, c.want) ||
+			!strings.Contains(out, "tasks.allow") {
+			t.Errorf("a tarball context at %s: %v, want a failure saying %q:\n%s", c.url, err, c.want, tail(out, 8))
+		}
+	}
+	b.acre(t, "build", "-r", "acre", "-t", "ctx:allowed", allowed.URL+"/ctx.tar.gz")
+	if got := string(b.imageFiles(t, "ctx:allowed")["fetched"]); got != "allowed content\n" {
+		t.Errorf("built from the allowed tarball context: %q", got)
+	}
 	if !strings.Contains(b.a.logs.String(), "build fetch refused") {
 		t.Errorf("acre's log does not say it refused a build's fetch")
 	}
+}
+
+// contextTarball is a gzipped tarball of files.
+func contextTarball(t *testing.T, files map[string]string) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for name, body := range files {
+		must(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}))
+		_, err := tw.Write([]byte(body))
+		must(t, err)
+	}
+	must(t, tw.Close())
+	must(t, zw.Close())
+	return buf.Bytes()
 }
