@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Referrers", testReferrers},
 		{"ReferrersListEnabled", testReferrersListEnabled},
 		{"ReadableBlob", testReadableBlob},
+		{"LinkReferenced", testLinkReferenced},
 		{"Tags", testTags},
 		{"ResolveSeesWrites", testResolveSeesWrites},
 		{"ListTags", testListTags},

@@ -28,16 +28,20 @@ func (q *queries) LinkedBlob(ctx context.Context, repositoryID int64, d digest.D
 }
 
 // ReadableBlob is LinkedBlob, also telling whether read locks hide the
-// blob. The first EXISTS uses the partial index of read-locked manifests,
-// so the usual repository, which has none, pays one empty index probe.
+// blob. The first EXISTS starts from the partial index of read-locked
+// manifests (nested, so that no planner starts from the blob's references
+// instead), so the usual repository, which has none, pays one empty index
+// probe; the second (reached only where a read-locked manifest references
+// the blob) starts from the blob's references in the repository, by
+// manifest_refs' (digest, kind, repository_id) index.
 func (q *queries) ReadableBlob(ctx context.Context, repositoryID int64, d digest.Digest) (int64, bool, error) {
 	var size int64
 	var hidden int
 	err := q.db.QueryRowContext(ctx, `SELECT b.size,
-		CASE WHEN EXISTS (SELECT 1 FROM manifests m JOIN manifest_refs r ON r.manifest_id = m.id
-			WHERE m.repository_id = l.repository_id AND m.read_enabled = 0 AND r.kind = 0 AND r.digest = l.digest)
+		CASE WHEN EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = l.repository_id AND m.read_enabled = 0
+			AND EXISTS (SELECT 1 FROM manifest_refs r WHERE r.manifest_id = m.id AND r.kind = 0 AND r.digest = l.digest))
 		AND NOT EXISTS (SELECT 1 FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
-			WHERE r.digest = l.digest AND r.kind = 0 AND m.repository_id = l.repository_id AND m.read_enabled = 1)
+			WHERE r.digest = l.digest AND r.kind = 0 AND r.repository_id = l.repository_id AND m.read_enabled = 1)
 		THEN 1 ELSE 0 END
 		FROM blob_links l JOIN blobs b ON b.digest = l.digest
 		WHERE l.repository_id = ? AND l.digest = ?`, repositoryID, d.String()).Scan(&size, &hidden)

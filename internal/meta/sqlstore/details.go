@@ -153,15 +153,7 @@ func (q *queries) TagsOf(ctx context.Context, manifestID int64) ([]meta.Tag, err
 }
 
 func (q *queries) ReferencedBy(ctx context.Context, repositoryID int64, d digest.Digest) (bool, error) {
-	var one int
-	err := q.db.QueryRowContext(ctx, `SELECT 1 FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
-		WHERE r.digest = ? AND r.kind = 1 AND m.repository_id = ? LIMIT 1`, d.String(), repositoryID).Scan(&one)
-	if err := notFound(err); errors.Is(err, meta.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return true, nil
+	return q.refExists(ctx, repositoryID, d, meta.RefManifest)
 }
 
 func (q *queries) StorageUsed(ctx context.Context, registryID int64) (int64, error) {

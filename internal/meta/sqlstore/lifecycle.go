@@ -54,9 +54,17 @@ func (q *queries) exists(ctx context.Context, query string, args ...any) (bool, 
 	return true, nil
 }
 
+// LinkReferenced is one probe of manifest_refs (digest, kind,
+// repository_id): its cost follows neither the repository's size nor how
+// many manifests elsewhere reference d.
 func (q *queries) LinkReferenced(ctx context.Context, repositoryID int64, d digest.Digest) (bool, error) {
-	return q.exists(ctx, `SELECT 1 FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
-		WHERE r.digest = ? AND r.kind = 0 AND m.repository_id = ? LIMIT 1`, d.String(), repositoryID)
+	return q.refExists(ctx, repositoryID, d, meta.RefBlob)
+}
+
+// refExists reports whether a manifest of the repository references d as kind.
+func (q *queries) refExists(ctx context.Context, repositoryID int64, d digest.Digest, kind meta.RefKind) (bool, error) {
+	return q.exists(ctx, `SELECT 1 FROM manifest_refs WHERE digest = ? AND kind = ? AND repository_id = ? LIMIT 1`,
+		d.String(), int(kind), repositoryID)
 }
 
 func (q *queries) BlobLinked(ctx context.Context, d digest.Digest) (bool, error) {

@@ -66,8 +66,8 @@ func (q *queries) PutManifest(ctx context.Context, m *meta.Manifest) (bool, erro
 		return false, err
 	}
 	for _, r := range m.Refs {
-		if _, err := q.db.ExecContext(ctx, `INSERT INTO manifest_refs (manifest_id, digest, kind) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`, m.ID, r.Digest.String(), int(r.Kind)); err != nil {
+		if _, err := q.db.ExecContext(ctx, `INSERT INTO manifest_refs (manifest_id, repository_id, digest, kind) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, m.ID, m.RepositoryID, r.Digest.String(), int(r.Kind)); err != nil {
 			return false, err
 		}
 	}

@@ -268,6 +268,14 @@ func TestPostgres(t *testing.T) {
 	t.Run("Migrate", func(t *testing.T) {
 		testMigrate(t, func(t *testing.T) *Store { return srv.open(t, srv.newDB(t)) })
 	})
+	t.Run("UpgradeFillsRefRepositories", func(t *testing.T) {
+		dsn := srv.newDB(t)
+		old, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testUpgradeFillsRefRepositories(t, dialectPostgres, postgresMigrations, old, func(t *testing.T) *Store { return srv.open(t, dsn) })
+	})
 	t.Run("ClosedStore", func(t *testing.T) { testClosedStore(t, srv.open(t, srv.newDB(t))) })
 	t.Run("TxCanceledContext", func(t *testing.T) { testTxCanceledContext(t, srv.open(t, srv.newDB(t))) })
 	t.Run("ConcurrentOpen", func(t *testing.T) { testPGConcurrentOpen(t, srv) })

@@ -9,16 +9,17 @@ import (
 	"testing/fstest"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/opencontainers/go-digest"
 )
 
-// migrationsBefore returns the SQLite migrations numbered below v.
-func migrationsBefore(t *testing.T, v string) fstest.MapFS {
+// migrationsBefore returns the migrations of dir numbered below v.
+func migrationsBefore(t *testing.T, dir fs.FS, v string) fstest.MapFS {
 	t.Helper()
 	out := fstest.MapFS{}
-	names, _ := fs.Glob(sqliteMigrations, "*.sql")
+	names, _ := fs.Glob(dir, "*.sql")
 	for _, n := range names {
 		if n < v {
-			b, err := fs.ReadFile(sqliteMigrations, n)
+			b, err := fs.ReadFile(dir, n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,7 +41,7 @@ func TestUpgradeKeepsIdentities(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.SetMaxOpenConns(1)
-	if err := migrate(ctx, old, dialectSQLite, migrationsBefore(t, "0008")); err != nil {
+	if err := migrate(ctx, old, dialectSQLite, migrationsBefore(t, sqliteMigrations, "0008")); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
@@ -114,4 +115,56 @@ func TestUpgradeKeepsIdentities(t *testing.T) {
 	if err := s.Tx(ctx, func(q meta.Queries) error { return q.CreateRegistry(ctx, r2) }); err != nil || r2.ID == 1 {
 		t.Fatalf("new registry: id %d, %v (the deleted one's id is never handed out again)", r2.ID, err)
 	}
+}
+
+// testUpgradeFillsRefRepositories upgrades a database made before
+// manifest_refs recorded their manifest's repository (migration 0030):
+// every reference gets its manifest's repository, so the link check that
+// now reads only manifest_refs answers as before, per repository.
+func testUpgradeFillsRefRepositories(t *testing.T, d dialect, dir fs.FS, old *sql.DB, open func(t *testing.T) *Store) {
+	ctx := t.Context()
+	if err := migrate(ctx, old, d, migrationsBefore(t, dir, "0030")); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO registries (id, name, login_server, sku, created_at, updated_at) VALUES (1, 'acre', 'acre.localhost', 'Standard', 1, 1)`,
+		`INSERT INTO repositories (id, registry_id, name, created_at, updated_at) VALUES (1, 1, 'a', 1, 1), (2, 1, 'b', 1, 1)`,
+		`INSERT INTO manifests (id, repository_id, digest, media_type, artifact_type, config_media_type, subject, size,
+			image_size, annotations, architecture, os, content, created_at, updated_at)
+			VALUES (1, 1, 'sha256:m1', 'x', '', '', '', 1, 1, '', '', '', '', 1, 1), (2, 2, 'sha256:m2', 'x', '', '', '', 1, 1, '', '', '', '', 1, 1)`,
+		`INSERT INTO manifest_refs (manifest_id, digest, kind) VALUES (1, 'sha256:shared', 0), (2, 'sha256:shared', 0), (2, 'sha256:only-b', 0)`,
+	} {
+		if _, err := d.wrap(old).ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	old.Close()
+	s := open(t)
+	defer s.Close()
+	for _, c := range []struct {
+		repo int64
+		d    string
+		want bool
+	}{{1, "sha256:shared", true}, {2, "sha256:shared", true}, {1, "sha256:only-b", false}, {2, "sha256:only-b", true}} {
+		got, err := s.Read().LinkReferenced(ctx, c.repo, digest.Digest(c.d))
+		if err != nil || got != c.want {
+			t.Errorf("LinkReferenced(%d, %s) after upgrade = %v, %v; want %v", c.repo, c.d, got, err, c.want)
+		}
+	}
+}
+
+func TestUpgradeFillsRefRepositories(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meta.db")
+	old, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.SetMaxOpenConns(1)
+	testUpgradeFillsRefRepositories(t, dialectSQLite, sqliteMigrations, old, func(t *testing.T) *Store {
+		s, err := OpenSQLite(t.Context(), path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }
