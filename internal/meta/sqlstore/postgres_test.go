@@ -276,6 +276,11 @@ func TestPostgres(t *testing.T) {
 		}
 		testUpgradeFillsRefRepositories(t, dialectPostgres, postgresMigrations, old, func(t *testing.T) *Store { return srv.open(t, dsn) })
 	})
+	t.Run("CopyAll", func(t *testing.T) {
+		dst := srv.open(t, srv.newDB(t))
+		defer dst.Close()
+		testCopyAll(t, dst)
+	})
 	t.Run("ClosedStore", func(t *testing.T) { testClosedStore(t, srv.open(t, srv.newDB(t))) })
 	t.Run("TxCanceledContext", func(t *testing.T) { testTxCanceledContext(t, srv.open(t, srv.newDB(t))) })
 	t.Run("ConcurrentOpen", func(t *testing.T) { testPGConcurrentOpen(t, srv) })
