@@ -17,7 +17,8 @@ func TestSealOpen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !IsSealed(s) || strings.Contains(s, plain) {
+		// A value of a few bytes may appear in the base64 text by chance.
+		if !IsSealed(s) || (len(plain) >= 8 && strings.Contains(s, plain)) {
 			t.Fatalf("sealed %q: %q", plain, s)
 		}
 		got, err := b.Open(s, "keyvault:v/n/1")
