@@ -64,6 +64,7 @@ type Server struct {
 	own       *listeners     // where this server listens: webhooks may not call it
 	box       *seal.Box      // seals secrets at rest
 	taskGuard *webhook.Guard // what builds and base-image polls may reach
+	fetchLn   net.Listener   // the fetch proxy's (nil: none)
 }
 
 // New opens the stores under cfg.Data, makes sure the configured registries
@@ -197,8 +198,13 @@ func writeOwnerOnly(p string, b []byte) error {
 // Bootstrapped reports the owner created on this start, if any.
 func (s *Server) Bootstrapped() auth.BootstrapResult { return s.bootstrap }
 
-// Close releases the stores.
-func (s *Server) Close() error { return s.meta.Close() }
+// Close releases the stores (and the fetch proxy's port).
+func (s *Server) Close() error {
+	if s.fetchLn != nil {
+		_ = s.fetchLn.Close()
+	}
+	return s.meta.Close()
+}
 
 // Run serves on cfg.Addr until ctx is done, then shuts down gracefully:
 // in-flight requests get cfg.ShutdownTimeout to finish, and uploads cut
@@ -231,10 +237,8 @@ func (s *Server) Background(ctx context.Context) {
 	if s.tasks != nil {
 		if s.buildkit != nil {
 			s.buildkit.Reap(ctx)
-			if stop, err := s.serveFetchProxy(); err != nil {
-				s.log.Error("builds fetch directly", "err", err)
-			} else {
-				defer stop()
+			if s.fetchLn != nil {
+				defer s.serveFetchProxy()()
 			}
 		}
 		runs = append(runs, s.tasks.Work)

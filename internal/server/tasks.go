@@ -28,7 +28,7 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 		kitd, ctl := lookTool(tc.Buildkitd, "buildkitd"), lookTool(tc.Buildctl, "buildctl")
 		if kitd != "" && ctl != "" {
 			s.buildkit = &tasks.BuildKit{Buildkitd: kitd, Buildctl: ctl, Root: filepath.Join(s.cfg.Data, "buildkit"),
-				Insecure: s.plainHosts, Own: s.registryHosts, Allow: tc.Allow, Log: s.log}
+				Insecure: s.plainHosts, Own: s.registryHosts, Allow: tc.Allow, Log: s.log, Proxy: s.listenFetchProxy()}
 			builder = s.buildkit
 		} else {
 			s.log.Warn("builds are off: buildkitd or buildctl not found (tasks.buildkitd, tasks.buildctl)")
@@ -41,7 +41,7 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 	return tasks.New(tasks.Options{Meta: s.views.tasks, Blobs: blobs, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
 		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
 		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork,
-		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll, Box: s.box, Vault: taskVault{s},
+		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll, Box: s.box, Vault: taskVault{s}, GitProxy: s.buildkitProxy(),
 		BasePoll: tc.BasePoll, Fetch: s.fetchClient(),
 		PlainHTTP: func(host string) bool { return slices.Contains(tc.InsecureRegistries, host) }})
 }
@@ -81,6 +81,14 @@ func (v taskVault) ReadSecret(ctx context.Context, reg *meta.Registry, identity,
 func (s *Server) fetchClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: s.taskGuard.Dialer(30 * time.Second),
 		TLSHandshakeTimeout: 30 * time.Second, ResponseHeaderTimeout: 30 * time.Second, IdleConnTimeout: 90 * time.Second}}
+}
+
+// buildkitProxy is the fetch proxy's URL, "" when builds are off.
+func (s *Server) buildkitProxy() string {
+	if s.buildkit == nil {
+		return ""
+	}
+	return s.buildkit.Proxy
 }
 
 func lookTool(configured, name string) string {
@@ -141,22 +149,30 @@ func (s *Server) plainHosts() []string {
 	return hosts
 }
 
-// serveFetchProxy starts the forward proxy that buildkitd's own fetches
-// (Dockerfile ADD <url>, git sources, base images of other registries) go
-// through, on a loopback port recorded as this server's own: every
-// connection it makes is checked by the tasks.allow guard, but for this
-// server's registries. It returns a function that stops it.
-func (s *Server) serveFetchProxy() (func(), error) {
+// listenFetchProxy opens the loopback port of the forward proxy that
+// buildkitd's own fetches (Dockerfile ADD <url>, git sources, base images
+// of other registries) and acre's git fetches go through, records it as
+// this server's own, and returns its URL ("" when it cannot listen: then
+// they connect directly, which is logged). Background serves it.
+func (s *Server) listenFetchProxy() string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("build fetch proxy: %w", err)
+		s.log.Error("build fetch proxy: builds and git contexts connect directly", "err", err)
+		return ""
 	}
 	s.own.add(ln.Addr())
+	s.fetchLn = ln
+	return "http://" + ln.Addr().String()
+}
+
+// serveFetchProxy serves the fetch proxy until stop is called: every
+// connection it makes is checked by the tasks.allow guard, but for this
+// server's registries.
+func (s *Server) serveFetchProxy() (stop func()) {
 	pass := func(hostport string) bool { return slices.Contains(s.registryHosts(), hostport) }
 	hs := &http.Server{Handler: &webhook.Proxy{Guard: s.taskGuard, Pass: pass, Log: s.log}, ReadHeaderTimeout: 30 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	s.buildkit.Proxy = "http://" + ln.Addr().String()
-	return func() { _ = hs.Close() }, nil
+	go func() { _ = hs.Serve(s.fetchLn) }()
+	return func() { _ = hs.Close() }
 }
 
 // ownHost reports whether hostport reaches this server: its port on a

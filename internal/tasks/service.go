@@ -78,6 +78,10 @@ type Options struct {
 	// through the network guard. nil: no URL is fetched (tarball contexts
 	// fail, bases elsewhere are not polled).
 	Fetch *http.Client
+	// GitProxy is the URL of the forward proxy git fetches http(s) git
+	// contexts through (its network guard decides what they reach); "":
+	// git connects directly.
+	GitProxy string
 	// PlainHTTP reports whether a registry (host[:port]) is reached over
 	// plain HTTP rather than HTTPS.
 	PlainHTTP func(host string) bool

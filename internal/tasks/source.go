@@ -73,7 +73,7 @@ func (s *Service) fetchSource(ctx context.Context, spec RunSpec, dir string) (so
 	case IsGitURL(c):
 		repo, ref, f := SplitGitURL(c)
 		folder = f
-		commit, err := gitFetch(ctx, repo, ref, spec.GitToken, src.root)
+		commit, err := gitFetch(ctx, repo, ref, spec.GitToken, s.o.GitProxy, src.root)
 		if err != nil {
 			return src, err
 		}
@@ -113,19 +113,31 @@ func (s *Service) fetchSource(ctx context.Context, spec RunSpec, dir string) (so
 	return src, nil
 }
 
-// gitFetch fetches one ref (a branch, tag or commit; "" for the default
-// branch) of repo into dir, without history, and returns its commit. A
-// token goes in an HTTP header through git's environment, never on its
-// command line.
-func gitFetch(ctx context.Context, repo, ref, token, dir string) (string, error) {
-	if u, err := url.Parse(repo); err == nil && u.User != nil {
-		return "", fmt.Errorf("git URL: put credentials in --git-access-token, not in the URL")
-	}
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
+// gitEnv is git's environment: no prompts nor system configuration, the
+// token as an HTTP header, and proxy (the fetch proxy, whose network
+// guard decides what http(s) git URLs reach; git's libcurl uses it for
+// loopback hosts too) unless "".
+func gitEnv(home, token, proxy string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
 	if token != "" {
 		auth := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + token))
 		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: Basic "+auth)
 	}
+	if proxy != "" {
+		env = append(env, "http_proxy="+proxy, "https_proxy="+proxy, "HTTPS_PROXY="+proxy, "no_proxy=", "NO_PROXY=")
+	}
+	return env
+}
+
+// gitFetch fetches one ref (a branch, tag or commit; "" for the default
+// branch) of repo into dir, without history, and returns its commit. A
+// token goes in an HTTP header through git's environment, never on its
+// command line.
+func gitFetch(ctx context.Context, repo, ref, token, proxy, dir string) (string, error) {
+	if u, err := url.Parse(repo); err == nil && u.User != nil {
+		return "", fmt.Errorf("git URL: put credentials in --git-access-token, not in the URL")
+	}
+	env := gitEnv(dir, token, proxy)
 	run := func(args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, "git", args...)
 		cmd.Dir, cmd.Env = dir, env
@@ -134,6 +146,9 @@ func gitFetch(ctx context.Context, repo, ref, token, dir string) (string, error)
 			msg := strings.TrimSpace(string(out))
 			if token != "" {
 				msg = strings.ReplaceAll(msg, token, "*****")
+			}
+			if proxy != "" && strings.Contains(msg, "403") {
+				msg += " (a 403 may be acre's network guard refusing a loopback, link-local or own address; an operator may allow it in tasks.allow)"
 			}
 			return "", fmt.Errorf("git %s: %v: %s", args[0], err, msg)
 		}
@@ -157,15 +172,11 @@ func gitFetch(ctx context.Context, repo, ref, token, dir string) (string, error)
 // gitHead returns the commit ref (a branch; "" for the default branch)
 // points at in repo, with git ls-remote; the token goes through git's
 // environment.
-func gitHead(ctx context.Context, repo, ref, token string) (string, error) {
+func gitHead(ctx context.Context, repo, ref, token, proxy string) (string, error) {
 	if ref == "" {
 		ref = "HEAD"
 	}
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
-	if token != "" {
-		auth := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + token))
-		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: Basic "+auth)
-	}
+	env := gitEnv(os.TempDir(), token, proxy)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", "ls-remote", repo, ref)

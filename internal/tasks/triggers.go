@@ -99,7 +99,7 @@ func (s *Service) pollCommits(ctx context.Context) {
 			continue
 		}
 		repo, ref, _ := SplitGitURL(t.Spec.Context)
-		head, err := gitHead(ctx, repo, ref, t.Spec.GitToken)
+		head, err := gitHead(ctx, repo, ref, t.Spec.GitToken, s.o.GitProxy)
 		if err != nil || head == "" || head == t.Spec.LastCommit {
 			continue
 		}

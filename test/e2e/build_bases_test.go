@@ -18,13 +18,13 @@ import (
 // password may live in acre's Key Vault (read as the task's identity).
 func TestTaskBaseFromOtherRegistry(t *testing.T) {
 	other := StartAcre(t, "")
+	g := startGitServer(t)
 	cfg := t.TempDir() + "/acre.yaml"
-	writeFiles(t, "/", map[string]string{cfg: fmt.Sprintf("tasks:\n  base_poll: 1s\n  allow: [%q]\n  insecure_registries: [%q]\n",
-		other.Addr, other.Addr)})
+	writeFiles(t, "/", map[string]string{cfg: fmt.Sprintf("tasks:\n  base_poll: 1s\n  allow: [%q, %q]\n  insecure_registries: [%q]\n",
+		other.Addr, strings.TrimPrefix(g.URL, "http://"), other.Addr)})
 	b := startBuilds(t, "", "--config", cfg)
 	Run(t, b.env, b.crane, "auth", "login", other.Addr, "-u", other.User, "-p", other.Password)
 	b.pushBusyboxTo(t, other.Addr, "lib/base:1", map[string]string{"etc/base-version": "1\n"})
-	g := startGitServer(t)
 	work := g.repo(t, "app")
 	g.commit(t, work, map[string]string{"Dockerfile": "FROM " + other.Addr + "/lib/base:1\nCOPY v /v\nRUN cat /etc/base-version\n", "v": "1\n"})
 	b.acre(t, "task", "create", "-r", "acre", "-n", "app", "--context", g.URL+"/app.git#main", "-t", "app:{{.Run.ID}}",

@@ -18,8 +18,8 @@ import (
 // (ADD <url>, FROM) cannot reach acre's own listener, another loopback
 // listener, nor a link-local address (cloud metadata), each failing the build with
 // a log line saying why; a listener the operator allows (tasks.allow) is
-// reached. Tarball contexts, which acre downloads itself, pass the same
-// guard.
+// reached. Tarball and git contexts, which acre fetches itself, pass the
+// same guard.
 func TestBuildFetchesThroughGuard(t *testing.T) {
 	// Each serves body, and at /ctx.tar.gz a build context.
 	serve := func(body string) *httptest.Server {
@@ -75,6 +75,12 @@ func TestBuildFetchesThroughGuard(t *testing.T) {
 			!strings.Contains(out, "tasks.allow") {
 			t.Errorf("a tarball context at %s: %v, want a failure saying %q:\n%s", c.url, err, c.want, tail(out, 8))
 		}
+	}
+	// So do git contexts (git goes through the fetch proxy).
+	g := startGitServer(t)
+	g.commit(t, g.repo(t, "app"), map[string]string{"Dockerfile": "FROM scratch\n"})
+	if out, err := b.acreErr("build", "-r", "acre", "-t", "git:denied", g.URL+"/app.git#main"); err == nil || !strings.Contains(out, "tasks.allow") {
+		t.Errorf("a git context on a loopback server not allowed: %v\n%s", err, tail(out, 8))
 	}
 	b.acre(t, "build", "-r", "acre", "-t", "ctx:allowed", allowed.URL+"/ctx.tar.gz")
 	if got := string(b.imageFiles(t, "ctx:allowed")["fetched"]); got != "allowed content\n" {

@@ -14,9 +14,9 @@ import (
 // TestBuildFromGit: acre build from a git URL (branch and folder) served by
 // a smart-HTTP git server; the dependencies block names the head revision.
 func TestBuildFromGit(t *testing.T) {
-	b := startBuilds(t, "")
-	b.pushBusybox(t, "base/busybox:1", nil)
 	g := startGitServer(t)
+	b := startBuilds(t, "", "--config", g.config(t, ""))
+	b.pushBusybox(t, "base/busybox:1", nil)
 	work := g.repo(t, "app")
 	commit := g.commit(t, work, map[string]string{
 		"src/Dockerfile": "FROM " + b.a.Addr + "/base/busybox:1\nCOPY msg.txt /msg.txt\n",
@@ -138,9 +138,9 @@ func (b *buildEnv) waitTrigger(t *testing.T, task, trigger string, deadline time
 // trigger) and on a cron timer; list-runs -o table shows them; a task whose
 // identity lacks AcrPush fails with a message saying so.
 func TestTaskTriggers(t *testing.T) {
-	b := startBuilds(t, "")
-	b.pushBusybox(t, "base/busybox:1", nil)
 	g := startGitServer(t)
+	b := startBuilds(t, "", "--config", g.config(t, ""))
+	b.pushBusybox(t, "base/busybox:1", nil)
 	work := g.repo(t, "svc")
 	g.commit(t, work, map[string]string{"src/Dockerfile": "FROM " + b.a.Addr + "/base/busybox:1\nCOPY v.txt /v.txt\n", "src/v.txt": "v1\n"})
 	var created struct {
@@ -225,11 +225,9 @@ func TestTaskTriggers(t *testing.T) {
 // TestTaskCommitPolling: a task with a commit trigger on a plain git URL
 // (no webhook) runs when the branch's head moves.
 func TestTaskCommitPolling(t *testing.T) {
-	cfg := t.TempDir() + "/acre.yaml"
-	writeFiles(t, "/", map[string]string{cfg: "tasks:\n  commit_poll: 1s\n"})
-	b := startBuilds(t, "", "--config", cfg)
-	b.pushBusybox(t, "base/busybox:1", nil)
 	g := startGitServer(t)
+	b := startBuilds(t, "", "--config", g.config(t, "  commit_poll: 1s\n"))
+	b.pushBusybox(t, "base/busybox:1", nil)
 	work := g.repo(t, "poll")
 	first := g.commit(t, work, map[string]string{"Dockerfile": "FROM " + b.a.Addr + "/base/busybox:1\nCOPY v /v\n", "v": "1\n"})
 	b.acre(t, "task", "create", "-r", "acre", "-n", "poll", "--context", g.URL+"/poll.git#main", "-t", "poll:{{.Run.ID}}",

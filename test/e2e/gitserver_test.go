@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -61,4 +62,14 @@ func (g *gitServer) commit(t testing.TB, work string, files map[string]string) s
 	Run(t, g.env, "git", "-C", work, "commit", "-q", "-m", "change")
 	Run(t, g.env, "git", "-C", work, "push", "-q", "origin", "main")
 	return strings.TrimSpace(Run(t, g.env, "git", "-C", work, "rev-parse", "HEAD"))
+}
+
+// config writes an acre configuration whose runs may fetch from the git
+// server (tasks.allow: it is on loopback), with extra tasks settings
+// (indented lines), and returns its path.
+func (g *gitServer) config(t testing.TB, extra string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "acre.yaml")
+	must(t, os.WriteFile(cfg, []byte(fmt.Sprintf("tasks:\n  allow: [%q]\n%s", strings.TrimPrefix(g.URL, "http://"), extra)), 0o600))
+	return cfg
 }
