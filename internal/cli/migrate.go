@@ -17,7 +17,7 @@ import (
 )
 
 func newMigrateCmd(g *globals) *cobra.Command {
-	var from, cfgFile string
+	var from, cfgFile, keyFile string
 	var verifyOnly bool
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -25,7 +25,14 @@ func newMigrateCmd(g *globals) *cobra.Command {
 		Long: `Copies every metadata row of the embedded store in --from-data into the (empty)
 metadata store of --config (PostgreSQL), and every blob into its blob store (S3 or
 Azure Blob; each blob's digest is verified as it is written), then checks that
-every table has the same rows and every blob arrived whole. Stop acre first.`,
+every table has the same rows and every blob arrived whole. Stop acre first.
+
+Every table is copied, Key Vault, tasks, runs and web apps included, with its
+ids. Secrets (Key Vault values, tasks' secrets and registry credentials) stay
+sealed under the embedded registry's key file (--from-key-file, by default
+<from-data>/secret.key): every node serving the destination needs that same
+file (copy it to each node's <data>/secret.key, or point secret_key_file: at
+a copy); a node started with another key refuses to start.`,
 		Example: "  acre migrate --from-data ./acre-data --config cluster.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -55,6 +62,10 @@ every table has the same rows and every blob arrived whole. Stop acre first.`,
 			if !ok {
 				return errors.New("the destination metadata store is not SQL")
 			}
+			tables, err := sqlstore.CopyTables(ctx, src)
+			if err != nil {
+				return err
+			}
 			copied := map[string]int64{}
 			if !verifyOnly {
 				if copied, err = sqlstore.CopyAll(ctx, src, dst); err != nil {
@@ -81,11 +92,11 @@ every table has the same rows and every blob arrived whole. Stop acre first.`,
 			if err != nil {
 				return err
 			}
-			a, err := sqlstore.Counts(ctx, src)
+			a, err := sqlstore.Counts(ctx, src, tables)
 			if err != nil {
 				return err
 			}
-			b, err := sqlstore.Counts(ctx, dst)
+			b, err := sqlstore.Counts(ctx, dst, tables)
 			if err != nil {
 				return err
 			}
@@ -94,12 +105,18 @@ every table has the same rows and every blob arrived whole. Stop acre first.`,
 					return fmt.Errorf("verify: table %s has %d rows at the source and %d at the destination", t, n, b[t])
 				}
 			}
+			if keyFile == "" {
+				keyFile = filepath.Join(from, "secret.key")
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "Secrets stay sealed under %s: give every node that serves the destination "+
+				"this key file (copy it to its <data>/secret.key, or point secret_key_file: at a copy).\n", keyFile)
 			return g.print(cmd, map[string]any{"rowsCopied": copied, "rowsVerified": a,
-				"blobsVerified": blobs, "bytesCopied": bytes, "status": "Succeeded"})
+				"blobsVerified": blobs, "bytesCopied": bytes, "secretKeyFile": keyFile, "status": "Succeeded"})
 		},
 	}
 	cmd.Flags().StringVar(&from, "from-data", "./acre-data", "the embedded registry's data directory")
 	cmd.Flags().StringVar(&cfgFile, "config", "", "configuration naming the destination stores")
+	cmd.Flags().StringVar(&keyFile, "from-key-file", "", "the key file that sealed the embedded registry's secrets (default <from-data>/secret.key)")
 	cmd.Flags().BoolVar(&verifyOnly, "verify-only", false, "only check that everything arrived")
 	required(cmd, "config")
 	return cmd
