@@ -31,8 +31,9 @@ Every table is copied, Key Vault, tasks, runs and web apps included, with its
 ids. Secrets (Key Vault values, tasks' secrets and registry credentials) stay
 sealed under the embedded registry's key file (--from-key-file, by default
 <from-data>/secret.key): every node serving the destination needs that same
-file (copy it to each node's <data>/secret.key, or point secret_key_file: at
-a copy); a node started with another key refuses to start.`,
+file. When --config names secret_key_file, a missing file there becomes a copy
+of it (an existing one must equal it); otherwise copy it to each node's
+<data>/secret.key. A node started with another key refuses to start.`,
 		Example: "  acre migrate --from-data ./acre-data --config cluster.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,6 +62,13 @@ a copy); a node started with another key refuses to start.`,
 			dst, ok := m.(*sqlstore.Store)
 			if !ok {
 				return errors.New("the destination metadata store is not SQL")
+			}
+			if keyFile == "" {
+				keyFile = filepath.Join(from, "secret.key")
+			}
+			needKey, note, err := shareSealKey(ctx, src, cfg, keyFile, verifyOnly)
+			if err != nil {
+				return err
 			}
 			tables, err := sqlstore.CopyTables(ctx, src)
 			if err != nil {
@@ -105,13 +113,11 @@ a copy); a node started with another key refuses to start.`,
 					return fmt.Errorf("verify: table %s has %d rows at the source and %d at the destination", t, n, b[t])
 				}
 			}
-			if keyFile == "" {
-				keyFile = filepath.Join(from, "secret.key")
+			if note != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "Secrets stay sealed under %s: give every node that serves the destination "+
-				"this key file (copy it to its <data>/secret.key, or point secret_key_file: at a copy).\n", keyFile)
 			return g.print(cmd, map[string]any{"rowsCopied": copied, "rowsVerified": a,
-				"blobsVerified": blobs, "bytesCopied": bytes, "secretKeyFile": keyFile, "status": "Succeeded"})
+				"blobsVerified": blobs, "bytesCopied": bytes, "secretKeyFile": needKey, "status": "Succeeded"})
 		},
 	}
 	cmd.Flags().StringVar(&from, "from-data", "./acre-data", "the embedded registry's data directory")
