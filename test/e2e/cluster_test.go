@@ -266,10 +266,18 @@ webhooks: {allow: ["127.0.0.1/32"]} # the test's receivers listen on loopback
 
 // TestMigrate moves an embedded registry to PostgreSQL and S3 with acre
 // migrate and finds everything there: images byte for byte, tags, the
-// owner's password, webhooks.
+// owner's password, webhooks, Key Vault secrets (still sealed: the key
+// comes along), tasks, runs and their logs, web apps and their plans.
 func TestMigrate(t *testing.T) {
 	data := t.TempDir()
-	a := StartAcre(t, data)
+	srcCfg := filepath.Join(t.TempDir(), "acre.yaml")
+	if err := os.WriteFile(srcCfg, []byte(webAppsOn(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := StartAcre(t, data, "--config", srcCfg)
+	cli := newAcreCLI(t)
+	cli.login(t, a)
+	moved := seedMovedState(t, cli)
 	c := newPushClient(a)
 	var imgs []testImage
 	for i := range 5 {
@@ -281,7 +289,7 @@ func TestMigrate(t *testing.T) {
 	}
 	a.Stop(t)
 	cfg := clusterConfig(t, startPostgres(t), startS3(t))
-	cli := newAcreCLI(t)
+	appendConfig(t, cfg, webAppsOn(t))
 	out := cli.run(t, "migrate", "--from-data", data, "--config", cfg)
 	if !bytes.Contains([]byte(out), []byte(`"status": "Succeeded"`)) {
 		t.Fatalf("migrate: %s", out)
@@ -299,4 +307,6 @@ func TestMigrate(t *testing.T) {
 	if err := cb.push(context.Background(), randomImage("moved/new", "v1", 1, 1024)); err != nil {
 		t.Fatalf("push after migrating: %v", err)
 	}
+	cli.login(t, b)
+	moved.check(t, cli)
 }
