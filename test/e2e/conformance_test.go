@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"html"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -60,6 +62,24 @@ func runConformance(t *testing.T, a *Acre) {
 				bad = append(bad, l)
 			}
 		}
-		t.Fatalf("conformance failed (err %v, counts %v):\n%s\n\n%s", err, counts, strings.Join(bad, "\n"), tail(out, 60))
+		t.Fatalf("conformance failed (err %v, counts %v):\n%s\n\n%s\n\nwhy:\n%s", err, counts, strings.Join(bad, "\n"), tail(out, 60), failures(results))
 	}
+}
+
+// failures returns the failure texts of the suite's JUnit report in dir
+// (what was sent and what came back), cut to a readable length.
+func failures(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	if err != nil {
+		return err.Error()
+	}
+	var sb strings.Builder
+	for _, m := range regexp.MustCompile(`(?s)<failure[^>]*>(.*?)</failure>`).FindAllSubmatch(b, 5) {
+		text := html.UnescapeString(string(m[1]))
+		if len(text) > 3000 {
+			text = text[:3000] + "..."
+		}
+		sb.WriteString(text + "\n---\n")
+	}
+	return sb.String()
 }
