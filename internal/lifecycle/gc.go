@@ -18,10 +18,11 @@ import (
 // link waits out the grace period first, so a push whose blobs are up and
 // whose manifest is on its way keeps them. A blob goes only when no link
 // is left: one transaction deletes its record and writes a tombstone, the
-// file is deleted after that commit, then the tombstone. An upload that
-// would link a tombstoned or missing blob is refused (the client uploads
-// again), so a rolled-back or retried transaction never leaves a record
-// without its bytes.
+// file is deleted after that commit, then the tombstone. An upload of a
+// tombstoned blob waits for the tombstone to go and then stores its bytes
+// again; one that would still link a tombstoned or missing blob is refused
+// (the client uploads again), so a rolled-back or retried transaction
+// never leaves a record without its bytes.
 
 // GCStats says what one garbage collection pass did.
 type GCStats struct {

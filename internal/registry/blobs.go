@@ -274,6 +274,9 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 	} else if err := s.upload(ctx, r, id); err != nil {
 		return 0, err
 	}
+	if err := s.awaitBurial(ctx, d); err != nil {
+		return 0, err
+	}
 	size, err := s.uploads.Commit(ctx, id, d)
 	switch {
 	case errors.Is(err, blob.ErrDigestMismatch):
@@ -340,6 +343,9 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	}
 	defer s.uploads.Abort(context.WithoutCancel(ctx), id) // no-op after a commit
 	if _, err := s.uploads.Append(ctx, id, 0, body); err != nil {
+		return 0, err
+	}
+	if err := s.awaitBurial(ctx, d); err != nil {
 		return 0, err
 	}
 	size, err := s.uploads.Commit(ctx, id, d)

@@ -70,6 +70,33 @@ func (s *Service) Unlink(ctx context.Context, q Store, regID, repoID int64, d di
 	return q.EnqueueGC(ctx, meta.GCItem{Kind: meta.GCBlob, Digest: d, NotBefore: time.Now().UTC().Add(s.gcGrace)})
 }
 
+// burialWait bounds how long an upload waits for garbage collection to
+// finish deleting the bytes of the blob it carries.
+const burialWait = 30 * time.Second
+
+// awaitBurial waits, up to burialWait, while garbage collection deletes
+// d's bytes (a tombstone stands for d), before an upload puts the same
+// bytes in place. GC deletes the bytes before it removes the tombstone,
+// so once the tombstone is gone nothing will delete what the upload
+// stores: content pushed again just as GC removes it is stored again
+// rather than refused. If the tombstone outlives the wait (a GC pass that
+// stopped midway leaves it for the next pass), ensureStored refuses the
+// link and the client is asked to upload again.
+func (s *Service) awaitBurial(ctx context.Context, d digest.Digest) error {
+	deadline := time.Now().Add(burialWait)
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 250*time.Millisecond) {
+		dead, err := s.meta.Read().Tombstoned(ctx, d)
+		if err != nil || !dead || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
 // ensureStored checks, inside the linking transaction, that the blob's
 // bytes are there and not being deleted: garbage collection tombstones a
 // blob in the transaction that deletes its record and deletes the bytes
