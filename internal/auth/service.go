@@ -46,7 +46,7 @@ type Options struct {
 	// Limits returns a SKU's limits (default: ACR's).
 	Limits func(sku string) sku.Limits
 	// Hashes bounds the password hashes checked at once (default: half
-	// the CPUs, 1 to 4; each takes 19 MiB).
+	// the CPUs, 1 to 4; each takes 7 MiB).
 	Hashes int
 }
 
