@@ -274,7 +274,7 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 	} else if err := s.upload(ctx, r, id); err != nil {
 		return 0, err
 	}
-	if err := s.awaitBurial(ctx, d); err != nil {
+	if err := s.beforePlacing(ctx, d); err != nil {
 		return 0, err
 	}
 	size, err := s.uploads.Commit(ctx, id, d)
@@ -286,10 +286,7 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 	case err != nil:
 		return 0, err
 	}
-	return size, s.meta.Tx(linkCtx(ctx), func(q Store) error {
-		if err := s.linkNew(ctx, q, r, d, size); err != nil {
-			return err
-		}
+	return size, s.linkUploaded(ctx, r, d, size, func(q Store) error {
 		if err := q.DeleteUpload(ctx, id); err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return err
 		}
@@ -345,7 +342,7 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	if _, err := s.uploads.Append(ctx, id, 0, body); err != nil {
 		return 0, err
 	}
-	if err := s.awaitBurial(ctx, d); err != nil {
+	if err := s.beforePlacing(ctx, d); err != nil {
 		return 0, err
 	}
 	size, err := s.uploads.Commit(ctx, id, d)
@@ -355,7 +352,7 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	if err != nil {
 		return 0, err
 	}
-	return size, s.meta.Tx(linkCtx(ctx), func(q Store) error { return s.linkNew(ctx, q, r, d, size) })
+	return size, s.linkUploaded(ctx, r, d, size, nil)
 }
 
 // CancelUpload ends an upload session and discards its bytes.

@@ -74,14 +74,32 @@ func (s *Service) Unlink(ctx context.Context, q Store, regID, repoID int64, d di
 // finish deleting the bytes of the blob it carries.
 const burialWait = 30 * time.Second
 
-// awaitBurial waits, up to burialWait, while garbage collection deletes
-// d's bytes (a tombstone stands for d), before an upload puts the same
-// bytes in place. GC deletes the bytes before it removes the tombstone,
-// so once the tombstone is gone nothing will delete what the upload
-// stores: content pushed again just as GC removes it is stored again
-// rather than refused. If the tombstone outlives the wait (a GC pass that
-// stopped midway leaves it for the next pass), ensureStored refuses the
-// link and the client is asked to upload again.
+// errBeingBuried is ensureStored's answer for a tombstoned blob: the
+// linking transaction ends and linkUploaded waits for the burial.
+var errBeingBuried = errors.New("blob is being garbage collected")
+
+// Uploads and garbage collection. GC deletes a blob's record and writes a
+// tombstone in one transaction, then deletes the bytes, then the
+// tombstone. An upload of the same content meanwhile is stored again, not
+// refused: before it puts its bytes in place it waits for a tombstone to
+// go (awaitBurial) if the blob's bytes are still there to be deleted (when
+// they are gone, GC has nothing left to delete, so the check costs a stat
+// and no query on the common path); and when its linking transaction
+// finds a tombstone, it waits for it to go and links again, provided its
+// bytes are still there (linkUploaded). What GC deleted under an upload
+// anyway (a tombstone that outlives the wait, or a pass that started
+// afterwards) is refused, and the client uploads again.
+
+// beforePlacing waits for a burial of d that could delete the bytes an
+// upload is about to put in place.
+func (s *Service) beforePlacing(ctx context.Context, d digest.Digest) error {
+	if _, err := s.blobs.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
+		return nil // no bytes for GC to delete: a burial under way is past that
+	}
+	return s.awaitBurial(ctx, d)
+}
+
+// awaitBurial waits, up to burialWait, while a tombstone stands for d.
 func (s *Service) awaitBurial(ctx context.Context, d digest.Digest) error {
 	deadline := time.Now().Add(burialWait)
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 250*time.Millisecond) {
@@ -97,16 +115,40 @@ func (s *Service) awaitBurial(ctx context.Context, d digest.Digest) error {
 	}
 }
 
+// linkUploaded runs the transaction that links an upload's blob (then
+// also runs, in it, then if not nil). If the blob turns out to be
+// tombstoned, it waits for the burial and tries once more.
+func (s *Service) linkUploaded(ctx context.Context, r Repo, d digest.Digest, size int64, then func(q Store) error) error {
+	for try := 0; ; try++ {
+		err := s.meta.Tx(linkCtx(ctx), func(q Store) error {
+			if err := s.linkNew(ctx, q, r, d, size); err != nil {
+				return err
+			}
+			if then != nil {
+				return then(q)
+			}
+			return nil
+		})
+		if !errors.Is(err, errBeingBuried) {
+			return err
+		}
+		if try > 0 {
+			return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s is being garbage collected: upload it again", d)
+		}
+		if err := s.awaitBurial(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
 // ensureStored checks, inside the linking transaction, that the blob's
-// bytes are there and not being deleted: garbage collection tombstones a
-// blob in the transaction that deletes its record and deletes the bytes
-// after, so a link made after that transaction sees the tombstone or the
-// missing bytes and the client is asked to upload again.
+// bytes are there and not being deleted (errBeingBuried while a tombstone
+// stands); missing bytes are refused and the client uploads again.
 func (s *Service) ensureStored(ctx context.Context, q Store, d digest.Digest) error {
 	if dead, err := q.Tombstoned(ctx, d); err != nil {
 		return err
 	} else if dead {
-		return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s is being garbage collected: upload it again", d)
+		return errBeingBuried
 	}
 	if _, err := s.blobs.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
 		return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s was collected while it was being uploaded: upload it again", d)
