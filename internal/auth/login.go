@@ -110,12 +110,43 @@ func (s *Service) login(ctx context.Context, reg *meta.Registry, user, password 
 	if match == nil {
 		return nil, true, errWrongPassword
 	}
+	if !hashCurrent(match.Hash) {
+		s.rehash(ctx, *match, password)
+	}
 	exp := now.Add(credCacheTTL)
 	if !match.ExpiresAt.IsZero() && match.ExpiresAt.Before(exp) {
 		exp = match.ExpiresAt
 	}
 	s.credCache.Store(fp, credEntry{uid: p.UID, tokenGen: p.TokenGen, expires: exp})
 	return p, true, nil
+}
+
+// rehash stores a credential's hash again with today's parameters once its
+// secret has been verified: hashes keep the parameters they were made with,
+// so new parameters reach old credentials at their next sign-in. The hash
+// is replaced only if it is still the one verified (a password reset
+// meanwhile wins); a failure is logged and does not fail the sign-in.
+func (s *Service) rehash(ctx context.Context, c meta.Credential, secret string) {
+	var h string
+	if err := s.hashes.run(ctx, func() { h = HashSecret(secret) }); err != nil {
+		return
+	}
+	err := s.meta.Tx(ctx, func(q Store) error {
+		cs, err := q.ListCredentials(ctx, c.PrincipalID)
+		if err != nil {
+			return err
+		}
+		for _, cur := range cs {
+			if cur.Name == c.Name && cur.Hash == c.Hash {
+				cur.Hash = h
+				return q.PutCredential(ctx, &cur)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "store a credential's hash with today's parameters", "principal", c.PrincipalID, "err", err)
+	}
 }
 
 // usable reports whether p may authenticate to reg now.

@@ -46,6 +46,12 @@ func HashSecret(secret string) string {
 
 var errHash = errors.New("malformed secret hash")
 
+// hashCurrent reports whether hash was made with the parameters HashSecret
+// uses now.
+func hashCurrent(hash string) bool {
+	return strings.HasPrefix(hash, fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, argonMemory, argonTime, argonThreads))
+}
+
 // VerifySecret compares secret with a PHC hash in constant time.
 func VerifySecret(hash, secret string) (bool, error) {
 	parts := strings.Split(hash, "$")
