@@ -40,16 +40,18 @@ func HashSecret(secret string) string {
 	_, _ = rand.Read(salt)
 	key := argon2.IDKey([]byte(secret), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	returnHashMemory()
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+	return hashPrefix() + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
 }
 
 var errHash = errors.New("malformed secret hash")
 
 // hashCurrent reports whether hash was made with the parameters HashSecret
 // uses now.
-func hashCurrent(hash string) bool {
-	return strings.HasPrefix(hash, fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, argonMemory, argonTime, argonThreads))
+func hashCurrent(hash string) bool { return strings.HasPrefix(hash, hashPrefix()) }
+
+// hashPrefix is the PHC string's algorithm and parameters, up to the salt.
+func hashPrefix() string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, argonMemory, argonTime, argonThreads)
 }
 
 // VerifySecret compares secret with a PHC hash in constant time.

@@ -99,13 +99,18 @@ func (s *Service) beforePlacing(ctx context.Context, d digest.Digest) error {
 	return s.awaitBurial(ctx, d)
 }
 
-// awaitBurial waits, up to burialWait, while a tombstone stands for d.
+// awaitBurial waits, up to burialWait, while a tombstone stands for d; a
+// tombstone that outlives the wait (a GC pass that stopped midway leaves
+// it for the next pass) refuses the upload.
 func (s *Service) awaitBurial(ctx context.Context, d digest.Digest) error {
 	deadline := time.Now().Add(burialWait)
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 250*time.Millisecond) {
 		dead, err := s.meta.Read().Tombstoned(ctx, d)
-		if err != nil || !dead || time.Now().After(deadline) {
+		if err != nil || !dead {
 			return err
+		}
+		if time.Now().After(deadline) {
+			return buried(d)
 		}
 		select {
 		case <-ctx.Done():
@@ -113,6 +118,10 @@ func (s *Service) awaitBurial(ctx context.Context, d digest.Digest) error {
 		case <-time.After(pause):
 		}
 	}
+}
+
+func buried(d digest.Digest) error {
+	return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s is being garbage collected: upload it again", d)
 }
 
 // linkUploaded runs the transaction that links an upload's blob (then
@@ -133,7 +142,7 @@ func (s *Service) linkUploaded(ctx context.Context, r Repo, d digest.Digest, siz
 			return err
 		}
 		if try > 0 {
-			return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s is being garbage collected: upload it again", d)
+			return buried(d)
 		}
 		if err := s.awaitBurial(ctx, d); err != nil {
 			return err
