@@ -176,18 +176,25 @@ func (g *groupWriter) commitAt(batch []*txReq, relaxed bool) {
 // rolling back everything, a failed commit), the transactions that had
 // succeeded run again one per commit; fn may run more than once by
 // contract.
+//
+// Callers are answered only after the resolution cache has dropped what
+// the batch's writes may have changed, so an acknowledged write is visible
+// to the next read.
 func (g *groupWriter) commit(batch []*txReq) {
 	var dirty atomic.Bool
+	errs := make([]error, len(batch))
 	defer func() {
 		if dirty.Load() {
 			g.cache.invalidate()
 		}
+		for i, r := range batch {
+			r.done <- errs[i]
+		}
 	}()
 	if len(batch) == 1 {
-		batch[0].done <- g.single(batch[0], &dirty)
+		errs[0] = g.single(batch[0], &dirty)
 		return
 	}
-	errs := make([]error, len(batch))
 	err := func() error {
 		tx, err := g.db.BeginTx(context.Background(), nil)
 		if err != nil {
@@ -225,7 +232,6 @@ func (g *groupWriter) commit(batch []*txReq) {
 		if err != nil && errs[i] == nil {
 			errs[i] = g.single(r, &dirty) // the batch failed as a whole: alone this time
 		}
-		r.done <- errs[i]
 	}
 }
 

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -90,5 +91,47 @@ func TestResolveCacheInvalidation(t *testing.T) {
 	}
 	if read().Attributes.ReadEnabled {
 		t.Fatal("a repository lock committed before the read is not visible")
+	}
+}
+
+// TestResolveSeesAcknowledgedMove: a tag moved by a transaction that has
+// returned is what the next resolution answers, every time (the cache is
+// dropped before the writer answers, not after).
+func TestResolveSeesAcknowledgedMove(t *testing.T) {
+	s := openTemp(t, t.TempDir())
+	defer s.Close()
+	ctx := t.Context()
+	reg := meta.Registry{Name: "r", LoginServer: "r.example.com", SKU: "Standard", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	var repo *meta.Repository
+	var ms [2]*meta.Manifest
+	if err := s.Tx(ctx, func(q meta.Queries) error {
+		if err := q.CreateRegistry(ctx, &reg); err != nil {
+			return err
+		}
+		var err error
+		if repo, err = q.EnsureRepository(ctx, reg.ID, "app"); err != nil {
+			return err
+		}
+		for i := range ms {
+			body := []byte(fmt.Sprintf(`{"n":%d}`, i))
+			ms[i] = &meta.Manifest{RepositoryID: repo.ID, Digest: digest.FromBytes(body), MediaType: "application/vnd.oci.image.manifest.v1+json",
+				Size: int64(len(body)), Content: body, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+			if _, err := q.PutManifest(ctx, ms[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		want := ms[i%2]
+		if err := s.Tx(ctx, func(q meta.Queries) error { return q.PutTag(ctx, repo.ID, "v1", want.ID, time.Now()) }); err != nil {
+			t.Fatal(err)
+		}
+		_, _, got, err := s.Read().ResolveManifest(ctx, reg.ID, "app", "v1", false)
+		if err != nil || got.Digest != want.Digest {
+			t.Fatalf("move %d: resolved %v, %v; want %s", i, got, err, want.Digest)
+		}
 	}
 }
