@@ -8,6 +8,7 @@ package audit
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
@@ -18,67 +19,88 @@ type Store interface {
 	meta.Audit
 }
 
-// Writer batches audit entries into the metadata store.
+// Writer batches audit entries into the metadata store. Its queue is a
+// slice that holds only what waits, so an idle writer costs no memory.
 type Writer struct {
 	meta meta.View[Store]
 	log  *slog.Logger
-	ch   chan meta.AuditEntry
+	wake chan struct{} // a batch is full: write it now
+
+	mu      sync.Mutex
+	pending []meta.AuditEntry
 }
 
 // queueSize bounds the entries waiting; beyond it entries are dropped (and
 // counted in the log) rather than slowing requests down.
 const queueSize = 10000
 
+// batchSize is how many waiting entries make the writer write at once.
+const batchSize = 500
+
 // New returns a Writer; call Run to write.
 func New(m meta.View[Store], log *slog.Logger) *Writer {
-	return &Writer{meta: m, log: log, ch: make(chan meta.AuditEntry, queueSize)}
+	return &Writer{meta: m, log: log, wake: make(chan struct{}, 1)}
 }
 
 // Record queues an entry without blocking.
 func (w *Writer) Record(e meta.AuditEntry) {
-	select {
-	case w.ch <- e:
-	default:
+	w.mu.Lock()
+	n := len(w.pending)
+	if n < queueSize {
+		w.pending = append(w.pending, e)
+	}
+	w.mu.Unlock()
+	switch {
+	case n >= queueSize:
 		w.log.Warn("audit queue full: entry dropped", "operation", e.Operation, "repository", e.Repository)
+	case n+1 == batchSize:
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// Run writes queued entries every half second (or every 500 entries)
+// take returns the waiting entries and leaves the queue empty; spare is
+// the slice of the previous take, reused unless a burst made it large.
+func (w *Writer) take(spare []meta.AuditEntry) []meta.AuditEntry {
+	if cap(spare) > 2*batchSize {
+		spare = nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	batch := w.pending
+	w.pending = spare[:0]
+	return batch
+}
+
+// Run writes queued entries every half second (or as soon as 500 wait)
 // until ctx ends, then writes what is left.
 func (w *Writer) Run(ctx context.Context) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
-	var batch []meta.AuditEntry
 	wctx := context.WithoutCancel(ctx) // what was queued is written, also on shutdown
+	var spare []meta.AuditEntry
 	flush := func() {
-		if len(batch) == 0 {
-			return
+		batch := w.take(spare)
+		if len(batch) > 0 {
+			err := w.meta.Tx(wctx, func(q Store) error { return q.AppendAuditBatch(wctx, batch) })
+			if err != nil {
+				w.log.Warn("audit write", "entries", len(batch), "err", err)
+			}
 		}
-		err := w.meta.Tx(wctx, func(q Store) error { return q.AppendAuditBatch(wctx, batch) })
-		if err != nil {
-			w.log.Warn("audit write", "entries", len(batch), "err", err)
-		}
-		batch = batch[:0]
+		clear(batch) // let the entries' strings go
+		spare = batch
 	}
 	for {
 		select {
-		case e := <-w.ch:
-			batch = append(batch, e)
-			if len(batch) >= 500 {
-				flush()
-			}
+		case <-w.wake:
+			flush()
 		case <-t.C:
 			flush()
 		case <-ctx.Done():
-			for {
-				select {
-				case e := <-w.ch:
-					batch = append(batch, e)
-				default:
-					flush()
-					return
-				}
-			}
+			flush()
+			return
 		}
 	}
 }

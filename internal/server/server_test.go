@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/acre-project/acre/internal/metrics"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/acre-project/acre/internal/config"
+	"github.com/acre-project/acre/internal/metrics"
 	"github.com/acre-project/acre/internal/registry"
 )
 

@@ -55,13 +55,15 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	if sync != "full" && sync != "normal" {
 		return nil, fmt.Errorf("sqlite: synchronous must be full or normal, not %q", sync)
 	}
-	// Pages are read through the memory map (mmap_size); the page caches
-	// hold what the map cannot serve (pages being written, pages whose
-	// latest version is in the WAL). They are kept small, as each is memory
-	// of its own per connection: 4 MiB for the writer, 2 MiB per reader.
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=mmap_size(268435456)" +
+	// Pages are read into each connection's page cache, kept small (2 MiB
+	// for the writer, 1 MiB per reader); what does not fit is read again
+	// from the OS's file cache. The database is not memory-mapped: each
+	// connection would map it again, and every page it touched would count
+	// once per connection in the process's resident memory, growing with
+	// the database.
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=mmap_size(0)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
-	w, err := sql.Open("sqlite", base+"&_pragma=cache_size(-4096)&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"&_pragma=cache_size(-2048)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +78,7 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", base+"&_pragma=cache_size(-2048)&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", base+"&_pragma=cache_size(-1024)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, err
