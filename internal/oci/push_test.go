@@ -69,13 +69,22 @@ func TestChunkedUpload(t *testing.T) {
 
 	rec := e.do(req{method: http.MethodPatch, target: loc, body: content[:5], header: map[string]string{"Content-Range": "0-4"}})
 	wantStatus(t, rec, http.StatusAccepted)
-	if rec.Header().Get("Range") != "0-4" || rec.Header().Get("Location") != loc {
+	// The first chunk stores the session, under the id the answer names.
+	stored := rec.Header().Get("Location")
+	if rec.Header().Get("Range") != "0-4" || !strings.HasPrefix(stored, "/v2/chunks/blobs/uploads/") || stored == loc ||
+		!strings.HasSuffix(stored, "/"+rec.Header().Get("Docker-Upload-UUID")) {
 		t.Fatalf("PATCH headers %v", rec.Header())
 	}
-	rec = e.do(req{method: http.MethodPatch, target: loc, body: content[5:12]}) // no Content-Range: append
+	loc = stored
+	rec = e.do(req{method: http.MethodPatch, target: loc, body: content[5:8], header: map[string]string{"Content-Range": "5-7"}})
+	wantStatus(t, rec, http.StatusAccepted)
+	if rec.Header().Get("Range") != "0-7" || rec.Header().Get("Location") != loc {
+		t.Fatalf("second PATCH headers %v", rec.Header())
+	}
+	rec = e.do(req{method: http.MethodPatch, target: loc, body: content[8:12]}) // no Content-Range: append
 	wantStatus(t, rec, http.StatusAccepted)
 	if rec.Header().Get("Range") != "0-11" {
-		t.Fatalf("Range after second chunk = %q", rec.Header().Get("Range"))
+		t.Fatalf("Range after third chunk = %q", rec.Header().Get("Range"))
 	}
 	rec = e.get(loc)
 	wantStatus(t, rec, http.StatusNoContent)
@@ -100,10 +109,16 @@ func TestChunkedUpload(t *testing.T) {
 	// The session is over.
 	wantError(t, "GET", e.get(loc), 404, errcode.BlobUploadUnknown)
 
-	// Cancel.
+	// Cancel a session holding bytes: it is gone.
+	id = e.startUpload("", "chunks")
+	rec = e.do(req{method: http.MethodPatch, target: "/v2/chunks/blobs/uploads/" + id, body: content[:3]})
+	wantStatus(t, rec, http.StatusAccepted)
+	loc = rec.Header().Get("Location")
+	wantStatus(t, e.do(req{method: http.MethodDelete, target: loc}), http.StatusNoContent)
+	wantError(t, "GET", e.get(loc), 404, errcode.BlobUploadUnknown)
+	// Cancelling a session without bytes is accepted; there is nothing to remove.
 	id = e.startUpload("", "chunks")
 	wantStatus(t, e.do(req{method: http.MethodDelete, target: "/v2/chunks/blobs/uploads/" + id}), http.StatusNoContent)
-	wantError(t, "GET", e.get("/v2/chunks/blobs/uploads/"+id), 404, errcode.BlobUploadUnknown)
 }
 
 func TestPathEscapedRepositoryName(t *testing.T) {

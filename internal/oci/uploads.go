@@ -70,7 +70,7 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, repo regis
 		writeBlobCreated(w, repo, d)
 		return nil
 	}
-	id, err := h.svc.StartUpload(r.Context(), repo, uploadOwner(r.Context()))
+	id, err := h.svc.StartUpload(r.Context(), repo)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, repo regis
 	return nil
 }
 
-// uploadOwner names the caller for the cap on open upload sessions: its
+// uploadOwner names the caller for the cap on stored upload sessions: its
 // principal's id, which is never reused ("" without an identity).
 func uploadOwner(ctx context.Context) string {
 	if id := identity(ctx); id != nil && id.Principal != nil {
@@ -111,13 +111,15 @@ func chunkOffset(r *http.Request) (int64, error) {
 	return start, nil
 }
 
-// patchUpload serves PATCH: one chunk, streamed to the session.
+// patchUpload serves PATCH: one chunk, streamed to the session. The
+// answer's Location names the session from now on: a session's first
+// chunk may give it another id (see registry.Service.AppendUpload).
 func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, repo registry.Repo, id string) error {
 	off, err := chunkOffset(r)
 	if err != nil {
 		return err
 	}
-	size, err := h.svc.AppendUpload(r.Context(), repo, id, off, r.Body)
+	id, size, err := h.svc.AppendUpload(r.Context(), repo, id, uploadOwner(r.Context()), off, r.Body)
 	if err != nil {
 		return err
 	}

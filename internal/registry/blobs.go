@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/acre-project/acre/internal/blob"
@@ -167,18 +168,26 @@ func uploadUnknown(id string) *errcode.Error {
 	return errcode.Errorf(errcode.BlobUploadUnknown, "upload %q is not known to this repository", id)
 }
 
-// StartUpload opens an upload session in the repository for owner (who
-// opens it: a principal's key, "" for a caller without identity). Open
-// sessions are capped per registry and per owner: past a cap the answer
-// is TOOMANYREQUESTS until sessions end (committed, cancelled, or removed
-// once idle for the upload TTL).
-func (s *Service) StartUpload(ctx context.Context, r Repo, owner string) (string, error) {
+// StartUpload opens an upload session in the repository. The session
+// holds nothing until bytes arrive (see sessions.go): this checks that the
+// repository takes pushes and returns the session's id.
+func (s *Service) StartUpload(ctx context.Context, r Repo) (string, error) {
 	if err := validName(r.Name); err != nil {
 		return "", err
 	}
 	if err := s.checkWritable(ctx, r); err != nil {
 		return "", err
 	}
+	return s.sessions.issue(r, time.Now()), nil
+}
+
+// openStored opens a stored upload session (a record and a file) in the
+// repository for owner (a principal's key, "" for a caller without
+// identity), for the bytes of a fresh session's first chunk. Stored
+// sessions are capped per registry and per owner: past a cap the answer
+// is TOOMANYREQUESTS until sessions end (committed, cancelled, or removed
+// once idle for the upload TTL).
+func (s *Service) openStored(ctx context.Context, r Repo, owner string) (string, error) {
 	id := uuid.NewString()
 	if err := s.uploads.Start(ctx, id); err != nil {
 		return "", err
@@ -234,6 +243,12 @@ func (s *Service) upload(ctx context.Context, r Repo, id string) error {
 
 // UploadSize returns the bytes an upload session holds.
 func (s *Service) UploadSize(ctx context.Context, r Repo, id string) (int64, error) {
+	if err := validName(r.Name); err != nil {
+		return 0, err
+	}
+	if fresh, err := s.sessions.check(r, id, time.Now()); fresh {
+		return 0, err
+	}
 	if err := s.upload(ctx, r, id); err != nil {
 		return 0, err
 	}
@@ -244,31 +259,74 @@ func (s *Service) UploadSize(ctx context.Context, r Repo, id string) (int64, err
 	return size, err
 }
 
-// AppendUpload appends a chunk. offset is where the client says the chunk
-// starts (from Content-Range), or -1 to append at the end.
-func (s *Service) AppendUpload(ctx context.Context, r Repo, id string, offset int64, body io.Reader) (int64, error) {
+// AppendUpload appends a chunk for owner (see openStored). offset is where
+// the client says the chunk starts (from Content-Range), or -1 to append
+// at the end. It returns the session's id from now on (a fresh session's
+// first chunk opens a stored one) and the bytes it holds.
+func (s *Service) AppendUpload(ctx context.Context, r Repo, id, owner string, offset int64, body io.Reader) (string, int64, error) {
 	size, err := s.UploadSize(ctx, r, id)
 	if err != nil {
-		return 0, err
+		return id, 0, err
 	}
 	if offset < 0 {
 		offset = size
 	}
+	if offset != size {
+		return id, size, rangeInvalid(offset, size)
+	}
+	if len(id) == freshLen {
+		if id, err = s.openStored(ctx, r, owner); err != nil {
+			return "", 0, err
+		}
+		n, err := s.appendStored(ctx, id, 0, body)
+		if err != nil {
+			_ = s.CancelUpload(context.WithoutCancel(ctx), r, id) // the client never learns this id
+			return "", 0, err
+		}
+		return id, n, nil
+	}
+	n, err := s.appendStored(ctx, id, offset, body)
+	return id, n, err
+}
+
+// appendStored appends to a stored session.
+func (s *Service) appendStored(ctx context.Context, id string, offset int64, body io.Reader) (int64, error) {
 	n, err := s.uploads.Append(ctx, id, offset, body)
 	switch {
 	case errors.Is(err, blob.ErrOffset):
-		return n, errcode.Errorf(errcode.UploadRangeInvalid, "chunk starts at %d but the upload holds %d bytes", offset, n)
+		return n, rangeInvalid(offset, n)
 	case errors.Is(err, blob.ErrNotFound):
 		return 0, uploadUnknown(id)
 	}
 	return n, err
 }
 
+func rangeInvalid(offset, size int64) *errcode.Error {
+	return errcode.Errorf(errcode.UploadRangeInvalid, "chunk starts at %d but the upload holds %d bytes", offset, size)
+}
+
 // CommitUpload appends an optional last chunk (body may be nil), verifies
 // the digest and makes the blob readable in the repository.
 func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.Digest, offset int64, body io.Reader) (int64, error) {
+	if err := validName(r.Name); err != nil {
+		return 0, err
+	}
+	if fresh, err := s.sessions.check(r, id, time.Now()); fresh {
+		if err != nil {
+			return 0, err
+		}
+		if offset > 0 {
+			return 0, rangeInvalid(offset, 0)
+		}
+		if body == nil {
+			body = strings.NewReader("")
+		}
+		// The session was checked writable when it started, and the
+		// linking transaction checks the repository's lock again.
+		return s.putBlob(ctx, r, d, body)
+	}
 	if body != nil {
-		if _, err := s.AppendUpload(ctx, r, id, offset, body); err != nil {
+		if _, _, err := s.AppendUpload(ctx, r, id, "", offset, body); err != nil {
 			return 0, err
 		}
 	} else if err := s.upload(ctx, r, id); err != nil {
@@ -280,7 +338,7 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 	size, err := s.uploads.Commit(ctx, id, d)
 	switch {
 	case errors.Is(err, blob.ErrDigestMismatch):
-		return 0, errcode.Errorf(errcode.DigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
+		return 0, digestInvalid(d)
 	case errors.Is(err, blob.ErrNotFound):
 		return 0, uploadUnknown(id)
 	case err != nil:
@@ -292,6 +350,10 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 		}
 		return nil
 	})
+}
+
+func digestInvalid(d digest.Digest) *errcode.Error {
+	return errcode.Errorf(errcode.DigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
 }
 
 func (s *Service) linkNew(ctx context.Context, q Store, r Repo, d digest.Digest, size int64) error {
@@ -334,6 +396,12 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	if err := s.checkWritable(ctx, r); err != nil {
 		return 0, err
 	}
+	return s.putBlob(ctx, r, d, body)
+}
+
+// putBlob stores body as blob d and links it into the repository, with
+// no session record: the bytes go through a short-lived upload file.
+func (s *Service) putBlob(ctx context.Context, r Repo, d digest.Digest, body io.Reader) (int64, error) {
 	id := uuid.NewString()
 	if err := s.uploads.Start(ctx, id); err != nil {
 		return 0, err
@@ -347,7 +415,7 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	}
 	size, err := s.uploads.Commit(ctx, id, d)
 	if errors.Is(err, blob.ErrDigestMismatch) {
-		return 0, errcode.Errorf(errcode.DigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
+		return 0, digestInvalid(d)
 	}
 	if err != nil {
 		return 0, err
@@ -355,8 +423,15 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	return size, s.linkUploaded(ctx, r, d, size, nil)
 }
 
-// CancelUpload ends an upload session and discards its bytes.
+// CancelUpload ends an upload session and discards its bytes (a fresh
+// session has none: its id is only checked).
 func (s *Service) CancelUpload(ctx context.Context, r Repo, id string) error {
+	if err := validName(r.Name); err != nil {
+		return err
+	}
+	if fresh, err := s.sessions.check(r, id, time.Now()); fresh {
+		return err
+	}
 	if err := s.upload(ctx, r, id); err != nil {
 		return err
 	}

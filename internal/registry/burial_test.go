@@ -25,11 +25,22 @@ func TestUploadWaitsForBurial(t *testing.T) {
 			return err
 		}},
 		{"session", func(ctx context.Context, s *Service, r Repo, body []byte) error {
-			id, err := s.StartUpload(ctx, r, "")
+			id, err := s.StartUpload(ctx, r)
 			if err != nil {
 				return err
 			}
 			_, err = s.CommitUpload(ctx, r, id, digest.FromBytes(body), 0, bytes.NewReader(body))
+			return err
+		}},
+		{"chunked session", func(ctx context.Context, s *Service, r Repo, body []byte) error {
+			id, err := s.StartUpload(ctx, r)
+			if err != nil {
+				return err
+			}
+			if id, _, err = s.AppendUpload(ctx, r, id, "", 0, bytes.NewReader(body[:1])); err != nil {
+				return err
+			}
+			_, err = s.CommitUpload(ctx, r, id, digest.FromBytes(body), 1, bytes.NewReader(body[1:]))
 			return err
 		}},
 	}

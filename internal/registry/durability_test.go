@@ -53,17 +53,31 @@ func TestPushDurability(t *testing.T) {
 		run     func() error
 	}{
 		{"monolithic uploads", true, func() error { pushImage(t, s, r, "base"); return nil }},
-		{"chunked upload", true, func() error {
-			id, err := s.StartUpload(ctx, r, "")
+		{"upload in one PUT", true, func() error {
+			id, err := s.StartUpload(ctx, r)
 			if err != nil {
 				return err
 			}
 			_, err = s.CommitUpload(ctx, r, id, digest.FromString("chunk"), 0, strings.NewReader("chunk"))
 			return err
 		}},
-		{"cancelled upload", true, func() error {
-			id, err := s.StartUpload(ctx, r, "")
+		{"chunked upload", true, func() error {
+			id, err := s.StartUpload(ctx, r)
 			if err != nil {
+				return err
+			}
+			if id, _, err = s.AppendUpload(ctx, r, id, "", 0, strings.NewReader("chu")); err != nil {
+				return err
+			}
+			_, err = s.CommitUpload(ctx, r, id, digest.FromString("chunk"), 3, strings.NewReader("nk"))
+			return err
+		}},
+		{"cancelled upload", true, func() error {
+			id, err := s.StartUpload(ctx, r)
+			if err != nil {
+				return err
+			}
+			if id, _, err = s.AppendUpload(ctx, r, id, "", 0, strings.NewReader("c")); err != nil {
 				return err
 			}
 			return s.CancelUpload(ctx, r, id)

@@ -86,6 +86,13 @@ type Options struct {
 	// sessions open at once (defaults 10,000 and 1,000); sessions end when
 	// committed, cancelled or removed as idle.
 	MaxUploadsPerRegistry, MaxUploadsPerIdentity int
+	// SessionKey authenticates the ids of upload sessions that hold no
+	// bytes yet (see sessions.go); every node of a cluster must have the
+	// same. Default: a random key, for a single process.
+	SessionKey []byte
+	// UploadTTL is how long such a session stays usable (default 24h, the
+	// idle time after which stored sessions are removed).
+	UploadTTL time.Duration
 }
 
 // Service implements the registry operations.
@@ -103,6 +110,7 @@ type Service struct {
 	onPull          func(m *meta.Manifest, tag string)
 	redirect        bool
 	maxUploads      struct{ registry, identity int }
+	sessions        sessionKeys
 	hosts           sync.Map // host -> hostEntry
 }
 
@@ -139,6 +147,7 @@ func New(o Options) *Service {
 		meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
 	s.maxUploads.registry, s.maxUploads.identity = o.MaxUploadsPerRegistry, o.MaxUploadsPerIdentity
+	s.sessions = newSessionKeys(o.SessionKey, o.UploadTTL)
 	return s
 }
 

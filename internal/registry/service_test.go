@@ -255,26 +255,41 @@ func TestUploadSessionBinding(t *testing.T) {
 	other := ensure(t, s, "other", "other.localhost")
 	ctx := t.Context()
 	r := Repo{Registry: reg, Name: "app"}
-	id, err := s.StartUpload(ctx, r, "")
+	fresh, err := s.StartUpload(ctx, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, wrong := range []Repo{{reg, "app2"}, {other, "app"}} {
-		if _, err := s.UploadSize(ctx, wrong, id); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
-			t.Fatalf("UploadSize from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
-		}
-		if _, err := s.AppendUpload(ctx, wrong, id, -1, strings.NewReader("x")); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
-			t.Fatalf("AppendUpload from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
-		}
-		if err := s.CancelUpload(ctx, wrong, id); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
-			t.Fatalf("CancelUpload from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
+	wrongRepoRefused := func(id string) {
+		t.Helper()
+		for _, wrong := range []Repo{{reg, "app2"}, {other, "app"}} {
+			if _, err := s.UploadSize(ctx, wrong, id); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
+				t.Fatalf("UploadSize from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
+			}
+			if _, _, err := s.AppendUpload(ctx, wrong, id, "", -1, strings.NewReader("x")); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
+				t.Fatalf("AppendUpload from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
+			}
+			if _, err := s.CommitUpload(ctx, wrong, id, digest.FromString("x"), -1, strings.NewReader("x")); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
+				t.Fatalf("CommitUpload from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
+			}
+			if err := s.CancelUpload(ctx, wrong, id); errcode.CodeOf(err) != errcode.BlobUploadUnknown {
+				t.Fatalf("CancelUpload from %s/%s = %v", wrong.Registry.Name, wrong.Name, err)
+			}
 		}
 	}
-	if n, err := s.AppendUpload(ctx, r, id, 0, strings.NewReader("abc")); err != nil || n != 3 {
-		t.Fatalf("AppendUpload = %d, %v", n, err)
+	wrongRepoRefused(fresh)
+	if n, err := s.UploadSize(ctx, r, fresh); err != nil || n != 0 {
+		t.Fatalf("UploadSize of a fresh session = %d, %v", n, err)
 	}
 	var e *errcode.Error
-	if _, err := s.AppendUpload(ctx, r, id, 1, strings.NewReader("x")); !errors.As(err, &e) || e.Code != errcode.UploadRangeInvalid || e.Code.Wire() != errcode.BlobUploadInvalid {
+	if _, _, err := s.AppendUpload(ctx, r, fresh, "", 1, strings.NewReader("x")); !errors.As(err, &e) || e.Code != errcode.UploadRangeInvalid {
+		t.Fatalf("AppendUpload at 1 to a fresh session = %v", err)
+	}
+	id, n, err := s.AppendUpload(ctx, r, fresh, "", 0, strings.NewReader("abc"))
+	if err != nil || n != 3 || id == fresh {
+		t.Fatalf("AppendUpload = %q, %d, %v: want a stored session's new id and 3 bytes", id, n, err)
+	}
+	wrongRepoRefused(id)
+	if _, _, err := s.AppendUpload(ctx, r, id, "", 1, strings.NewReader("x")); !errors.As(err, &e) || e.Code != errcode.UploadRangeInvalid || e.Code.Wire() != errcode.BlobUploadInvalid {
 		t.Fatalf("AppendUpload at a wrong offset = %v", err)
 	}
 	if _, err := s.CommitUpload(ctx, r, id, digest.FromString("nope"), -1, nil); errcode.CodeOf(err) != errcode.DigestInvalid {
@@ -300,7 +315,7 @@ func TestInvalidNames(t *testing.T) {
 		d := digest.FromString("x")
 		checks := map[string]error{}
 		_, checks["StatBlob"] = s.StatBlob(ctx, r, d)
-		_, checks["StartUpload"] = s.StartUpload(ctx, r, "")
+		_, checks["StartUpload"] = s.StartUpload(ctx, r)
 		_, checks["PutBlob"] = s.PutBlob(ctx, r, d, strings.NewReader("x"))
 		_, checks["MountBlob"] = s.MountBlob(ctx, r, "", d, nil)
 		_, checks["GetManifest"] = s.GetManifest(ctx, r, "latest", false)

@@ -18,6 +18,7 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -41,8 +42,9 @@ var ErrWrongKey = errors.New("the value was sealed under another key (is secret_
 
 // Box seals and opens values under one key. It is safe for concurrent use.
 type Box struct {
-	aead  cipher.AEAD
-	keyID string
+	aead   cipher.AEAD
+	keyID  string
+	derive []byte // the key under which Derive's keys are made
 }
 
 // New returns a Box for a KeySize-byte key.
@@ -59,7 +61,18 @@ func New(key []byte) (*Box, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(append([]byte("acre seal key id\x00"), key...))
-	return &Box{aead: aead, keyID: hex.EncodeToString(sum[:4])}, nil
+	dk := hmac.New(sha256.New, key)
+	dk.Write([]byte("acre derived keys\x00"))
+	return &Box{aead: aead, keyID: hex.EncodeToString(sum[:4]), derive: dk.Sum(nil)}, nil
+}
+
+// Derive returns a 32-byte key for purpose, made from the box's key: the
+// same on every node that shares the key file, and different for each
+// purpose, so that no use of a derived key can stand for another.
+func (b *Box) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, b.derive)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // LoadOrCreate reads the key file at path, creating it (KeySize random

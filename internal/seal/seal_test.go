@@ -136,3 +136,25 @@ func newBox(t *testing.T) *Box {
 	}
 	return b
 }
+
+func TestDerive(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, KeySize)
+	other := bytes.Repeat([]byte{8}, KeySize)
+	a, _ := New(key)
+	b, _ := New(key)
+	c, _ := New(other)
+	for _, tc := range []struct {
+		name string
+		x, y []byte
+		same bool
+	}{
+		{"same key, same purpose", a.Derive("p"), b.Derive("p"), true},
+		{"same key, other purpose", a.Derive("p"), a.Derive("q"), false},
+		{"other key, same purpose", a.Derive("p"), c.Derive("p"), false},
+		{"not the key itself", a.Derive(""), key, false},
+	} {
+		if got := bytes.Equal(tc.x, tc.y); got != tc.same || len(tc.x) != 32 {
+			t.Errorf("%s: equal=%v (len %d), want %v", tc.name, got, len(tc.x), tc.same)
+		}
+	}
+}

@@ -100,6 +100,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 	if err != nil {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
+	box, err := seal.LoadOrCreate(cfg.KeyFile())
+	if err == nil {
+		err = checkSealKey(ctx, meta.Narrow(m, func(q meta.Queries) meta.SealKeyCheck { return q }), box, cfg.KeyFile())
+	}
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
 	views := narrowViews(m)
 	mx := newMetrics(m, views)
 	dispatch := webhook.NewDispatcher(views.webhook, log, guard.Client(10*time.Second), mx.Delivery)
@@ -109,7 +117,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		DefaultRegistry: cfg.DefaultRegistry, MaxManifestBytes: cfg.Limits.MaxManifestBytes, Domain: cfg.Domain,
 		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) },
 		Redirect: cfg.Storage.Blobs.Redirect, MaxUploadsPerRegistry: cfg.Limits.MaxUploadsPerRegistry,
-		MaxUploadsPerIdentity: cfg.Limits.MaxUploadsPerIdentity})
+		MaxUploadsPerIdentity: cfg.Limits.MaxUploadsPerIdentity, SessionKey: box.Derive("upload sessions"),
+		UploadTTL: cfg.Lifecycle.UploadTTL})
 	life := lifecycle.New(lifecycle.Options{Meta: meta.Narrow(m, func(q meta.Queries) lifecycle.Store { return q }), Core: svc,
 		Blobs: blobs, Uploads: blobs, Log: log, GCGrace: cfg.Lifecycle.GCGrace, Notify: dispatch.Kick})
 	regs := append([]config.Registry{{Name: cfg.DefaultRegistry}}, cfg.Registries...)
@@ -124,14 +133,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		}
 	}
 	proxies, err := auth.ParseProxies(cfg.Auth.TrustedProxies)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	box, err := seal.LoadOrCreate(cfg.KeyFile())
-	if err == nil {
-		err = checkSealKey(ctx, meta.Narrow(m, func(q meta.Queries) meta.SealKeyCheck { return q }), box, cfg.KeyFile())
-	}
 	if err != nil {
 		m.Close()
 		return nil, err

@@ -10,10 +10,10 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// TestUploadSessionCaps checks that open upload sessions are capped per
-// identity (across registries) and per registry with 429 TOOMANYREQUESTS,
-// and that a cancelled, committed or abandoned (cleaned up) session frees
-// its place.
+// TestUploadSessionCaps checks that upload sessions holding bytes are
+// capped per identity (across registries) and per registry with 429
+// TOOMANYREQUESTS, that a cancelled, committed or abandoned (cleaned up)
+// session frees its place, and that sessions without bytes cost nothing.
 func TestUploadSessionCaps(t *testing.T) {
 	s := newTestServer(t, func(c *config.Config) {
 		c.Limits.MaxUploadsPerIdentity, c.Limits.MaxUploadsPerRegistry = 3, 5
@@ -26,9 +26,15 @@ func TestUploadSessionCaps(t *testing.T) {
 		users[u] = cred{user: u, pass: "password-of-" + u}
 	}
 	a, b := users["pusher-a"], users["pusher-b"]
+	// start opens a session and sends its first byte ("a"), which stores
+	// it; it answers the first refusal or the stored session's location.
 	start := func(c cred, host string) (int, string) {
 		t.Helper()
 		resp, body := s.doHost(host, "POST", "/v2/app/blobs/uploads/", c, nil)
+		if resp.StatusCode != http.StatusAccepted {
+			return resp.StatusCode, ""
+		}
+		resp, body = s.doHost(host, "PATCH", resp.Header.Get("Location"), c, []byte("a"))
 		if resp.StatusCode == http.StatusTooManyRequests &&
 			(!strings.Contains(string(body), `"TOOMANYREQUESTS"`) || resp.Header.Get("Retry-After") == "") {
 			t.Fatalf("429 without the OCI error or Retry-After: %v %s", resp.Header, body)
@@ -52,6 +58,11 @@ func TestUploadSessionCaps(t *testing.T) {
 		return locs
 	}
 	open := openN("a's sessions", a, 3)
+	for range 10 { // past both caps, sessions without bytes still open
+		if resp, _ := s.do("POST", "/v2/app/blobs/uploads/", a, nil); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("a session without bytes: %d, want 202", resp.StatusCode)
+		}
+	}
 	st, _ := start(a, "")
 	want("a's 4th session (identity cap)", st, 429)
 	st, _ = start(a, "beta.localhost")
@@ -69,8 +80,8 @@ func TestUploadSessionCaps(t *testing.T) {
 	st, loc := start(a, "")
 	want("a's session after a cancel", st, 202)
 	// So does committing one.
-	blob := []byte("a committed blob")
-	if resp, body := s.do("PUT", loc+"?digest="+digest.FromBytes(blob).String(), a, blob); resp.StatusCode != 201 {
+	blob := []byte("a committed blob") // its "a" is already there
+	if resp, body := s.do("PUT", loc+"?digest="+digest.FromBytes(blob).String(), a, blob[1:]); resp.StatusCode != 201 {
 		t.Fatalf("commit: %d %s", resp.StatusCode, body)
 	}
 	st, _ = start(a, "")
