@@ -21,6 +21,10 @@ type Store interface {
 
 // Writer batches audit entries into the metadata store. Its queue is a
 // slice that holds only what waits, so an idle writer costs no memory.
+// Pulls that differ only in time and duration while they wait become one
+// entry, its Attempts the number of pulls, its time the first one's and its
+// duration the longest: a registry serving thousands of pulls a second of
+// the same images writes a few rows a second, not thousands.
 type Writer struct {
 	meta meta.View[Store]
 	log  *slog.Logger
@@ -28,6 +32,20 @@ type Writer struct {
 
 	mu      sync.Mutex
 	pending []meta.AuditEntry
+	pulls   map[pullKey]int // waiting pulls: index in pending
+}
+
+// pullKey is what makes two pulls the same entry.
+type pullKey struct {
+	registry                                                  int64
+	identity, kind, principal, repository, tag, digest, media string
+	size                                                      int64
+	ip, agent, result                                         string
+}
+
+func keyOf(e *meta.AuditEntry) pullKey {
+	return pullKey{e.RegistryID, e.Identity, e.PrincipalKind, e.PrincipalID, e.Repository, e.Tag, e.Digest, e.MediaType,
+		e.Size, e.CallerIP, e.UserAgent, e.Result}
 }
 
 // queueSize bounds the entries waiting; beyond it entries are dropped (and
@@ -39,12 +57,26 @@ const batchSize = 500
 
 // New returns a Writer; call Run to write.
 func New(m meta.View[Store], log *slog.Logger) *Writer {
-	return &Writer{meta: m, log: log, wake: make(chan struct{}, 1)}
+	return &Writer{meta: m, log: log, wake: make(chan struct{}, 1), pulls: map[pullKey]int{}}
 }
 
 // Record queues an entry without blocking.
 func (w *Writer) Record(e meta.AuditEntry) {
+	e.Attempts = max(e.Attempts, 1)
 	w.mu.Lock()
+	if e.Operation == "Pull" {
+		k := keyOf(&e)
+		if i, ok := w.pulls[k]; ok {
+			p := &w.pending[i]
+			p.Attempts += e.Attempts
+			p.DurationMS = max(p.DurationMS, e.DurationMS)
+			w.mu.Unlock()
+			return
+		}
+		if len(w.pending) < queueSize {
+			w.pulls[k] = len(w.pending)
+		}
+	}
 	n := len(w.pending)
 	if n < queueSize {
 		w.pending = append(w.pending, e)
@@ -71,6 +103,11 @@ func (w *Writer) take(spare []meta.AuditEntry) []meta.AuditEntry {
 	defer w.mu.Unlock()
 	batch := w.pending
 	w.pending = spare[:0]
+	if len(w.pulls) > 2*batchSize { // a map never shrinks: let a burst's go
+		w.pulls = map[pullKey]int{}
+	} else {
+		clear(w.pulls)
+	}
 	return batch
 }
 

@@ -104,7 +104,8 @@ type AuditEntry struct {
 	Result        string `json:"resultType"`
 	DurationMS    int64  `json:"durationMs"`
 	// Attempts counts the attempts one entry stands for: repeated
-	// throttled sign-ins are written as one entry per window.
+	// throttled sign-ins are written as one entry per window, and pulls
+	// alike but for their time as one entry per write of the audit log.
 	Attempts int `json:"attempts,omitempty"`
 }
 

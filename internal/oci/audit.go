@@ -30,9 +30,17 @@ func noteManifest(ctx context.Context, m *meta.Manifest) {
 // record writes a repository audit entry like ACR's RepositoryEvents:
 // Pull, Push, Delete (a manifest) or Untag.
 func (h *Handler) record(r *http.Request, reg *meta.Registry, rt route.V2, info *auditInfo, err error, start time.Time) {
-	op := map[string]string{http.MethodGet: "Pull", http.MethodPut: "Push", http.MethodDelete: "Delete"}[r.Method]
-	if op == "Delete" && !reference.IsDigest(rt.Arg) {
-		op = "Untag"
+	var op string
+	switch r.Method {
+	case http.MethodGet:
+		op = "Pull"
+	case http.MethodPut:
+		op = "Push"
+	case http.MethodDelete:
+		op = "Delete"
+		if !reference.IsDigest(rt.Arg) {
+			op = "Untag"
+		}
 	}
 	e := meta.AuditEntry{At: start.UTC(), RegistryID: reg.ID, Category: "repository", Operation: op,
 		Repository: rt.Name, CallerIP: auth.ClientIP(r), UserAgent: r.UserAgent(), Result: "Success",
