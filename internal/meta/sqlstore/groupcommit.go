@@ -57,6 +57,8 @@ type groupWriter struct {
 	done  chan struct{}
 	once  sync.Once
 
+	committed func() // called after each commit, when set (the checkpointer's kick)
+
 	commits atomic.Int64 // commits made (a batch counts once)
 	txs     atomic.Int64 // transactions committed
 }
@@ -221,6 +223,7 @@ func (g *groupWriter) commit(batch []*txReq) {
 			return fmt.Errorf("sqlite: commit: %w", err)
 		}
 		g.commits.Add(1)
+		g.kick()
 		for _, e := range errs {
 			if e == nil {
 				g.txs.Add(1)
@@ -252,8 +255,16 @@ func (g *groupWriter) single(r *txReq, dirty *atomic.Bool) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	g.commits.Add(1)
+	g.kick()
 	g.txs.Add(1)
 	return nil
+}
+
+// kick tells whoever wants to know that a commit was made.
+func (g *groupWriter) kick() {
+	if g.committed != nil {
+		g.committed()
+	}
 }
 
 // batchExecer runs a queued transaction's statements without its caller's

@@ -218,3 +218,38 @@ func openFull(t *testing.T) *Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestCheckpointerRuns checks that commits are checkpointed by the
+// checkpointer, off the writer, and that what was written is whole after
+// the store is closed and opened again.
+func TestCheckpointerRuns(t *testing.T) {
+	dir := t.TempDir()
+	s := openTemp(t, dir)
+	ctx := t.Context()
+	reg := &meta.Registry{Name: "ckpt", LoginServer: "ckpt.localhost", SKU: "Basic"}
+	if err := s.Tx(ctx, func(q meta.Queries) error { return q.CreateRegistry(ctx, reg) }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := s.Tx(ctx, func(q meta.Queries) error {
+			_, err := q.EnsureRepository(ctx, reg.ID, fmt.Sprintf("repo-%d", i))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(time.Minute); s.ck.runs.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint within a minute of 50 commits")
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTemp(t, dir)
+	defer s.Close()
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM repositories WHERE registry_id = ?`, reg.ID).Scan(&n); err != nil || n != 50 {
+		t.Fatalf("after reopening: %d repositories (%v), want 50", n, err)
+	}
+}

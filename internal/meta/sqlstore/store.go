@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 
 	"github.com/acre-project/acre/internal/meta"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -36,6 +37,7 @@ type Store struct {
 	rStmts *stmtCache    // SQLite: prepared statements on the read pool (transactions run unprepared)
 	cache  *resolveCache // SQLite only
 	gw     *groupWriter  // SQLite only: write transactions, group-committed
+	ck     *checkpointer // SQLite only
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -63,7 +65,8 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	// the database.
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=mmap_size(0)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
-	w, err := sql.Open("sqlite", base+"&_pragma=cache_size(-2048)&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"&_pragma=cache_size(-2048)&_txlock=immediate"+
+		"&_pragma=wal_autocheckpoint("+strconv.Itoa(writerCheckpointPages)+")")
 	if err != nil {
 		return nil, err
 	}
@@ -89,9 +92,19 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
+	c, err := sql.Open("sqlite", base+"&_pragma=cache_size(-64)")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	c.SetMaxOpenConns(1)
+	ck := newCheckpointer(c)
 	st := newStmtCache(r)
 	cache := newResolveCache()
-	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st, cache: cache, gw: newGroupWriter(w, cache, sync == "full")}, nil
+	gw := newGroupWriter(w, cache, sync == "full")
+	gw.committed = ck.committed
+	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st, cache: cache, gw: gw, ck: ck}, nil
 }
 
 // ownerOnly creates the database file at path with mode 0600 when it is
@@ -144,8 +157,11 @@ func (s *Store) Close() error {
 	if s.gw != nil {
 		s.gw.close()
 	}
+	if s.ck != nil {
+		err = s.ck.close()
+	}
 	if s.rStmts != nil {
-		err = s.rStmts.close()
+		err = errors.Join(err, s.rStmts.close())
 	}
 	return errors.Join(err, s.r.Close(), s.w.Close())
 }
