@@ -50,10 +50,12 @@ of it (an existing one must equal it); otherwise copy it to each node's
 				return fmt.Errorf("source metadata: %w", err)
 			}
 			defer src.Close()
-			srcBlobs, err := fs.New(filepath.Join(from, "blobs"))
+			files, err := fs.New(filepath.Join(from, "blobs"))
 			if err != nil {
 				return err
 			}
+			// Blobs kept inline in the source database go to the blob store too.
+			srcBlobs := server.ContentStore(files, src)
 			m, dstBlobs, dstUploads, err := server.OpenStores(ctx, cfg)
 			if err != nil {
 				return fmt.Errorf("destination: %w", err)

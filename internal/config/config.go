@@ -153,6 +153,10 @@ type Blobs struct {
 	// Redirect sends blob downloads to presigned (S3) or SAS (Azure) URLs,
 	// so clients read straight from the object store.
 	Redirect bool `yaml:"redirect"`
+	// InlineMaxKiB: with the fs store, blobs of at most this many KiB
+	// pushed whole are kept in the metadata database instead of a file of
+	// their own (default 128; 0 turns it off; at most 1024).
+	InlineMaxKiB int `yaml:"inline_max_kib"`
 }
 
 // S3Blobs configures an S3-compatible store (AWS S3, MinIO, Ceph, versitygw).
@@ -207,7 +211,7 @@ func Default() Config {
 		Lifecycle: Lifecycle{Interval: time.Minute, GCGrace: time.Hour, UploadTTL: 24 * time.Hour,
 			OrphanSweep: 24 * time.Hour, RetentionEvery: 10 * time.Minute},
 		Log:     Log{Format: "text", Level: "info"},
-		Storage: Storage{SQLite: SQLite{Synchronous: "full"}},
+		Storage: Storage{SQLite: SQLite{Synchronous: "full"}, Blobs: Blobs{InlineMaxKiB: 128}},
 		Limits:  Limits{MaxManifestBytes: 4 << 20, MaxUploadsPerRegistry: 10000, MaxUploadsPerIdentity: 1000},
 		Tasks:   defaultTasks(),
 	}
@@ -295,6 +299,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxManifestBytes < 1024 {
 		errs = append(errs, errors.New("limits.max_manifest_bytes: at least 1024"))
+	}
+	if c.Storage.Blobs.InlineMaxKiB < 0 || c.Storage.Blobs.InlineMaxKiB > 1024 {
+		errs = append(errs, errors.New("storage.blobs.inline_max_kib: between 0 and 1024"))
 	}
 	if c.Limits.MaxUploadsPerRegistry < 1 || c.Limits.MaxUploadsPerIdentity < 1 {
 		errs = append(errs, errors.New("limits.max_uploads_per_registry and max_uploads_per_identity: at least 1"))

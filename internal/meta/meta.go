@@ -209,6 +209,16 @@ type Blobs interface {
 	ListLinks(ctx context.Context, repositoryID int64) ([]digest.Digest, error)
 }
 
+// BlobContents keeps the bytes of small blobs in the metadata store, in
+// the transaction that records and links them; a blob's bytes go with
+// its record (DeleteBlob).
+type BlobContents interface {
+	// PutBlobContent stores a recorded blob's bytes; storing them again is a no-op.
+	PutBlobContent(ctx context.Context, d digest.Digest, content []byte) error
+	// BlobContent returns a blob's stored bytes, or ErrNotFound when it has none.
+	BlobContent(ctx context.Context, d digest.Digest) ([]byte, error)
+}
+
 // Manifests stores manifests and their references.
 type Manifests interface {
 	// PutManifest inserts m (with its Refs) unless the repository already has
@@ -265,6 +275,7 @@ type Queries interface {
 	Registries
 	Repositories
 	Blobs
+	BlobContents
 	Manifests
 	Tags
 	Uploads

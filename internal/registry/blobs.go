@@ -344,7 +344,7 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 	case err != nil:
 		return 0, err
 	}
-	return size, s.linkUploaded(ctx, r, d, size, func(q Store) error {
+	return size, s.linkUploaded(ctx, r, d, size, nil, func(q Store) error {
 		if err := q.DeleteUpload(ctx, id); err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return err
 		}
@@ -356,7 +356,7 @@ func digestInvalid(d digest.Digest) *errcode.Error {
 	return errcode.Errorf(errcode.DigestInvalid, "uploaded content does not match digest %s", d).WithDetail(map[string]string{"digest": d.String()})
 }
 
-func (s *Service) linkNew(ctx context.Context, q Store, r Repo, d digest.Digest, size int64) error {
+func (s *Service) linkNew(ctx context.Context, q Store, r Repo, d digest.Digest, size int64, content []byte) error {
 	now := time.Now().UTC()
 	repo, err := q.EnsureRepository(ctx, r.Registry.ID, r.Name)
 	if err != nil {
@@ -368,7 +368,7 @@ func (s *Service) linkNew(ctx context.Context, q Store, r Repo, d digest.Digest,
 	if err := q.PutBlob(ctx, d, size, now); err != nil {
 		return err
 	}
-	if err := s.ensureStored(ctx, q, d); err != nil {
+	if err := s.ensureStored(ctx, q, d, content); err != nil {
 		return err
 	}
 	return s.link(ctx, q, r.Registry.ID, repo, d, size)
@@ -400,8 +400,20 @@ func (s *Service) PutBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 }
 
 // putBlob stores body as blob d and links it into the repository, with
-// no session record: the bytes go through a short-lived upload file.
+// no session record: a small body is kept inline (see inline.go), a larger
+// one goes through a short-lived upload file.
 func (s *Service) putBlob(ctx context.Context, r Repo, d digest.Digest, body io.Reader) (int64, error) {
+	if s.inline.max > 0 {
+		small, rest, release, err := s.inline.read(body)
+		if err != nil {
+			return 0, err
+		}
+		defer release()
+		if rest == nil {
+			return s.putInline(ctx, r, d, small)
+		}
+		body = rest
+	}
 	id := uuid.NewString()
 	if err := s.uploads.Start(ctx, id); err != nil {
 		return 0, err
@@ -420,7 +432,7 @@ func (s *Service) putBlob(ctx context.Context, r Repo, d digest.Digest, body io.
 	if err != nil {
 		return 0, err
 	}
-	return size, s.linkUploaded(ctx, r, d, size, nil)
+	return size, s.linkUploaded(ctx, r, d, size, nil, nil)
 }
 
 // CancelUpload ends an upload session and discards its bytes (a fresh

@@ -93,7 +93,7 @@ var errBeingBuried = errors.New("blob is being garbage collected")
 // beforePlacing waits for a burial of d that could delete the bytes an
 // upload is about to put in place.
 func (s *Service) beforePlacing(ctx context.Context, d digest.Digest) error {
-	if _, err := s.blobs.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
+	if _, err := s.files.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
 		return nil // no bytes for GC to delete: a burial under way is past that
 	}
 	return s.awaitBurial(ctx, d)
@@ -125,12 +125,14 @@ func buried(d digest.Digest) error {
 }
 
 // linkUploaded runs the transaction that links an upload's blob (then
-// also runs, in it, then if not nil). If the blob turns out to be
-// tombstoned, it waits for the burial and tries once more.
-func (s *Service) linkUploaded(ctx context.Context, r Repo, d digest.Digest, size int64, then func(q Store) error) error {
+// also runs, in it, then if not nil), storing content with it when not
+// nil (an inline blob) or else checking that Blobs holds the bytes. If the
+// blob turns out to be tombstoned, it waits for the burial and tries once
+// more.
+func (s *Service) linkUploaded(ctx context.Context, r Repo, d digest.Digest, size int64, content []byte, then func(q Store) error) error {
 	for try := 0; ; try++ {
 		err := s.meta.Tx(linkCtx(ctx), func(q Store) error {
-			if err := s.linkNew(ctx, q, r, d, size); err != nil {
+			if err := s.linkNew(ctx, q, r, d, size, content); err != nil {
 				return err
 			}
 			if then != nil {
@@ -150,21 +152,27 @@ func (s *Service) linkUploaded(ctx context.Context, r Repo, d digest.Digest, siz
 	}
 }
 
-// ensureStored checks, inside the linking transaction, that the blob's
-// bytes are there and not being deleted (errBeingBuried while a tombstone
-// stands); missing bytes are refused and the client uploads again.
-func (s *Service) ensureStored(ctx context.Context, q Store, d digest.Digest) error {
+// ensureStored checks, inside the linking transaction, that the blob is
+// not being deleted (errBeingBuried while a tombstone stands) and that its
+// bytes are kept: content, when not nil, is stored in the transaction;
+// otherwise the bytes must be in Blobs or already in the metadata store.
+// Missing bytes are refused and the client uploads again.
+func (s *Service) ensureStored(ctx context.Context, q Store, d digest.Digest, content []byte) error {
 	if dead, err := q.Tombstoned(ctx, d); err != nil {
 		return err
 	} else if dead {
 		return errBeingBuried
 	}
-	if _, err := s.blobs.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
-		return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s was collected while it was being uploaded: upload it again", d)
-	} else if err != nil {
-		return err
+	if content != nil {
+		return q.PutBlobContent(ctx, d, content)
 	}
-	return nil
+	_, err := s.files.Stat(ctx, d)
+	if errors.Is(err, blob.ErrNotFound) {
+		if _, err = q.BlobContent(ctx, d); errors.Is(err, meta.ErrNotFound) {
+			return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s was collected while it was being uploaded: upload it again", d)
+		}
+	}
+	return err
 }
 
 // checkQuota refuses pushes into a registry at or past its storage limit.

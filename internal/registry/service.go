@@ -42,6 +42,7 @@ type Store interface {
 	meta.Registries
 	meta.Repositories
 	meta.Blobs
+	meta.BlobContents
 	meta.Manifests
 	meta.Tags
 	meta.Uploads
@@ -93,12 +94,18 @@ type Options struct {
 	// UploadTTL is how long such a session stays usable (default 24h, the
 	// idle time after which stored sessions are removed).
 	UploadTTL time.Duration
+	// InlineMax: a blob of at most this many bytes pushed whole (one PUT
+	// or POST with every byte) is kept in the metadata store, in the
+	// transaction that links it, instead of in Blobs (see inline.go).
+	// 0 keeps every blob in Blobs.
+	InlineMax int
 }
 
 // Service implements the registry operations.
 type Service struct {
 	meta            meta.View[Store]
-	blobs           blob.Store
+	blobs           blob.Store // reads: Blobs, and the metadata store's blob contents with InlineMax
+	files           blob.Store // Blobs itself
 	uploads         blob.Uploads
 	log             *slog.Logger
 	defaultRegistry string
@@ -111,6 +118,7 @@ type Service struct {
 	redirect        bool
 	maxUploads      struct{ registry, identity int }
 	sessions        sessionKeys
+	inline          inliner
 	hosts           sync.Map // host -> hostEntry
 }
 
@@ -144,10 +152,14 @@ func New(o Options) *Service {
 		o.MaxUploadsPerIdentity = DefaultMaxUploadsPerIdentity
 	}
 	s := &Service{redirect: o.Redirect, limits: o.Limits, gcGrace: o.GCGrace, onPull: o.OnPull,
-		meta: o.Meta, blobs: o.Blobs, uploads: o.Uploads, log: o.Log,
+		meta: o.Meta, blobs: o.Blobs, files: o.Blobs, uploads: o.Uploads, log: o.Log,
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
 	s.maxUploads.registry, s.maxUploads.identity = o.MaxUploadsPerRegistry, o.MaxUploadsPerIdentity
 	s.sessions = newSessionKeys(o.SessionKey, o.UploadTTL)
+	if o.InlineMax > 0 {
+		s.inline = newInliner(o.InlineMax)
+		s.blobs = NewContentStore(o.Blobs, meta.Within(o.Meta, func(q Store) meta.BlobContents { return q }))
+	}
 	return s
 }
 

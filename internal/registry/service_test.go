@@ -18,6 +18,14 @@ import (
 
 func newService(t *testing.T, defaultRegistry string) (*Service, meta.Store) {
 	t.Helper()
+	s, m, _ := newServiceWith(t, func(o *Options) { o.DefaultRegistry = defaultRegistry })
+	return s, m
+}
+
+// newServiceWith builds a Service on a fresh SQLite store and fs blob
+// store, which it also returns, with options set by opt.
+func newServiceWith(t *testing.T, opt func(o *Options)) (*Service, meta.Store, *fs.Store) {
+	t.Helper()
 	dir := t.TempDir()
 	blobs, err := fs.New(filepath.Join(dir, "blobs"))
 	if err != nil {
@@ -28,7 +36,9 @@ func newService(t *testing.T, defaultRegistry string) (*Service, meta.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return New(Options{Meta: meta.Narrow(m, func(q meta.Queries) Store { return q }), Blobs: blobs, Uploads: blobs, DefaultRegistry: defaultRegistry}), m
+	o := Options{Meta: meta.Narrow(m, func(q meta.Queries) Store { return q }), Blobs: blobs, Uploads: blobs}
+	opt(&o)
+	return New(o), m, blobs
 }
 
 func ensure(t *testing.T, s *Service, name, login string) *meta.Registry {

@@ -3,9 +3,9 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acre-project/acre/internal/blob"
+	"github.com/acre-project/acre/internal/blob/fs"
 	"github.com/acre-project/acre/internal/config"
 	"github.com/acre-project/acre/internal/lifecycle"
 	"github.com/opencontainers/go-digest"
@@ -46,8 +48,19 @@ func (s *testServer) verifyImage(c cred, repo string, img image) error {
 	return nil
 }
 
-func blobFile(dir string, d digest.Digest) string {
-	return filepath.Join(dir, "blobs", "blobs", d.Algorithm().String(), d.Encoded()[:2], d.Encoded())
+// stored tells whether the server with data in dir keeps d's bytes, in a
+// file or inline in its database.
+func (s *testServer) stored(dir string, d digest.Digest) bool {
+	s.t.Helper()
+	files, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	_, err = ContentStore(files, s.srv.meta).Stat(s.t.Context(), d)
+	if err != nil && !errors.Is(err, blob.ErrNotFound) {
+		s.t.Fatal(err)
+	}
+	return err == nil
 }
 
 // TestGCStress runs pushes, deletes and GC passes at once until enough work
@@ -171,15 +184,15 @@ func TestGCStress(t *testing.T) {
 			t.Errorf("acknowledged image lost: %v", err)
 		}
 	}
-	if _, err := os.Stat(blobFile(dir, digest.FromBytes(base))); err != nil {
-		t.Errorf("the shared base layer was freed: %v", err)
+	if !s.stored(dir, digest.FromBytes(base)) {
+		t.Errorf("the shared base layer was freed")
 	}
 	for _, img := range deleted[:5] {
 		for d, b := range img.blobs {
 			if string(b) == string(base) {
 				continue
 			}
-			if _, err := os.Stat(blobFile(dir, d)); err == nil {
+			if s.stored(dir, d) {
 				t.Errorf("blob %s of a deleted image was not freed", d)
 			}
 		}

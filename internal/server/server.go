@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, bootstrapUser
 		Notify: dispatch.Kick, GCGrace: cfg.Lifecycle.GCGrace, Limits: func(r *meta.Registry) sku.Limits { return cfg.SKU(r.SKU) },
 		Redirect: cfg.Storage.Blobs.Redirect, MaxUploadsPerRegistry: cfg.Limits.MaxUploadsPerRegistry,
 		MaxUploadsPerIdentity: cfg.Limits.MaxUploadsPerIdentity, SessionKey: box.Derive("upload sessions"),
-		UploadTTL: cfg.Lifecycle.UploadTTL})
+		UploadTTL: cfg.Lifecycle.UploadTTL, InlineMax: inlineMax(cfg.Storage.Blobs)})
 	life := lifecycle.New(lifecycle.Options{Meta: meta.Narrow(m, func(q meta.Queries) lifecycle.Store { return q }), Core: svc,
 		Blobs: blobs, Uploads: blobs, Log: log, GCGrace: cfg.Lifecycle.GCGrace, Notify: dispatch.Kick})
 	regs := append([]config.Registry{{Name: cfg.DefaultRegistry}}, cfg.Registries...)

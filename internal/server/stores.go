@@ -13,6 +13,7 @@ import (
 	"github.com/acre-project/acre/internal/config"
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/meta/sqlstore"
+	"github.com/acre-project/acre/internal/registry"
 )
 
 // blobStore is what the service needs of a blob backend.
@@ -44,6 +45,23 @@ func openBlobs(ctx context.Context, cfg config.Config) (blobStore, error) {
 			Container: b.Azure.Container, Prefix: b.Azure.Prefix})
 	}
 	return nil, fmt.Errorf("storage.blobs.type %q: use fs, s3 or azure", b.Type)
+}
+
+// inlineMax is the size up to which blobs pushed whole are kept in the
+// metadata store: with the fs store only, whose per-blob file creation and
+// syncs cost more than small bytes do (object stores keep every blob, so
+// that their own replication and lifecycle see them all).
+func inlineMax(b config.Blobs) int {
+	if b.Type != "" && b.Type != "fs" {
+		return 0
+	}
+	return b.InlineMaxKiB << 10
+}
+
+// ContentStore returns b reading also the blobs kept inline in m (see
+// registry.NewContentStore).
+func ContentStore(b blob.Store, m meta.Store) blob.Store {
+	return registry.NewContentStore(b, meta.Narrow(m, func(q meta.Queries) meta.BlobContents { return q }))
 }
 
 // openMeta opens PostgreSQL when a DSN is configured (or in

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/acre-project/acre/internal/blob"
+
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/tasks"
 	"github.com/acre-project/acre/internal/webhook"
@@ -38,7 +40,11 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 	if s.auth != nil {
 		creds = s.auth
 	}
-	return tasks.New(tasks.Options{Meta: s.views.tasks, Blobs: blobs, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
+	var read blob.Store = blobs
+	if inlineMax(s.cfg.Storage.Blobs) > 0 { // build contexts may have been pushed inline
+		read = ContentStore(blobs, s.meta)
+	}
+	return tasks.New(tasks.Options{Meta: s.views.tasks, Blobs: read, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
 		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
 		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork,
 		OwnHost: s.ownHost, CommitPoll: tc.CommitPoll, Box: s.box, Vault: taskVault{s}, GitProxy: s.buildkitProxy(),

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"ListRepositories", testListRepositories},
 		{"ListRepositoriesListEnabled", testListRepositoriesListEnabled},
 		{"Blobs", testBlobs},
+		{"BlobContents", testBlobContents},
 		{"Manifests", testManifests},
 		{"ManifestSameDigestTwoRepositories", testManifestTwoRepositories},
 		{"DeleteManifestCascadesTags", testDeleteManifest},

@@ -73,3 +73,15 @@ func (q *queries) ReposLinkingBlob(ctx context.Context, registryID int64, d dige
 		WHERE l.digest = ? AND r.registry_id = ? ORDER BY r.name LIMIT ?`, d.String(), registryID, n)
 	return scanStrings(rows, err)
 }
+
+func (q *queries) PutBlobContent(ctx context.Context, d digest.Digest, content []byte) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO blob_contents (digest, content) VALUES (?, ?)
+		ON CONFLICT (digest) DO NOTHING`, d.String(), content)
+	return err
+}
+
+func (q *queries) BlobContent(ctx context.Context, d digest.Digest) ([]byte, error) {
+	var b []byte
+	err := q.db.QueryRowContext(ctx, `SELECT content FROM blob_contents WHERE digest = ?`, d.String()).Scan(&b)
+	return b, notFound(err)
+}

@@ -14,6 +14,7 @@ import (
 // copied without anyone remembering to list it.
 var notCopied = map[string]string{
 	"schema_migrations": "the destination records the migrations it applied itself, in its own dialect",
+	"blob_contents":     "blobs kept inline are copied into the destination's blob store, with every other blob",
 }
 
 // CopyTables returns the tables CopyAll copies from src (a SQLite store):
