@@ -217,6 +217,9 @@ type BlobContents interface {
 	PutBlobContent(ctx context.Context, d digest.Digest, content []byte) error
 	// BlobContent returns a blob's stored bytes, or ErrNotFound when it has none.
 	BlobContent(ctx context.Context, d digest.Digest) ([]byte, error)
+	// BlobContentSize is the size of a blob's stored bytes, without
+	// reading them, or ErrNotFound when it has none.
+	BlobContentSize(ctx context.Context, d digest.Digest) (int64, error)
 }
 
 // Manifests stores manifests and their references.

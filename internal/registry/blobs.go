@@ -275,6 +275,9 @@ func (s *Service) AppendUpload(ctx context.Context, r Repo, id, owner string, of
 		return id, size, rangeInvalid(offset, size)
 	}
 	if len(id) == freshLen {
+		if err := s.checkQuota(ctx, s.meta.Read(), r.Registry); err != nil {
+			return id, 0, err
+		}
 		if id, err = s.openStored(ctx, r, owner); err != nil {
 			return "", 0, err
 		}
@@ -321,8 +324,11 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 		if body == nil {
 			body = strings.NewReader("")
 		}
-		// The session was checked writable when it started, and the
-		// linking transaction checks the repository's lock again.
+		// The linking transaction checks the repository's lock; the quota
+		// is checked here again, as a fresh id may be used more than once.
+		if err := s.checkQuota(ctx, s.meta.Read(), r.Registry); err != nil {
+			return 0, err
+		}
 		return s.putBlob(ctx, r, d, body)
 	}
 	if body != nil {
@@ -457,7 +463,7 @@ func (s *Service) CancelUpload(ctx context.Context, r Repo, id string) error {
 // linked in the repository straight from the object store, when the store
 // offers one and redirects are on ("" otherwise).
 func (s *Service) BlobURL(ctx context.Context, r Repo, d digest.Digest) string {
-	rd, ok := s.blobs.(blob.Redirector)
+	rd, ok := s.files.(blob.Redirector) // stores with URLs keep no blob inline
 	if !s.redirect || !ok {
 		return ""
 	}

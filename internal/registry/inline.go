@@ -34,20 +34,45 @@ func newInliner(max int) inliner {
 }
 
 // read reads body: a body of at most max bytes comes back whole in small
-// (rest nil); a longer one as rest, which reads the same bytes. release
-// returns the buffer once small or rest is no longer used.
+// (rest nil); a longer one as rest, which reads the same bytes and gives
+// the buffer back once past them. release gives back the buffer that
+// holds small; it is a no-op otherwise. An error reading the body (a
+// client gone mid-body among them) is returned as it is.
 func (in inliner) read(body io.Reader) (small []byte, rest io.Reader, release func(), err error) {
 	bp := in.bufs.Get().(*[]byte)
-	release = func() { in.bufs.Put(bp) }
-	n, err := io.ReadFull(body, *bp)
+	buf, n := *bp, 0
+	for n < len(buf) && err == nil {
+		var k int
+		k, err = body.Read(buf[n:])
+		n += k
+	}
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return (*bp)[:n], nil, release, nil
+	case errors.Is(err, io.EOF):
+		return buf[:n], nil, func() { in.bufs.Put(bp) }, nil
 	case err != nil:
-		release()
+		in.bufs.Put(bp)
 		return nil, nil, func() {}, err
 	}
-	return nil, io.MultiReader(bytes.NewReader((*bp)[:n]), body), release, nil
+	return nil, &prefixed{head: buf, rest: body, done: func() { in.bufs.Put(bp) }}, func() {}, nil
+}
+
+// prefixed reads head, then rest; done runs once head is read.
+type prefixed struct {
+	head []byte
+	rest io.Reader
+	done func()
+}
+
+func (p *prefixed) Read(b []byte) (int, error) {
+	if p.head == nil {
+		return p.rest.Read(b)
+	}
+	n := copy(b, p.head)
+	if p.head = p.head[n:]; len(p.head) == 0 {
+		p.head = nil
+		p.done()
+	}
+	return n, nil
 }
 
 // putInline verifies data against d and links it, inline, into the
@@ -90,8 +115,11 @@ func (c contentStore) Stat(ctx context.Context, d digest.Digest) (int64, error) 
 	if !errors.Is(err, blob.ErrNotFound) {
 		return n, err
 	}
-	b, err := c.content(ctx, d)
-	return int64(len(b)), err
+	n, err = c.meta.Read().BlobContentSize(ctx, d)
+	if errors.Is(err, meta.ErrNotFound) {
+		return 0, blob.ErrNotFound
+	}
+	return n, err
 }
 
 // Open implements blob.Store.

@@ -3,12 +3,15 @@ package registry
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/acre-project/acre/internal/blob"
 	"github.com/acre-project/acre/internal/errcode"
+	"github.com/acre-project/acre/internal/meta"
+	"github.com/acre-project/acre/internal/sku"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -97,6 +100,72 @@ func TestInlineBlobs(t *testing.T) {
 		}
 		if _, err := s.blobs.Stat(ctx, d); !errors.Is(err, blob.ErrNotFound) {
 			t.Fatalf("bytes kept after a refused push: %v", err)
+		}
+	})
+}
+
+// failingReader returns its bytes, then err.
+type failingReader struct {
+	b   []byte
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.b) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.b)
+	f.b = f.b[n:]
+	return n, nil
+}
+
+func TestInlineBlobEdges(t *testing.T) {
+	ctx := t.Context()
+	t.Run("a body cut short is an error, not a digest mismatch", func(t *testing.T) {
+		s, _, _ := newServiceWith(t, func(o *Options) { o.InlineMax = 1000 })
+		r := Repo{Registry: ensure(t, s, "acre", "acre.localhost"), Name: "app"}
+		_, err := s.PutBlob(ctx, r, digest.FromString("whole"), &failingReader{[]byte("who"), io.ErrUnexpectedEOF})
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("PutBlob = %v, want the body's error", err)
+		}
+	})
+	t.Run("inline blobs stay readable with inlining off", func(t *testing.T) {
+		s, m, files := newServiceWith(t, func(o *Options) { o.InlineMax = 1000 })
+		r := Repo{Registry: ensure(t, s, "acre", "acre.localhost"), Name: "app"}
+		data := []byte("kept inline")
+		d := digest.FromBytes(data)
+		if _, err := s.PutBlob(ctx, r, d, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		off := New(Options{Meta: meta.Narrow(m, func(q meta.Queries) Store { return q }), Blobs: files, Uploads: files})
+		rc, _, err := off.OpenBlob(ctx, r, d, 0)
+		if err != nil {
+			t.Fatalf("OpenBlob with inlining off: %v", err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(got, data) {
+			t.Fatalf("read %q, want %q", got, data)
+		}
+	})
+	t.Run("the quota holds for an id used again", func(t *testing.T) {
+		s, _, _ := newServiceWith(t, func(o *Options) {
+			o.InlineMax = 1000
+			o.Limits = func(*meta.Registry) sku.Limits { return sku.Limits{StorageLimit: 10} }
+		})
+		r := Repo{Registry: ensure(t, s, "acre", "acre.localhost"), Name: "app"}
+		id, err := s.StartUpload(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []errcode.Code{"", "", errcode.Denied} { // 8 bytes, 16 bytes, then over 10
+			b := []byte(fmt.Sprintf("blob %03d", i))
+			if _, err := s.CommitUpload(ctx, r, id, digest.FromBytes(b), 0, bytes.NewReader(b)); errcode.CodeOf(err) != want {
+				t.Fatalf("PUT %d with the same id = %v, want %q", i, err, want)
+			}
+		}
+		if _, _, err := s.AppendUpload(ctx, r, id, "", 0, strings.NewReader("x")); errcode.CodeOf(err) != errcode.Denied {
+			t.Fatalf("PATCH over the quota = %v, want DENIED", err)
 		}
 	})
 }

@@ -81,21 +81,18 @@ var errBeingBuried = errors.New("blob is being garbage collected")
 // Uploads and garbage collection. GC deletes a blob's record and writes a
 // tombstone in one transaction, then deletes the bytes, then the
 // tombstone. An upload of the same content meanwhile is stored again, not
-// refused: before it puts its bytes in place it waits for a tombstone to
-// go (awaitBurial) if the blob's bytes are still there to be deleted (when
-// they are gone, GC has nothing left to delete, so the check costs a stat
-// and no query on the common path); and when its linking transaction
-// finds a tombstone, it waits for it to go and links again, provided its
-// bytes are still there (linkUploaded). What GC deleted under an upload
+// refused: before it puts a file in place it waits for a tombstone to go
+// (awaitBurial: a blob kept inline has no file, so a missing file does not
+// show that the burial's file delete is past); and when its linking
+// transaction finds a tombstone, it waits for it to go and links again,
+// provided its bytes are still there (linkUploaded). Inline uploads need
+// no wait before: their bytes go in with the link. What GC deleted under an upload
 // anyway (a tombstone that outlives the wait, or a pass that started
 // afterwards) is refused, and the client uploads again.
 
-// beforePlacing waits for a burial of d that could delete the bytes an
+// beforePlacing waits for a burial of d that could delete the file an
 // upload is about to put in place.
 func (s *Service) beforePlacing(ctx context.Context, d digest.Digest) error {
-	if _, err := s.files.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
-		return nil // no bytes for GC to delete: a burial under way is past that
-	}
 	return s.awaitBurial(ctx, d)
 }
 
@@ -168,7 +165,7 @@ func (s *Service) ensureStored(ctx context.Context, q Store, d digest.Digest, co
 	}
 	_, err := s.files.Stat(ctx, d)
 	if errors.Is(err, blob.ErrNotFound) {
-		if _, err = q.BlobContent(ctx, d); errors.Is(err, meta.ErrNotFound) {
+		if _, err = q.BlobContentSize(ctx, d); errors.Is(err, meta.ErrNotFound) {
 			return errcode.Errorf(errcode.BlobUploadInvalid, "blob %s was collected while it was being uploaded: upload it again", d)
 		}
 	}

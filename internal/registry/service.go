@@ -104,7 +104,7 @@ type Options struct {
 // Service implements the registry operations.
 type Service struct {
 	meta            meta.View[Store]
-	blobs           blob.Store // reads: Blobs, and the metadata store's blob contents with InlineMax
+	blobs           blob.Store // reads: Blobs, then the metadata store's blob contents
 	files           blob.Store // Blobs itself
 	uploads         blob.Uploads
 	log             *slog.Logger
@@ -156,9 +156,11 @@ func New(o Options) *Service {
 		defaultRegistry: o.DefaultRegistry, domain: o.Domain, maxManifest: o.MaxManifestBytes, notifyFn: o.Notify}
 	s.maxUploads.registry, s.maxUploads.identity = o.MaxUploadsPerRegistry, o.MaxUploadsPerIdentity
 	s.sessions = newSessionKeys(o.SessionKey, o.UploadTTL)
+	// Blobs stored inline stay readable after InlineMax is lowered or
+	// turned off: reads always fall back to the metadata store.
+	s.blobs = NewContentStore(o.Blobs, meta.Within(o.Meta, func(q Store) meta.BlobContents { return q }))
 	if o.InlineMax > 0 {
 		s.inline = newInliner(o.InlineMax)
-		s.blobs = NewContentStore(o.Blobs, meta.Within(o.Meta, func(q Store) meta.BlobContents { return q }))
 	}
 	return s
 }

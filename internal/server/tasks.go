@@ -12,8 +12,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/acre-project/acre/internal/blob"
-
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/tasks"
 	"github.com/acre-project/acre/internal/webhook"
@@ -40,10 +38,7 @@ func (s *Server) newTasks(blobs blobStore) *tasks.Service {
 	if s.auth != nil {
 		creds = s.auth
 	}
-	var read blob.Store = blobs
-	if inlineMax(s.cfg.Storage.Blobs) > 0 { // build contexts may have been pushed inline
-		read = ContentStore(blobs, s.meta)
-	}
+	read := ContentStore(blobs, s.meta) // build contexts may have been pushed inline
 	return tasks.New(tasks.Options{Meta: s.views.tasks, Blobs: read, Uploads: blobs, Builder: builder, Creds: creds, Log: s.log,
 		WorkDir: filepath.Join(s.cfg.Data, "tasks"), RegistryHost: s.registryHost, Concurrency: tc.Concurrency,
 		History: tc.History, Platform: "linux/" + runtime.GOARCH, AllowHostNetwork: tc.AllowHostNetwork,

@@ -45,6 +45,11 @@ func testBlobContents(t *testing.T, s meta.Store) {
 		if tc.err == nil && !bytes.Equal(got, tc.want) {
 			t.Fatalf("BlobContent %s: %d bytes, want %d", tc.name, len(got), len(tc.want))
 		}
+		n, err := s.Read().BlobContentSize(ctx, tc.d)
+		wantErr(t, "BlobContentSize "+tc.name, err, tc.err)
+		if tc.err == nil && n != int64(len(tc.want)) {
+			t.Fatalf("BlobContentSize %s = %d, want %d", tc.name, n, len(tc.want))
+		}
 	}
 	if err := s.Tx(ctx, func(q meta.Queries) error { return q.PutBlobContent(ctx, digest.FromString("x"), []byte("x")) }); err == nil {
 		t.Fatal("PutBlobContent of an unrecorded blob succeeded")

@@ -85,3 +85,9 @@ func (q *queries) BlobContent(ctx context.Context, d digest.Digest) ([]byte, err
 	err := q.db.QueryRowContext(ctx, `SELECT content FROM blob_contents WHERE digest = ?`, d.String()).Scan(&b)
 	return b, notFound(err)
 }
+
+func (q *queries) BlobContentSize(ctx context.Context, d digest.Digest) (int64, error) {
+	var n int64
+	err := q.db.QueryRowContext(ctx, `SELECT length(content) FROM blob_contents WHERE digest = ?`, d.String()).Scan(&n)
+	return n, notFound(err)
+}
