@@ -304,6 +304,7 @@ type Queries interface {
 	WebApps
 	Tasks
 	TaskTriggers
+	TaskSources
 	Runs
 	RunHistory
 	RunLogs

@@ -3,6 +3,8 @@ package meta
 import (
 	"context"
 	"time"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // Task is a saved build definition (ACR's task) with its trigger state. Its
@@ -129,6 +131,16 @@ type RunHistory interface {
 	DeleteRun(ctx context.Context, id int64) error
 	// RunsUsingBlob counts runs whose source or log is the blob.
 	RunsUsingBlob(ctx context.Context, digest string) (int, error)
+}
+
+// TaskSources records which registry uploaded each build context, so that
+// a run builds only from its own registry's uploads.
+type TaskSources interface {
+	// RecordSource notes that the registry uploaded the recorded blob d as
+	// a build context; recording it again is a no-op.
+	RecordSource(ctx context.Context, registryID int64, d digest.Digest, at time.Time) error
+	// SourceRecorded tells whether the registry uploaded d as a build context.
+	SourceRecorded(ctx context.Context, registryID int64, d digest.Digest) (bool, error)
 }
 
 // RunLogs stores the log of a run in progress, in chunks (any node can

@@ -24,7 +24,7 @@ func (h *Handler) WithTasks(t *tasks.Service) *Handler {
 
 // uploadSource stores a build context (a tarball, streamed) for a run.
 func (h *Handler) uploadSource(q *req, _ none) (map[string]any, error) {
-	d, n, err := h.tasks.PutSource(q.Context(), q.Body)
+	d, n, err := h.tasks.PutSource(q.Context(), q.reg, q.Body)
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "BadRequest", "upload source: %v", err)
 	}

@@ -36,6 +36,7 @@ type Store interface {
 	meta.GCQueue
 	meta.Tasks
 	meta.TaskTriggers
+	meta.TaskSources
 	meta.Runs
 	meta.RunHistory
 	meta.RunLogs
@@ -138,10 +139,23 @@ func (s *Service) Kick() {
 	}
 }
 
-// Submit queues a run.
+// Submit queues a run. An uploaded source must have been uploaded to
+// the run's registry: knowing a blob's digest gives no right to build
+// from it.
 func (s *Service) Submit(ctx context.Context, reg *meta.Registry, taskID int64, taskName, trigger string, spec RunSpec) (*meta.Run, error) {
 	var r *meta.Run
 	err := s.o.Meta.Tx(ctx, func(q Store) (err error) {
+		if spec.SourceDigest != "" {
+			d, err := digest.Parse(spec.SourceDigest)
+			if err != nil {
+				return invalid("sourceDigest: %v", err)
+			}
+			if ok, err := q.SourceRecorded(ctx, reg.ID, d); err != nil {
+				return err
+			} else if !ok {
+				return invalid("sourceDigest %s: no such source uploaded to registry %s", d, reg.Name)
+			}
+		}
 		r, err = s.newRun(ctx, q, reg.ID, taskID, taskName, trigger, spec)
 		return err
 	})
@@ -322,9 +336,10 @@ func (s *Service) expire(ctx context.Context) {
 	}
 }
 
-// PutSource stores an uploaded build context (a tarball) as a blob and
-// returns its digest; it streams r.
-func (s *Service) PutSource(ctx context.Context, r io.Reader) (digest.Digest, int64, error) {
+// PutSource stores a build context (a tarball) uploaded to the registry as
+// a blob, records that the registry uploaded it, and returns its digest;
+// it streams r.
+func (s *Service) PutSource(ctx context.Context, reg *meta.Registry, r io.Reader) (digest.Digest, int64, error) {
 	id := "ctx-" + uuid.NewString()
 	if err := s.o.Uploads.Start(ctx, id); err != nil {
 		return "", 0, err
@@ -338,7 +353,12 @@ func (s *Service) PutSource(ctx context.Context, r io.Reader) (digest.Digest, in
 		_ = s.o.Uploads.Abort(ctx, id)
 		return "", 0, err
 	}
-	return s.storeBlob(ctx, id, dg.Digest(), n)
+	d, n, err := s.storeBlob(ctx, id, dg.Digest(), n)
+	if err != nil {
+		return "", 0, err
+	}
+	err = s.o.Meta.Tx(ctx, func(q Store) error { return q.RecordSource(ctx, reg.ID, d, time.Now().UTC()) })
+	return d, n, err
 }
 
 // storeBlob commits an upload session and records the blob (unlinked:

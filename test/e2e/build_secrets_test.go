@@ -22,11 +22,18 @@ import (
 // run both, and the value is
 // in the built image but never in the live log, the stored log or the run
 // view. A clientID naming another identity than the run's is refused; an
-// identity without the role fails the run saying so, before any step. The vault secret and a --secret-build-arg are nowhere in the
-// SQLite files (sealed under the 0600 key file).
+// identity without the role fails the run saying so, before any step. The
+// vault secret and a --secret-build-arg are nowhere in the SQLite files
+// (sealed under the 0600 key file). The built image holds the vault secret
+// (its /token, and its config's history), so this server keeps no blob
+// inline in its database, where the check would find the image's bytes.
 func TestRunVaultSecretsAndVolumes(t *testing.T) {
 	const secret, fileSecret, buildArg, setSecret = "vault-s3cret-7c1d2e", "volume-s3cret-5a6b", "build-arg-s3cret-3f4e", "set-s3cret-8d9c"
-	b := startBuilds(t, "")
+	cfg := filepath.Join(t.TempDir(), "acre.yaml")
+	if err := os.WriteFile(cfg, []byte("storage:\n  blobs:\n    inline_max_kib: 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := startBuilds(t, "", "--config", cfg)
 	b.pushBusybox(t, "base/busybox:1", nil)
 	b.acre(t, "keyvault", "create", "-n", "kvtasks")
 	var sec struct{ ID string }

@@ -116,6 +116,7 @@ func TestHealthAndGracefulShutdown(t *testing.T) {
 	if err != nil || resp.StatusCode != 202 {
 		t.Fatalf("patch: %v %v", resp, err)
 	}
+	loc = resp.Header.Get("Location") // the session holding bytes, as clients follow it
 	a.Stop(t)
 	if !strings.Contains(a.Logs(), "shutting down") {
 		t.Fatalf("no graceful shutdown in logs:\n%s", tail(a.Logs(), 10))

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"ListRepositoriesListEnabled", testListRepositoriesListEnabled},
 		{"Blobs", testBlobs},
 		{"BlobContents", testBlobContents},
+		{"TaskSources", testTaskSources},
 		{"Manifests", testManifests},
 		{"ManifestSameDigestTwoRepositories", testManifestTwoRepositories},
 		{"DeleteManifestCascadesTags", testDeleteManifest},

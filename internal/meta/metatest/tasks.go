@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/opencontainers/go-digest"
 )
 
 // testRunQueue: runs are claimed oldest first by one owner at a time,
@@ -159,5 +160,31 @@ func testTasks(t *testing.T, s meta.Store) {
 	tx(t, s, func(q meta.Queries) error { return q.DeleteTask(ctx, tk.ID) })
 	if bases, _ := s.Read().TasksWithBase(ctx, "h/base:1"); len(bases) != 0 {
 		t.Errorf("bases outlived their task: %+v", bases)
+	}
+}
+
+func testTaskSources(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	reg := mkRegistry(t, s, "alpha")
+	other := mkRegistry(t, s, "beta")
+	d := digest.FromString("a build context")
+	tx(t, s, func(q meta.Queries) error { return q.PutBlob(ctx, d, 15, at(0)) })
+	for range 2 { // recording again is a no-op
+		tx(t, s, func(q meta.Queries) error { return q.RecordSource(ctx, reg.ID, d, at(1)) })
+	}
+	recorded := func(regID int64) bool {
+		t.Helper()
+		ok, err := s.Read().SourceRecorded(ctx, regID, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !recorded(reg.ID) || recorded(other.ID) {
+		t.Fatalf("SourceRecorded: own %v, other %v; want true, false", recorded(reg.ID), recorded(other.ID))
+	}
+	tx(t, s, func(q meta.Queries) error { return q.DeleteBlob(ctx, d) })
+	if recorded(reg.ID) {
+		t.Fatal("SourceRecorded after the blob's record was deleted")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/acre-project/acre/internal/meta"
+	"github.com/opencontainers/go-digest"
 )
 
 const taskCols = `id, registry_id, name, spec, enabled, next_timer_at, created_at, updated_at`
@@ -155,4 +156,14 @@ func (q *queries) SetTaskCursor(ctx context.Context, name string, was, now int64
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+func (q *queries) RecordSource(ctx context.Context, registryID int64, d digest.Digest, at time.Time) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO task_sources (registry_id, digest, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (registry_id, digest) DO NOTHING`, registryID, d.String(), ns(at))
+	return err
+}
+
+func (q *queries) SourceRecorded(ctx context.Context, registryID int64, d digest.Digest) (bool, error) {
+	return q.exists(ctx, `SELECT 1 FROM task_sources WHERE registry_id = ? AND digest = ?`, registryID, d.String())
 }
