@@ -96,7 +96,7 @@ func newGCFixture(b *testing.B, n int) *gcFixture {
 		err := m.Tx(ctx, func(q meta.Queries) error {
 			now := time.Now().UTC()
 			if start == 0 {
-				if err := q.PutBlob(ctx, cfgD, int64(len(cfg)), now); err != nil {
+				if _, err := q.PutBlob(ctx, cfgD, int64(len(cfg)), now); err != nil {
 					return err
 				}
 				if err := q.AddUsage(ctx, reg.ID, int64(len(cfg))); err != nil {
@@ -111,7 +111,7 @@ func newGCFixture(b *testing.B, n int) *gcFixture {
 				layer := []byte(fmt.Sprintf("%064d", i))
 				ld := digest.FromBytes(layer)
 				put(ld, layer)
-				if err := q.PutBlob(ctx, ld, int64(len(layer)), now); err != nil {
+				if _, err := q.PutBlob(ctx, ld, int64(len(layer)), now); err != nil {
 					return err
 				}
 				for _, d := range []digest.Digest{cfgD, ld} {

@@ -190,7 +190,9 @@ type Repositories interface {
 // Blobs stores the global blob index and per-repository links.
 type Blobs interface {
 	// PutBlob records a stored blob; recording an existing one is a no-op.
-	PutBlob(ctx context.Context, d digest.Digest, size int64, at time.Time) error
+	// created tells whether the record is new (so that no repository can
+	// link the blob yet).
+	PutBlob(ctx context.Context, d digest.Digest, size int64, at time.Time) (created bool, err error)
 	// LinkBlob makes a recorded blob readable in a repository (idempotent).
 	LinkBlob(ctx context.Context, repositoryID int64, d digest.Digest, at time.Time) error
 	// LinkedBlob returns the size of a blob linked in the repository, or ErrNotFound.

@@ -371,11 +371,15 @@ func (s *Service) linkNew(ctx context.Context, q Store, r Repo, d digest.Digest,
 	if err := checkRepoWrite(repo); err != nil {
 		return err
 	}
-	if err := q.PutBlob(ctx, d, size, now); err != nil {
+	created, err := q.PutBlob(ctx, d, size, now)
+	if err != nil {
 		return err
 	}
 	if err := s.ensureStored(ctx, q, d, content); err != nil {
 		return err
+	}
+	if created {
+		return s.addLink(ctx, q, r.Registry.ID, repo, d, size, true)
 	}
 	return s.link(ctx, q, r.Registry.ID, repo, d, size)
 }

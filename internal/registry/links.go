@@ -31,11 +31,19 @@ func (s *Service) link(ctx context.Context, q Store, regID int64, repo *meta.Rep
 	if err != nil {
 		return err
 	}
+	return s.addLink(ctx, q, regID, repo, d, size, len(others) == 0)
+}
+
+// addLink links d, which repo does not link yet, into repo; firstInRegistry
+// (no repository of the registry links it) adds its size to the usage. A
+// blob whose record the same transaction created is linked nowhere, so its
+// upload goes straight here.
+func (s *Service) addLink(ctx context.Context, q Store, regID int64, repo *meta.Repository, d digest.Digest, size int64, firstInRegistry bool) error {
 	now := time.Now().UTC()
 	if err := q.LinkBlob(ctx, repo.ID, d, now); err != nil {
 		return err
 	}
-	if len(others) == 0 {
+	if firstInRegistry {
 		if err := q.AddUsage(ctx, regID, size); err != nil {
 			return err
 		}

@@ -368,7 +368,10 @@ func (s *Service) storeBlob(ctx context.Context, id string, d digest.Digest, n i
 		_ = s.o.Uploads.Abort(ctx, id)
 		return "", 0, err
 	}
-	err := s.o.Meta.Tx(ctx, func(q Store) error { return q.PutBlob(ctx, d, n, time.Now().UTC()) })
+	err := s.o.Meta.Tx(ctx, func(q Store) error {
+		_, err := q.PutBlob(ctx, d, n, time.Now().UTC())
+		return err
+	})
 	return d, n, err
 }
 

@@ -19,7 +19,7 @@ func testBlobContents(t *testing.T, s meta.Store) {
 			d digest.Digest
 			n int64
 		}{{d, int64(len(small))}, {empty, 0}, {filed, 14}} {
-			if err := q.PutBlob(ctx, b.d, b.n, at(0)); err != nil {
+			if _, err := q.PutBlob(ctx, b.d, b.n, at(0)); err != nil {
 				return err
 			}
 		}

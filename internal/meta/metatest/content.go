@@ -28,9 +28,13 @@ func testBlobs(t *testing.T, s meta.Store) {
 	}
 	inRegistry := func(regID int64) bool { t.Helper(); return len(linking(regID)) > 0 }
 
-	tx(t, s, func(q meta.Queries) error { return q.PutBlob(ctx, d, 5, at(0)) })
-	tx(t, s, func(q meta.Queries) error { return q.PutBlob(ctx, d, 99, at(1)) }) // a no-op
-	tx(t, s, func(q meta.Queries) error { return q.PutBlob(ctx, other, 7, at(0)) })
+	if !putBlob(t, s, d, 5, at(0)) {
+		t.Fatal("PutBlob of a new blob: created = false")
+	}
+	if putBlob(t, s, d, 99, at(1)) { // a no-op
+		t.Fatal("PutBlob of a recorded blob: created = true")
+	}
+	putBlob(t, s, other, 7, at(0))
 	_, err := linked(a.ID)
 	wantErr(t, "LinkedBlob before LinkBlob", err, meta.ErrNotFound)
 	if inRegistry(reg.ID) {

@@ -17,7 +17,7 @@ func testReadableBlob(t *testing.T, s meta.Store) {
 	other := mkRepo(t, s, reg.ID, "other")
 	d := digest.FromString("layer")
 	tx(t, s, func(q meta.Queries) error {
-		if err := q.PutBlob(ctx, d, 5, at(0)); err != nil {
+		if _, err := q.PutBlob(ctx, d, 5, at(0)); err != nil {
 			return err
 		}
 		if err := q.LinkBlob(ctx, repo.ID, d, at(0)); err != nil {

@@ -100,6 +100,17 @@ func tx(t *testing.T, s meta.Store, fn func(q meta.Queries) error) {
 	}
 }
 
+// putBlob records a blob in a transaction of its own and tells whether
+// the record is new.
+func putBlob(t *testing.T, s meta.Store, d digest.Digest, n int64, when time.Time) (created bool) {
+	t.Helper()
+	tx(t, s, func(q meta.Queries) (err error) {
+		created, err = q.PutBlob(t.Context(), d, n, when)
+		return err
+	})
+	return created
+}
+
 func wantErr(t *testing.T, what string, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {

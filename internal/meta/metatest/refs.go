@@ -78,7 +78,7 @@ func testLinkReferenced(t *testing.T, s meta.Store) {
 	// A read-locked manifest in c hides the layer there even though a
 	// readable manifest of a references it.
 	tx(t, s, func(q meta.Queries) error {
-		if err := q.PutBlob(ctx, layer, 5, at(0)); err != nil {
+		if _, err := q.PutBlob(ctx, layer, 5, at(0)); err != nil {
 			return err
 		}
 		if err := q.LinkBlob(ctx, a.ID, layer, at(0)); err != nil {

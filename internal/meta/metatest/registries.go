@@ -283,7 +283,7 @@ func testListRepositories(t *testing.T, s meta.Store) {
 	mkManifest(t, s, o.ID, "other")
 	tx(t, s, func(q meta.Queries) error {
 		d := digest.FromString("blob")
-		if err := q.PutBlob(ctx, d, 4, at(0)); err != nil {
+		if _, err := q.PutBlob(ctx, d, 4, at(0)); err != nil {
 			return err
 		}
 		r, err := q.GetRepository(ctx, reg.ID, "empty/with-blob")

@@ -168,7 +168,7 @@ func testTaskSources(t *testing.T, s meta.Store) {
 	reg := mkRegistry(t, s, "alpha")
 	other := mkRegistry(t, s, "beta")
 	d := digest.FromString("a build context")
-	tx(t, s, func(q meta.Queries) error { return q.PutBlob(ctx, d, 15, at(0)) })
+	putBlob(t, s, d, 15, at(0))
 	for range 2 { // recording again is a no-op
 		tx(t, s, func(q meta.Queries) error { return q.RecordSource(ctx, reg.ID, d, at(1)) })
 	}

@@ -96,7 +96,7 @@ func testTxRollback(t *testing.T, s meta.Store) {
 		if err != nil {
 			return err
 		}
-		if err := q.PutBlob(ctx, d, 5, at(0)); err != nil {
+		if _, err := q.PutBlob(ctx, d, 5, at(0)); err != nil {
 			return err
 		}
 		if err := q.LinkBlob(ctx, repo.ID, d, at(0)); err != nil {
@@ -154,7 +154,7 @@ func testTxRollbackKeepsExisting(t *testing.T, s meta.Store) {
 	repo := mkRepo(t, s, reg.ID, "app")
 	d := digest.FromString("layer")
 	tx(t, s, func(q meta.Queries) error {
-		if err := q.PutBlob(ctx, d, 5, at(0)); err != nil {
+		if _, err := q.PutBlob(ctx, d, 5, at(0)); err != nil {
 			return err
 		}
 		return q.LinkBlob(ctx, repo.ID, d, at(0))

@@ -38,7 +38,7 @@ func testReadRefusesWrites(t *testing.T, s meta.Store) {
 	d2 := digest.FromString("recorded")
 	tx(t, s, func(q meta.Queries) error {
 		for _, x := range []digest.Digest{d, d2} {
-			if err := q.PutBlob(ctx, x, 6, at(0)); err != nil {
+			if _, err := q.PutBlob(ctx, x, 6, at(0)); err != nil {
 				return err
 			}
 		}
@@ -68,7 +68,7 @@ func testReadRefusesWrites(t *testing.T, s meta.Store) {
 			}
 			return err
 		}},
-		{"PutBlob", func() error { return r.PutBlob(ctx, digest.FromString("new"), 3, at(0)) }, nil},
+		{"PutBlob", func() error { _, err := r.PutBlob(ctx, digest.FromString("new"), 3, at(0)); return err }, nil},
 		{"LinkBlob", func() error { return r.LinkBlob(ctx, repo.ID, d2, at(0)) },
 			func() error { _, err := r.LinkedBlob(ctx, repo.ID, d2); return absentErr(err) }},
 		{"UnlinkBlob", func() error { return r.UnlinkBlob(ctx, repo.ID, d) },

@@ -8,10 +8,14 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-func (q *queries) PutBlob(ctx context.Context, d digest.Digest, size int64, at time.Time) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?)
+func (q *queries) PutBlob(ctx context.Context, d digest.Digest, size int64, at time.Time) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (digest) DO NOTHING`, d.String(), size, ns(at))
-	return err
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (q *queries) LinkBlob(ctx context.Context, repositoryID int64, d digest.Digest, at time.Time) error {

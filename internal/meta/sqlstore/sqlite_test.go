@@ -123,7 +123,7 @@ func testReopenKeepsData(t *testing.T, open func(t *testing.T) *Store) {
 		if err != nil {
 			return err
 		}
-		if err := q.PutBlob(ctx, d, 5, created); err != nil {
+		if _, err := q.PutBlob(ctx, d, 5, created); err != nil {
 			return err
 		}
 		if err := q.LinkBlob(ctx, repo.ID, d, created); err != nil {
