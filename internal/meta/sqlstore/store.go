@@ -58,7 +58,7 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: synchronous must be full or normal, not %q", sync)
 	}
 	// Pages are read into each connection's page cache, kept small (2 MiB
-	// for the writer, 1 MiB per reader); what does not fit is read again
+	// for the writer, 512 KiB per reader); what does not fit is read again
 	// from the OS's file cache. The database is not memory-mapped: each
 	// connection would map it again, and every page it touched would count
 	// once per connection in the process's resident memory, growing with
@@ -81,7 +81,7 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", base+"&_pragma=cache_size(-1024)&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", base+"&_pragma=cache_size(-512)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, err
