@@ -275,7 +275,7 @@ func (s *Service) AppendUpload(ctx context.Context, r Repo, id, owner string, of
 		return id, size, rangeInvalid(offset, size)
 	}
 	if len(id) == freshLen {
-		if err := s.checkQuota(ctx, s.meta.Read(), r.Registry); err != nil {
+		if err := s.checkWritable(ctx, r); err != nil {
 			return id, 0, err
 		}
 		if id, err = s.openStored(ctx, r, owner); err != nil {
@@ -326,7 +326,7 @@ func (s *Service) CommitUpload(ctx context.Context, r Repo, id string, d digest.
 		}
 		// The linking transaction checks the repository's lock; the quota
 		// is checked here again, as a fresh id may be used more than once.
-		if err := s.checkQuota(ctx, s.meta.Read(), r.Registry); err != nil {
+		if err := s.checkWritable(ctx, r); err != nil {
 			return 0, err
 		}
 		return s.putBlob(ctx, r, d, body)
@@ -385,15 +385,19 @@ func (s *Service) linkNew(ctx context.Context, q Store, r Repo, d digest.Digest,
 }
 
 // checkWritable refuses uploads into a write-locked repository or a
-// registry over its quota, early.
+// registry over its quota, early. That the repository took pushes is
+// remembered for a moment (see early.go); the quota is read every time.
 func (s *Service) checkWritable(ctx context.Context, r Repo) error {
 	q := s.meta.Read()
-	repo, err := s.repository(ctx, q, r, nil)
-	if err != nil {
-		return err
-	}
-	if err := checkRepoWrite(repo); err != nil {
-		return err
+	if k, now := (earlyKey{r.Registry.ID, r.Name}), time.Now(); !s.early.passed(k, now) {
+		repo, err := s.repository(ctx, q, r, nil)
+		if err != nil {
+			return err
+		}
+		if err := checkRepoWrite(repo); err != nil {
+			return err
+		}
+		s.early.remember(k, now)
 	}
 	return s.checkQuota(ctx, q, r.Registry)
 }

@@ -51,6 +51,7 @@ func (s *Service) UpdateRepository(ctx context.Context, r Repo, p AttributesPatc
 		}
 		return q.SetRepositoryAttributes(ctx, repo.ID, p.apply(repo.Attributes))
 	})
+	s.early.forget() // a lock set here is seen by the next upload here
 	if err != nil {
 		return nil, err
 	}

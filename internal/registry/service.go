@@ -119,6 +119,7 @@ type Service struct {
 	maxUploads      struct{ registry, identity int }
 	sessions        sessionKeys
 	inline          inliner
+	early           earlyPasses
 	hosts           sync.Map // host -> hostEntry
 }
 
