@@ -23,6 +23,7 @@ command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
 command -v runc >/dev/null 2>&1 || pkgs+=(runc)  # web apps and BuildKit: the OCI runtime (internal/webapps, test/e2e/webapps_test.go; internal/tasks)
 command -v git >/dev/null 2>&1 || pkgs+=(git)    # the test git server (git http-backend)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+command -v skopeo >/dev/null 2>&1 || pkgs+=(skopeo)  # test/e2e/skopeo_test.go
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || pkgs+=(debootstrap)  # the Debian minbase test image (below)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)  # internal/meta/sqlstore's PostgreSQL tests
