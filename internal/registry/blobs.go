@@ -223,11 +223,9 @@ func tooManyUploads(who string, limit int) *errcode.Error {
 	return e
 }
 
-// upload checks that the session exists and belongs to r.
+// upload checks that the stored session exists and belongs to r (whose
+// name its callers have checked, with the fresh-session check before it).
 func (s *Service) upload(ctx context.Context, r Repo, id string) error {
-	if err := validName(r.Name); err != nil {
-		return err
-	}
 	u, err := s.meta.Read().GetUpload(ctx, id)
 	if errors.Is(err, meta.ErrNotFound) {
 		return uploadUnknown(id)
