@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io/fs"
 	"path/filepath"
@@ -378,5 +379,37 @@ func testTxCanceledContext(t *testing.T, s *Store) {
 	// The store still works afterwards.
 	if err := s.Tx(t.Context(), func(meta.Queries) error { return nil }); err != nil {
 		t.Fatalf("Tx after a canceled one: %v", err)
+	}
+}
+
+// TestConnectionPragmas checks the settings each SQLite connection opens
+// with: the database in WAL mode, the writer's temporary files (statement
+// journals) in memory, readers query-only.
+func TestConnectionPragmas(t *testing.T) {
+	s := openTemp(t, t.TempDir())
+	defer s.Close()
+	for _, tt := range []struct {
+		name   string
+		db     *sql.DB
+		pragma string
+		want   string
+	}{
+		{"writer journal", s.w, "journal_mode", "wal"},
+		{"writer temp store", s.w, "temp_store", "2"},
+		{"writer foreign keys", s.w, "foreign_keys", "1"},
+		{"writer mmap", s.w, "mmap_size", "0"},
+		{"reader journal", s.r, "journal_mode", "wal"},
+		{"reader query only", s.r, "query_only", "1"},
+		{"reader temp store", s.r, "temp_store", "0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			if err := tt.db.QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("PRAGMA %s = %q, want %q", tt.pragma, got, tt.want)
+			}
+		})
 	}
 }

@@ -62,10 +62,18 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	// from the OS's file cache. The database is not memory-mapped: each
 	// connection would map it again, and every page it touched would count
 	// once per connection in the process's resident memory, growing with
-	// the database.
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=mmap_size(0)" +
+	// the database. WAL mode is set through _journal_mode, which the driver
+	// applies after the _pragma list (a _pragma=journal_mode would run
+	// first, and a page_size pragma after it could no longer apply).
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_pragma=busy_timeout(10000)&_pragma=mmap_size(0)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
-	w, err := sql.Open("sqlite", base+"&_pragma=cache_size(-2048)&_txlock=immediate"+
+	// The writer keeps its temporary files in memory: those are the
+	// statement journals of the savepoints group commit runs each
+	// transaction in, which past 64 KiB (a small blob written inline)
+	// SQLite would otherwise spill to a new file on disk, once per
+	// transaction (a tenth of the writer's time on small pushes). They
+	// hold the pages a savepoint changed, so they stay small.
+	w, err := sql.Open("sqlite", base+"&_pragma=cache_size(-2048)&_pragma=temp_store(memory)&_txlock=immediate"+
 		"&_pragma=wal_autocheckpoint("+strconv.Itoa(writerCheckpointPages)+")")
 	if err != nil {
 		return nil, err
