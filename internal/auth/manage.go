@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/acre-project/acre/internal/names"
 
 	"github.com/acre-project/acre/internal/armid"
 	"github.com/acre-project/acre/internal/meta"
@@ -45,7 +46,7 @@ func (s *Service) CreateIdentity(ctx context.Context, kind, name, password strin
 	default:
 		return nil, Secret{}, invalid("kind must be user, serviceprincipal or managedidentity")
 	}
-	if !identityNameRe.MatchString(name) || name == RefreshTokenUser {
+	if !identityNameRe.Match(name) || name == RefreshTokenUser {
 		return nil, Secret{}, invalid("an identity needs a name of 1 to 128 letters, digits and . _ @ + -")
 	}
 	credName := "password"
@@ -261,7 +262,7 @@ func (s *Service) Unassign(ctx context.Context, id int64) error {
 
 // identityNameRe is what a server-wide identity may be called: no ':' (it
 // ends the user name in Basic credentials), no '/' or spaces.
-var identityNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
+var identityNameRe = names.New(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`, 1, 128)
 
 // namespace is where login names live: principals, and registries (each
 // the name of its admin user).

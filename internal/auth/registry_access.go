@@ -3,8 +3,9 @@ package auth
 import (
 	"context"
 	"errors"
-	"regexp"
 	"time"
+
+	"github.com/acre-project/acre/internal/names"
 
 	"github.com/acre-project/acre/internal/armid"
 	"github.com/acre-project/acre/internal/meta"
@@ -94,7 +95,7 @@ func (s *Service) AdminRenew(ctx context.Context, reg *meta.Registry, name strin
 // maxDescription bounds a scope map's description, as every stored text.
 const maxDescription = 1024
 
-var tokenNameRe = regexp.MustCompile(`^[a-zA-Z0-9-]{5,50}$`)
+var tokenNameRe = names.New(`^[a-zA-Z0-9-]*$`, 5, 50)
 
 // ScopeMapView is a scope map as the API shows it: ACR's resource shape.
 type ScopeMapView struct {
@@ -130,7 +131,7 @@ func (s *Service) ScopeMaps(ctx context.Context, reg *meta.Registry) ([]ScopeMap
 
 // PutScopeMap creates or replaces a user-defined scope map.
 func (s *Service) PutScopeMap(ctx context.Context, reg *meta.Registry, name, description string, actions []string) (ScopeMapView, error) {
-	if _, ok := systemScopeMaps[name]; ok || !tokenNameRe.MatchString(name) {
+	if _, ok := systemScopeMaps[name]; ok || !tokenNameRe.Match(name) {
 		return ScopeMapView{}, invalid("scope map name %q: 5-50 letters, digits and dashes, not a system scope map", name)
 	}
 	if len(description) > maxDescription {

@@ -94,7 +94,7 @@ type TokenSpec struct {
 // generated (returned once) unless spec.NoPasswords.
 func (s *Service) CreateToken(ctx context.Context, reg *meta.Registry, spec TokenSpec) (TokenView, error) {
 	name, scopeMap := spec.Name, scopeMapName(spec.ScopeMap)
-	if !tokenNameRe.MatchString(name) || name == reg.Name {
+	if !tokenNameRe.Match(name) || name == reg.Name {
 		return TokenView{}, invalid("token name %q: 5-50 letters, digits and dashes, not the registry's name", name)
 	}
 	if spec.Status != "" && spec.Status != "enabled" && spec.Status != "disabled" {

@@ -9,9 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/acre-project/acre/internal/names"
 
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/seal"
@@ -100,8 +101,8 @@ func (s *Service) SealPlain(ctx context.Context) (int, error) {
 	}
 }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
-var secretRE = regexp.MustCompile(`^[a-zA-Z0-9-]{1,127}$`)
+var nameRE = names.New(`^[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]$`, 3, 24)
+var secretRE = names.New(`^[a-zA-Z0-9-]*$`, 1, 127)
 
 // VaultView is a vault as the API shows it.
 type VaultView struct {
@@ -130,7 +131,7 @@ func (s *Service) secretView(vault string, x *meta.VaultSecret) SecretView {
 
 // CreateVault creates a vault.
 func (s *Service) CreateVault(ctx context.Context, name string) (VaultView, error) {
-	if !nameRE.MatchString(name) {
+	if !nameRE.Match(name) {
 		return VaultView{}, invalid("vault name %q: 3-24 letters, digits and hyphens, starting with a letter", name)
 	}
 	v := &meta.Vault{Name: strings.ToLower(name), CreatedAt: time.Now().UTC()}
@@ -173,7 +174,7 @@ func (s *Service) DeleteVault(ctx context.Context, name string) error {
 
 // SetSecret stores a new version of a secret.
 func (s *Service) SetSecret(ctx context.Context, vault, name, value string) (SecretView, error) {
-	if !secretRE.MatchString(name) {
+	if !secretRE.Match(name) {
 		return SecretView{}, invalid("secret name %q: 1-127 letters, digits and hyphens", name)
 	}
 	if len(value) > 25*1024 {

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/acre-project/acre/internal/names"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -47,9 +49,9 @@ const (
 )
 
 var (
-	secretIDRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,62}$`)
-	volumeRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-	volumeKeyRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	secretIDRE  = names.New(`^[A-Za-z_][A-Za-z0-9_-]*$`, 1, 63)
+	volumeRE    = names.New(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`, 1, 63)
+	volumeKeyRE = names.New(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`, 1, 128)
 	mountPathRE = regexp.MustCompile(`^(/[A-Za-z0-9_.-]+)+$`)
 	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
@@ -62,7 +64,7 @@ func checkSecrets(refs []SecretRef) error {
 	seen := map[string]bool{}
 	for i, r := range refs {
 		switch {
-		case !secretIDRE.MatchString(r.ID):
+		case !secretIDRE.Match(r.ID):
 			return invalid("task YAML: secrets[%d]: id %q: letters, digits, _ and -, starting with a letter or _", i, r.ID)
 		case seen[r.ID]:
 			return invalid("task YAML: secret id %q is used twice", r.ID)
@@ -83,7 +85,7 @@ func checkVolumes(vols []Volume) error {
 	for i := range vols {
 		v := &vols[i]
 		switch {
-		case !volumeRE.MatchString(v.Name):
+		case !volumeRE.Match(v.Name):
 			return invalid("task YAML: volumes[%d]: name %q: letters, digits, _, . and -", i, v.Name)
 		case seen[v.Name]:
 			return invalid("task YAML: volume name %q is used twice", v.Name)
@@ -94,7 +96,7 @@ func checkVolumes(vols []Volume) error {
 		v.files = map[string][]byte{}
 		total := 0
 		for k, b64 := range v.Secret {
-			if !volumeKeyRE.MatchString(k) || k == "." || k == ".." {
+			if !volumeKeyRE.Match(k) || k == "." || k == ".." {
 				return invalid("task YAML: volume %s: file name %q: letters, digits, _, . and -", v.Name, k)
 			}
 			b, err := base64.StdEncoding.DecodeString(b64)

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/acre-project/acre/internal/names"
 )
 
 // ErrInvalid marks a request that is wrong in itself (a clear message for
@@ -50,11 +51,11 @@ func skuNames() string {
 	return strings.Join(n, ", ")
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$|^[a-z0-9]$`)
+var nameRE = names.New(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`, 1, 60)
 
 // checkName validates a plan or app name: it becomes a host name label.
 func checkName(kind, name string) error {
-	if !nameRE.MatchString(name) {
+	if !nameRE.Match(name) {
 		return invalid("%s name %q: use 1-60 lowercase letters, digits and hyphens, not starting or ending with a hyphen", kind, name)
 	}
 	return nil

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/acre-project/acre/internal/names"
 
 	"github.com/acre-project/acre/internal/meta"
 	"github.com/acre-project/acre/internal/route"
@@ -24,7 +25,7 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-var nameRe = regexp.MustCompile(`^[a-zA-Z0-9]{5,50}$`)
+var nameRe = names.New(`^[a-zA-Z0-9]*$`, 5, 50)
 
 // Spec is what a user sets on a webhook.
 type Spec struct {
@@ -112,7 +113,7 @@ func (s *Service) isOwnHost(u *url.URL) bool {
 
 // Create adds a webhook; it sees events from now on.
 func (s *Service) Create(ctx context.Context, reg *meta.Registry, name string, sp Spec) (*meta.Webhook, error) {
-	if !nameRe.MatchString(name) {
+	if !nameRe.Match(name) {
 		return nil, invalid("name %q: 5-50 letters and digits", name)
 	}
 	if err := s.check(sp); err != nil {
