@@ -2,10 +2,10 @@
 .PHONY: run build test unit e2e bench bench-peers fuzz
 
 build:
-	go build -o bin/acre ./cmd/acre
+	CGO_ENABLED=0 go build -o bin/acre ./cmd/acre
 
 run:
-	go run ./cmd/acre serve
+	CGO_ENABLED=0 go run ./cmd/acre serve
 
 test:
 	./scripts/test.sh

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-test-deps.sh >/dev/null
 TOOLS="$PWD/.tools/bin"
-go build -o "$TOOLS/acre" ./cmd/acre
+CGO_ENABLED=0 go build -o "$TOOLS/acre" ./cmd/acre
 WORK=$(mktemp -d)
 PGBIN=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | tail -1)")
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

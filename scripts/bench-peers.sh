@@ -36,7 +36,7 @@ if [ "$(cat "$TOOLS/.registry.version" 2>/dev/null)" != "$DISTRIBUTION_VERSION" 
   echo "$DISTRIBUTION_VERSION" > "$TOOLS/.registry.version"
 fi
 
-go build -o "$TOOLS/acre" ./cmd/acre
+CGO_ENABLED=0 go build -o "$TOOLS/acre" ./cmd/acre
 go build -o "$TOOLS/acre-bench" ./cmd/acre-bench
 WORK=$(mktemp -d)
 OUT=${ACRE_BENCH_OUT:-$WORK}

@@ -15,6 +15,6 @@ if [ "$(cat "$TOOLS/.minio.version" 2>/dev/null)" != "$MINIO_VERSION" ]; then
   GOBIN="$TOOLS" GOFLAGS=-buildvcs=false go install "github.com/minio/minio@$MINIO_VERSION"
   echo "$MINIO_VERSION" > "$TOOLS/.minio.version"
 fi
-go build -o "$TOOLS/acre" ./cmd/acre
+CGO_ENABLED=0 go build -o "$TOOLS/acre" ./cmd/acre
 ACRE_E2E_S3=minio ACRE_BIN="$TOOLS/acre" ACRE_TOOLS="$TOOLS" \
   go test -tags e2e -count=1 -v -run 'TwoNodes|Migrate' ./test/e2e/

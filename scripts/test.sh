@@ -19,7 +19,7 @@ go test -count=1 -race -timeout 60m ./...
 
 echo "== end-to-end tests"
 mkdir -p .tools/bin
-go build -o .tools/bin/acre ./cmd/acre
+CGO_ENABLED=0 go build -o .tools/bin/acre ./cmd/acre
 rc=0
 ACRE_BIN="$PWD/.tools/bin/acre" ACRE_TOOLS="$PWD/.tools/bin" \
   go test -tags e2e -count=1 -timeout 40m -v ./test/e2e/ > .tools/e2e.log 2>&1 || rc=$?
