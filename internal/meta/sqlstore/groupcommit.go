@@ -40,22 +40,23 @@ func (r *txReq) call(q meta.Queries) (err error) {
 // goroutine owns the writer connection and takes every transaction that is
 // waiting when the previous commit ends, runs each in a savepoint of one
 // transaction and commits them together, so that concurrent writers share
-// one commit (with synchronous=FULL, one WAL fsync) instead of queueing
+// one commit (and, at synchronous=FULL, one WAL sync) instead of queueing
 // for one each. A transaction whose fn fails is rolled back to its
 // savepoint alone; its neighbours commit. Each caller is answered only
 // after the commit that carries its writes is durable, except callers of
-// relaxed transactions (meta.Relaxed): those of a batch commit first, on
-// their own, without the WAL sync, which the next durable commit does.
+// relaxed transactions (meta.Relaxed), answered once it is made. With a
+// syncer (the store at synchronous=FULL), durable is the syncer's job:
+// the writer commits without syncing and goes on while the syncer syncs
+// the WAL and answers (walsync.go).
 type groupWriter struct {
-	db    *sql.DB
-	cache *resolveCache
-	stmts *writerStmts
-	full  bool // the store's synchronous level is FULL: relaxed commits lower it
-	lower bool // the writer connection is at synchronous=NORMAL now
-	reqs  chan *txReq
-	quit  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	db     *sql.DB
+	cache  *resolveCache
+	stmts  *writerStmts
+	syncer *walSyncer // nil: each commit is as durable as the connection's level makes it
+	reqs   chan *txReq
+	quit   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 
 	committed func() // called after each commit, when set (the checkpointer's kick)
 
@@ -63,8 +64,8 @@ type groupWriter struct {
 	txs     atomic.Int64 // transactions committed
 }
 
-func newGroupWriter(db *sql.DB, cache *resolveCache, full bool) *groupWriter {
-	g := &groupWriter{db: db, cache: cache, stmts: newWriterStmts(db), full: full, reqs: make(chan *txReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+func newGroupWriter(db *sql.DB, cache *resolveCache, syncer *walSyncer) *groupWriter {
+	g := &groupWriter{db: db, cache: cache, stmts: newWriterStmts(db), syncer: syncer, reqs: make(chan *txReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
 	go g.run()
 	return g
 }
@@ -113,9 +114,11 @@ func (g *groupWriter) close() {
 
 func (g *groupWriter) run() {
 	defer close(g.done)
+	if g.syncer != nil {
+		defer g.syncer.close() // before done: what it holds is answered first
+	}
 	defer g.stmts.close()
 	batch := make([]*txReq, 0, maxBatch)
-	durable := make([]*txReq, 0, maxBatch)
 	for {
 		select {
 		case r := <-g.reqs:
@@ -132,45 +135,16 @@ func (g *groupWriter) run() {
 				break drain
 			}
 		}
-		// Relaxed transactions go first, so that they never wait for a sync.
-		relaxed := batch[:0]
-		for _, r := range batch {
-			if r.relaxed && g.full {
-				relaxed = append(relaxed, r)
+		for i, err := range g.commit(batch) {
+			if r := batch[i]; err == nil && !r.relaxed && g.syncer != nil {
+				g.syncer.await(r)
 			} else {
-				durable = append(durable, r)
+				r.done <- err
 			}
 		}
-		g.commitAt(relaxed, true)
-		g.commitAt(durable, false)
 		g.stmts.prepare() // the connection is free now
 		clear(batch[:cap(batch)])
-		clear(durable)
-		durable = durable[:0]
 	}
-}
-
-// commitAt commits batch at the synchronous level it needs: NORMAL for
-// relaxed transactions (no WAL sync), the store's own otherwise. Should
-// the level not change, the batch fails rather than commit at the wrong one.
-func (g *groupWriter) commitAt(batch []*txReq, relaxed bool) {
-	if len(batch) == 0 {
-		return
-	}
-	if g.full && g.lower != relaxed {
-		level := "FULL"
-		if relaxed {
-			level = "NORMAL"
-		}
-		if _, err := g.db.Exec("PRAGMA synchronous = " + level); err != nil {
-			for _, r := range batch {
-				r.done <- fmt.Errorf("sqlite: synchronous=%s: %w", level, err)
-			}
-			return
-		}
-		g.lower = relaxed
-	}
-	g.commit(batch)
 }
 
 // commit runs batch in one transaction, each fn in a savepoint. Should the
@@ -179,23 +153,20 @@ func (g *groupWriter) commitAt(batch []*txReq, relaxed bool) {
 // succeeded run again one per commit; fn may run more than once by
 // contract.
 //
-// Callers are answered only after the resolution cache has dropped what
-// the batch's writes may have changed, so an acknowledged write is visible
-// to the next read.
-func (g *groupWriter) commit(batch []*txReq) {
+// It returns each transaction's outcome after the resolution cache has
+// dropped what the batch's writes may have changed, so that a write is
+// visible to every read after its caller is answered.
+func (g *groupWriter) commit(batch []*txReq) []error {
 	var dirty atomic.Bool
 	errs := make([]error, len(batch))
 	defer func() {
 		if dirty.Load() {
 			g.cache.invalidate()
 		}
-		for i, r := range batch {
-			r.done <- errs[i]
-		}
 	}()
 	if len(batch) == 1 {
 		errs[0] = g.single(batch[0], &dirty)
-		return
+		return errs
 	}
 	err := func() error {
 		tx, err := g.db.BeginTx(context.Background(), nil)
@@ -236,6 +207,7 @@ func (g *groupWriter) commit(batch []*txReq) {
 			errs[i] = g.single(r, &dirty) // the batch failed as a whole: alone this time
 		}
 	}
+	return errs
 }
 
 // single runs one transaction on its own.

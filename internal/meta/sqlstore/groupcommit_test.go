@@ -125,8 +125,9 @@ func TestGroupCommitCancelled(t *testing.T) {
 }
 
 // TestGroupCommitRelaxed queues relaxed and durable transactions while the
-// writer is busy: the relaxed ones share a commit of their own, the durable
-// ones another, and the writer's connection is back at synchronous=FULL.
+// writer is busy: they share one commit, made without a sync (the writer's
+// connection is at synchronous=NORMAL), and every one of them is visible
+// once answered.
 func TestGroupCommitRelaxed(t *testing.T) {
 	s := openFull(t)
 	ctx := t.Context()
@@ -152,8 +153,8 @@ func TestGroupCommitRelaxed(t *testing.T) {
 	before := s.gw.commits.Load()
 	release()
 	wg.Wait()
-	if got := s.gw.commits.Load() - before; got != 3 {
-		t.Errorf("%d commits for the busy transaction, relaxed and durable ones; want 3", got)
+	if got := s.gw.commits.Load() - before; got != 2 {
+		t.Errorf("%d commits for the busy transaction and the queued ones; want 2", got)
 	}
 	for i := range n {
 		if _, err := s.Read().GetRegistry(ctx, fmt.Sprintf("r%d", i)); errs[i] != nil || err != nil {
@@ -161,8 +162,72 @@ func TestGroupCommitRelaxed(t *testing.T) {
 		}
 	}
 	var level int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil || level != 2 {
-		t.Errorf("writer synchronous = %d, %v; want 2 (FULL)", level, err)
+	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil || level != 1 {
+		t.Errorf("writer synchronous = %d, %v; want 1 (NORMAL: the syncer syncs)", level, err)
+	}
+}
+
+// TestDurableWaitsForWALSync holds the WAL syncer: a relaxed transaction
+// is answered, a durable one only after a sync that started after its
+// commit; both are visible to reads as soon as committed.
+func TestDurableWaitsForWALSync(t *testing.T) {
+	s := openFull(t)
+	ctx := t.Context()
+	hold, syncing := make(chan struct{}), make(chan struct{}, 8)
+	s.gw.syncer.beforeSync = func() { syncing <- struct{}{}; <-hold }
+	durable := make(chan error, 1)
+	go func() {
+		durable <- s.Tx(ctx, func(q meta.Queries) error { return createRegistry(ctx, q, "durable") })
+	}()
+	<-syncing // the durable commit is made; its sync waits
+	if _, err := s.Read().GetRegistry(ctx, "durable"); err != nil {
+		t.Errorf("read of the committed, not yet synced transaction: %v", err)
+	}
+	rc := meta.Relaxed(ctx)
+	if err := s.Tx(rc, func(q meta.Queries) error { return createRegistry(rc, q, "relaxed") }); err != nil {
+		t.Fatalf("relaxed Tx while a sync is held: %v", err)
+	}
+	select {
+	case err := <-durable:
+		t.Fatalf("durable Tx answered (%v) before the WAL sync", err)
+	default:
+	}
+	if n := s.gw.syncer.syncs.Load(); n != 0 {
+		t.Errorf("%d syncs completed while the first is held", n)
+	}
+	close(hold)
+	if err := <-durable; err != nil {
+		t.Fatalf("durable Tx: %v", err)
+	}
+	if n := s.gw.syncer.syncs.Load(); n < 1 {
+		t.Errorf("durable Tx answered after %d completed syncs; want at least 1", n)
+	}
+}
+
+// TestSyncerClose closes a store with durable transactions in flight:
+// each is answered (committed and synced, or refused), none is left
+// waiting.
+func TestSyncerClose(t *testing.T) {
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "meta.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			err := s.Tx(ctx, func(q meta.Queries) error { return createRegistry(ctx, q, fmt.Sprintf("c%d", i)) })
+			if err != nil && !errors.Is(err, errClosed) {
+				t.Errorf("Tx %d: %v", i, err)
+			}
+		})
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	wg.Wait()
+	if err := s.Tx(ctx, func(meta.Queries) error { return nil }); !errors.Is(err, errClosed) {
+		t.Errorf("Tx after Close = %v, want errClosed", err)
 	}
 }
 

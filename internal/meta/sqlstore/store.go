@@ -65,15 +65,23 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	// the database. WAL mode is set through _journal_mode, which the driver
 	// applies after the _pragma list (a _pragma=journal_mode would run
 	// first, and a page_size pragma after it could no longer apply).
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_pragma=busy_timeout(10000)&_pragma=mmap_size(0)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
+	common := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_pragma=busy_timeout(10000)&_pragma=mmap_size(0)" +
+		"&_pragma=foreign_keys(1)"
+	base := common + "&_pragma=synchronous(" + sync + ")"
+	// At FULL, the writer commits at NORMAL and a walSyncer makes durable
+	// commits durable behind it (walsync.go).
+	var syncer *walSyncer
+	writer := base
+	if sync == "full" {
+		writer = common + "&_pragma=synchronous(normal)"
+	}
 	// The writer keeps its temporary files in memory: those are the
 	// statement journals of the savepoints group commit runs each
 	// transaction in, which past 64 KiB (a small blob written inline)
 	// SQLite would otherwise spill to a new file on disk, once per
 	// transaction (a tenth of the writer's time on small pushes). They
 	// hold the pages a savepoint changed, so they stay small.
-	w, err := sql.Open("sqlite", base+"&_pragma=cache_size(-2048)&_pragma=temp_store(memory)&_txlock=immediate"+
+	w, err := sql.Open("sqlite", writer+"&_pragma=cache_size(-2048)&_pragma=temp_store(memory)&_txlock=immediate"+
 		"&_pragma=wal_autocheckpoint("+strconv.Itoa(writerCheckpointPages)+")")
 	if err != nil {
 		return nil, err
@@ -110,7 +118,10 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	ck := newCheckpointer(c)
 	st := newStmtCache(r)
 	cache := newResolveCache()
-	gw := newGroupWriter(w, cache, sync == "full")
+	if sync == "full" {
+		syncer = newWALSyncer(path)
+	}
+	gw := newGroupWriter(w, cache, syncer)
 	gw.committed = ck.committed
 	return &Store{d: dialectSQLite, w: w, r: r, read: st, rStmts: st, cache: cache, gw: gw, ck: ck}, nil
 }
